@@ -1,0 +1,58 @@
+"""Check states: raw measurements turned into OK / WARNING / CRITICAL / UNKNOWN.
+
+The numbers are Nagios plugin exit codes, so `egov-agent check` fits Nagios, Icinga
+and Zabbix as it is.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class State(enum.IntEnum):
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Check:
+    """One evaluated check: `name` on `target` is in `state` because of `value`."""
+
+    name: str
+    target: str
+    state: State
+    summary: str
+    value: float | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+
+def above(value: float, warning: float | None, critical: float | None) -> State:
+    """State of a measurement that is bad when high (load, loss, latency)."""
+    if critical is not None and value >= critical:
+        return State.CRITICAL
+    if warning is not None and value >= warning:
+        return State.WARNING
+    return State.OK
+
+
+def below(value: float, warning: float | None, critical: float | None) -> State:
+    """State of a measurement that is bad when low (free space, days of certificate left)."""
+    if critical is not None and value <= critical:
+        return State.CRITICAL
+    if warning is not None and value <= warning:
+        return State.WARNING
+    return State.OK
+
+
+def worst(states) -> State:
+    """The exit state of a set of checks: the worst one, UNKNOWN ranking below CRITICAL."""
+    order = [State.OK, State.WARNING, State.UNKNOWN, State.CRITICAL]
+    states = list(states)
+    return max(states, key=order.index) if states else State.OK

@@ -1,0 +1,112 @@
+"""What a collector is, and how collectors register themselves.
+
+A collector is one file in `collectors/`: a subclass of `Collector` with a `name`,
+a `Settings` dataclass (its config block, strict), a `SAMPLE` config block and a
+`collect()` that returns metric families (prometheus_client's `Metric`). Subclassing
+registers it; `discover()` imports every module of the package, so adding a collector
+means adding a file, nothing else.
+
+`collect()` is plain (run in a worker thread, for blocking libraries like psutil) or
+`async` (run on the event loop, for probes). It reports failure by raising
+`CollectorError(reason, detail)`; any other exception counts as reason `error`.
+The environment (paths, library functions) comes in through constructor keywords so
+tests point a collector at fixtures instead of monkeypatching.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+import pkgutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from prometheus_client.core import Metric
+
+from agent.checks import Check
+from agent.schema import Duration
+
+if TYPE_CHECKING:
+    from agent.context import Context
+
+# The fixed set of failure reasons: a bounded label, never an error message.
+REASONS = ("timeout", "connect", "auth", "parse", "config", "error")
+
+
+class CollectorError(Exception):
+    """A collector failed for one of REASONS; `detail` is for logs and the status page."""
+
+    def __init__(self, reason: str, detail: str):
+        if reason not in REASONS:
+            raise ValueError(f"unknown reason {reason!r}")
+        self.reason, self.detail = reason, detail
+        super().__init__(f"{reason}: {detail}")
+
+
+@dataclass
+class CollectorSettings:
+    """Settings every collector has; a collector's own Settings subclass adds fields."""
+
+    enabled: bool = True
+    interval: Duration = 15.0
+    timeout: Duration = 10.0
+
+    def problems(self):
+        if self.interval <= 0:
+            yield "interval", "must be more than 0"
+        if not 0 < self.timeout < self.interval:
+            yield "timeout", f"must be more than 0 and less than the interval ({self.interval:g}s)"
+
+
+_registry: dict[str, type[Collector]] = {}
+
+
+class Collector:
+    name: ClassVar[str]
+    help: ClassVar[str] = ""
+    default_enabled: ClassVar[bool] = True
+    Settings: ClassVar[type[CollectorSettings]] = CollectorSettings
+    SAMPLE: ClassVar[str] = ""  # commented YAML for `egov-agent sample-config`
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            if cls.name in _registry and _registry[cls.name] is not cls:
+                raise RuntimeError(f"two collectors named {cls.name!r}")
+            _registry[cls.name] = cls
+
+    def __init__(self, settings: CollectorSettings | None = None, context: Context | None = None):
+        from agent.context import Context
+
+        self.settings = settings if settings is not None else self.Settings()
+        self.context = context if context is not None else Context()
+        self.log = logging.getLogger(f"egov.collector.{self.name}")
+
+    @classmethod
+    def is_async(cls) -> bool:
+        return inspect.iscoroutinefunction(cls.collect)
+
+    def collect(self) -> Iterable[Metric]:
+        raise NotImplementedError
+
+    def checks(self, metrics: dict[str, Metric]) -> Iterable[Check]:
+        """Checks derived from this run's metrics (by family name); none by default."""
+        return ()
+
+
+def discover() -> dict[str, type[Collector]]:
+    """Import every module of the `collectors` package; each registers its collectors."""
+    import collectors
+
+    for module in pkgutil.iter_modules(collectors.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"collectors.{module.name}")
+    return dict(sorted(_registry.items()))
+
+
+def metric_index(families: Iterable[Metric]) -> dict[str, Any]:
+    """Families by their name in the text exposition (`_total` for counters, `_info` for info)."""
+    suffix = {"counter": "_total", "info": "_info"}
+    return {family.name + suffix.get(family.type, ""): family for family in families}

@@ -1,0 +1,112 @@
+"""Runs each collector on its own interval, never overlapping itself, under a timeout.
+
+Blocking collectors run in a thread pool with one worker per blocking collector, so a
+hung one (a stuck mount, a silent device) cannot starve the others; while its thread is
+still stuck, its next runs fail fast with reason `timeout` instead of piling up threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from agent.collector import Collector, CollectorError, metric_index
+from agent.snapshot import Result, Snapshot, render
+
+log = logging.getLogger("egov.scheduler")
+
+
+def _finish(collector: Collector, families) -> tuple[bytes, bytes, list]:
+    families = list(families)
+    text, openmetrics = render(families)
+    return text, openmetrics, list(collector.checks(metric_index(families)))
+
+
+def _collect_blocking(collector: Collector):
+    return _finish(collector, collector.collect())
+
+
+async def _collect_async(collector: Collector):
+    return _finish(collector, await collector.collect())
+
+
+class Scheduler:
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self._collectors: dict[str, Collector] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._stuck: set[str] = set()  # blocking collectors whose thread has not returned
+
+    async def run_once(self, collector: Collector) -> Result:
+        """One run under the collector's timeout; failures become data, never exceptions."""
+        name, timeout = collector.name, collector.settings.timeout
+        started, t0 = time.time(), time.monotonic()
+        try:
+            if collector.is_async():
+                text, om, checks = await asyncio.wait_for(_collect_async(collector), timeout)
+            elif name in self._stuck:
+                raise CollectorError("timeout", "the previous run is still hung")
+            else:
+                self._stuck.add(name)  # before submit: the callback may fire at once
+                future = self._pool().submit(_collect_blocking, collector)
+                future.add_done_callback(lambda _: self._stuck.discard(name))
+                text, om, checks = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+            result = Result(name, started, time.monotonic() - t0, text=text, openmetrics=om, checks=checks)
+        except asyncio.TimeoutError:
+            result = Result(name, started, time.monotonic() - t0, "timeout", f"no result within {timeout:g}s")
+        except CollectorError as err:
+            result = Result(name, started, time.monotonic() - t0, err.reason, err.detail)
+        except Exception as err:  # a bug in one collector must not stop the others
+            log.debug("collector raised", exc_info=True, extra={"collector": name})
+            result = Result(name, started, time.monotonic() - t0, "error", f"{type(err).__name__}: {err}")
+        if not result.success:
+            log.warning("collector failed", extra={"collector": name, "reason": result.reason,
+                                                   "detail": result.detail})
+        self.snapshot.record(result)
+        return result
+
+    async def run_all_once(self) -> list[Result]:
+        return list(await asyncio.gather(*(self.run_once(c) for c in self._collectors.values())))
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            blocking = sum(not c.is_async() for c in self._collectors.values())
+            self._executor = ThreadPoolExecutor(max(1, blocking), thread_name_prefix="collector")
+        return self._executor
+
+    def use(self, collectors: dict[str, Collector]) -> None:
+        """Set the collectors (at start or reload) without starting their loops."""
+        self._collectors = collectors
+        if self._executor is not None:  # resized for the new set; hung threads finish on their own
+            self._executor.shutdown(wait=False)
+            self._executor = None
+        self.snapshot.set_collectors({name: c.settings.interval for name, c in collectors.items()})
+
+    async def start(self, collectors: dict[str, Collector]) -> None:
+        await self.stop()
+        self.use(collectors)
+        self._tasks = [asyncio.create_task(self._loop(c), name=f"collector-{c.name}") for c in collectors.values()]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _loop(self, collector: Collector) -> None:
+        interval = collector.settings.interval
+        loop = asyncio.get_running_loop()
+        # a short random start spreads collectors out; then a fixed rate with jitter
+        await asyncio.sleep(random.uniform(0, min(1.0, interval / 10)))
+        next_start = loop.time()
+        while True:
+            await self.run_once(collector)
+            next_start += interval
+            now = loop.time()
+            if next_start < now:  # never catch up with a burst
+                next_start = now
+            await asyncio.sleep(next_start - now + random.uniform(0, interval / 20))

@@ -1,0 +1,148 @@
+"""Strict building of dataclasses from YAML mappings.
+
+One mechanism serves the agent config, the collectors' settings and the inventory's
+`egov_*` variables: an unknown key, a missing required key or a value of the wrong
+type is a ConfigError naming the file, the line and the dotted key path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from agent.yamlfile import ConfigError, Located
+
+Duration = Annotated[float, "duration"]
+"""Seconds; written as a number or with a unit: 500ms, 15s, 2m, 1h."""
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 15s, 500ms or 2m")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"expected a duration like 15s, 500ms or 2m, got {value!r}")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _describe(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        return "a duration (15s, 500ms, 2m)" if "duration" in tp.__metadata__ else _describe(tp.__origin__)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (list, tuple):
+        return "a list"
+    if origin is dict or tp is dict or dataclasses.is_dataclass(tp):
+        return "a mapping"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, str(tp))
+
+
+def _located_error(where: Located | None, key: Any, path: str, message: str) -> ConfigError:
+    if isinstance(where, Located):
+        return where.error(key, message, path)
+    return ConfigError(message, key=path)
+
+
+def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: Any = None) -> Any:
+    """Convert `value` to type `tp`, or raise a ConfigError naming `path`."""
+
+    def fail(message: str) -> ConfigError:
+        return _located_error(parent, key, path, message)
+
+    origin = typing.get_origin(tp)
+    if origin is Annotated:
+        if "duration" in tp.__metadata__:
+            try:
+                return parse_duration(value)
+            except ValueError as err:
+                raise fail(str(err)) from None
+        return convert(tp.__origin__, value, path, parent, key)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(tp)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return convert(option, value, path, parent, key)
+            except ConfigError as err:
+                errors.append(err)
+        raise errors[0] if len(errors) == 1 else fail(
+            "expected " + " or ".join(_describe(o) for o in options if o is not type(None)))
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise fail(f"expected {_describe(tp)}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        if not isinstance(value, list):
+            raise fail(f"expected a list, got {type(value).__name__}")
+        (item_type, *_) = typing.get_args(tp)
+        items = [convert(item_type, item, f"{path}[{i}]", parent, key) for i, item in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise fail(f"expected a mapping, got {type(value).__name__}")
+        key_type, value_type = typing.get_args(tp)
+        return {convert(key_type, k, f"{path}.{k}", value, k): convert(value_type, v, f"{path}.{k}", value, k)
+                for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, path, parent, key)
+    if tp is Any:
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"expected a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(f"expected an integer, got {value!r}")
+        return value
+    if tp is str:
+        if isinstance(value, (dict, list)) or value is None:
+            raise fail(f"expected a string, got {type(value).__name__}")
+        return value if isinstance(value, str) else str(value)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise fail(f"expected true or false, got {value!r}")
+        return value
+    if isinstance(tp, type) and isinstance(value, tp):
+        return value
+    raise fail(f"expected {_describe(tp)}, got {value!r}")
+
+
+def build(cls: type, data: Any, path: str = "", parent: Located | None = None, key: Any = None) -> Any:
+    """Build dataclass `cls` from a mapping, strictly. `None` means all defaults."""
+    if data is None:
+        data = Located()
+    if not isinstance(data, dict):
+        raise _located_error(parent, key, path or cls.__name__, f"expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls, include_extras=True)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    prefix = f"{path}." if path else ""
+    for name in data:
+        if name not in fields:
+            known = ", ".join(sorted(fields)) or "none"
+            raise _located_error(data, name, prefix + str(name), f"unknown key (known keys: {known})")
+    values = {}
+    for name, field in fields.items():
+        if name in data:
+            values[name] = convert(hints[name], data[name], prefix + name, data, name)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise _located_error(parent if not data else data, key, prefix + name, "required key is missing")
+    obj = cls(**values)
+    for bad_key, message in getattr(obj, "problems", lambda: [])():
+        raise _located_error(data, bad_key, prefix + bad_key, message)
+    return obj

@@ -1,0 +1,129 @@
+"""HTTP endpoints: /metrics, /healthz, / (status page), POST /-/reload.
+
+The standard library's HTTP server in a bounded pool of threads: a handler only copies
+bytes out of the snapshot, so it needs no event loop. TLS handshakes happen in the
+worker, never in the accepting thread, so a slow client cannot stall the others.
+"""
+
+from __future__ import annotations
+
+import http.server
+import logging
+import socket
+import ssl
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from agent import status_page
+from agent.snapshot import OPENMETRICS_TYPE, TEXT_TYPE, Snapshot
+from agent.webconfig import BasicAuth, WebConfig, ssl_context
+
+log = logging.getLogger("egov.http")
+
+MAX_WORKERS = 8  # connections served at once
+MAX_PENDING = 64  # connections accepted but waiting for a worker; more are closed at once
+IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may sit silent
+
+
+def wants_openmetrics(accept: str | None) -> bool:
+    return bool(accept) and "application/openmetrics-text" in accept
+
+
+def wants_gzip(accept_encoding: str | None) -> bool:
+    if not accept_encoding:
+        return False
+    for part in accept_encoding.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() == "gzip" and params.replace(" ", "") not in ("q=0", "q=0.0"):
+            return True
+    return False
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "egov-agent"
+    timeout = IDLE_TIMEOUT
+    server: AgentHTTPServer
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        log.debug(format % args, extra={"client": self.client_address[0]})
+
+    def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in {**self.server.web.http_server_config.headers, **(extra or {})}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _authorized(self) -> bool:
+        if self.server.auth.allows(self.headers.get("Authorization")):
+            return True
+        self._send(401, b"Unauthorized\n", "text/plain; charset=utf-8",
+                   {"WWW-Authenticate": 'Basic realm="egov-agent"'})
+        return False
+
+    def do_GET(self):  # noqa: N802 - the stdlib's name
+        if not self._authorized():
+            return
+        path = self.path.split("?", 1)[0]
+        if path == "/metrics":
+            openmetrics = wants_openmetrics(self.headers.get("Accept"))
+            compress = wants_gzip(self.headers.get("Accept-Encoding"))
+            body = self.server.snapshot.exposition(openmetrics, compress)
+            self._send(200, body, OPENMETRICS_TYPE if openmetrics else TEXT_TYPE,
+                       {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if compress else None)
+        elif path == "/healthz":
+            self._send(200, b"OK\n", "text/plain; charset=utf-8")
+        elif path == "/":
+            self._send(200, status_page.render(self.server.snapshot), "text/html; charset=utf-8")
+        else:
+            self._send(404, b"Not found\n", "text/plain; charset=utf-8")
+
+    do_HEAD = do_GET  # noqa: N815
+
+    def do_POST(self):  # noqa: N802
+        if not self._authorized():
+            return
+        if self.path.split("?", 1)[0] != "/-/reload":
+            self._send(404, b"Not found\n", "text/plain; charset=utf-8")
+            return
+        ok, message = self.server.reload()
+        self._send(200 if ok else 500, (message + "\n").encode(), "text/plain; charset=utf-8")
+
+
+class AgentHTTPServer(http.server.HTTPServer):
+    def __init__(self, address: tuple[str, int], snapshot: Snapshot, web: WebConfig,
+                 reload: Callable[[], tuple[bool, str]]):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.snapshot, self.web, self.reload = snapshot, web, reload
+        self.auth = BasicAuth(web.basic_auth_users)
+        self.tls = ssl_context(web.tls_server_config) if web.tls_server_config else None
+        self._pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="http")
+        self._pending = threading.BoundedSemaphore(MAX_WORKERS + MAX_PENDING)
+        super().__init__(address, _Handler)
+
+    def process_request(self, request, client_address):
+        if not self._pending.acquire(blocking=False):
+            self.shutdown_request(request)  # overloaded: refuse rather than queue without bound
+            return
+        self._pool.submit(self._serve, request, client_address)
+
+    def _serve(self, request, client_address):
+        try:
+            request.settimeout(IDLE_TIMEOUT)
+            if self.tls is not None:
+                request = self.tls.wrap_socket(request, server_side=True)
+            self.finish_request(request, client_address)
+        except (OSError, ssl.SSLError) as err:
+            log.debug("connection failed", extra={"client": client_address[0], "error": str(err)})
+        finally:
+            self.shutdown_request(request)
+            self._pending.release()
+
+    def server_close(self):
+        super().server_close()
+        self._pool.shutdown(wait=False, cancel_futures=True)

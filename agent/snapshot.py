@@ -1,0 +1,175 @@
+"""The cached snapshot a scrape serves: each collector's last output, rendered once.
+
+A scrape only joins bytes that were rendered when each collector finished (and gzips
+the join once per change), so it never runs collector code nor waits for a probe.
+Collector health is rendered here, from each collector's last result.
+"""
+
+from __future__ import annotations
+
+import gzip
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.exposition import generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+
+from agent import __version__
+from agent.checks import Check, State
+
+TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+_OM_EOF = b"# EOF\n"
+
+
+class _Families:
+    """The registry-shaped object prometheus_client's renderers want."""
+
+    def __init__(self, families):
+        self._families = families
+
+    def collect(self):
+        return self._families
+
+
+def render(families: list) -> tuple[bytes, bytes]:
+    """Text format and OpenMetrics (without its `# EOF`, added once per scrape)."""
+    registry = _Families(families)
+    openmetrics = generate_openmetrics(registry)
+    return generate_latest(registry), openmetrics[: -len(_OM_EOF)]
+
+
+@dataclass
+class Result:
+    """One run of one collector."""
+
+    collector: str
+    started: float  # wall clock, seconds since the epoch
+    duration: float
+    reason: str | None = None  # None on success, else one of agent.collector.REASONS
+    detail: str = ""
+    text: bytes = b""
+    openmetrics: bytes = b""
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool:
+        return self.reason is None
+
+
+@dataclass
+class CollectorStatus:
+    """What the status page and the health metrics show for one collector."""
+
+    name: str
+    interval: float
+    last: Result | None = None
+    last_success: Result | None = None
+
+
+class Snapshot:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._status: dict[str, CollectorStatus] = {}
+        self._errors: Counter[tuple[str, str]] = Counter()  # (collector, reason): survives reloads
+        self._reload_ok, self._reload_time = True, time.time()
+        self._cache: dict[tuple[bool, bool], bytes] = {}
+
+    # --- written by the scheduler -------------------------------------------------
+    def set_collectors(self, intervals: dict[str, float]) -> None:
+        """The configured collectors (after start or reload); keeps the results of those that stay."""
+        with self._lock:
+            self._status = {name: CollectorStatus(name, interval, *self._kept(name))
+                            for name, interval in intervals.items()}
+            self._cache.clear()
+
+    def _kept(self, name: str) -> tuple:
+        old = self._status.get(name)
+        return (old.last, old.last_success) if old else (None, None)
+
+    def record(self, result: Result) -> None:
+        with self._lock:
+            status = self._status.get(result.collector)
+            if status is None:  # removed by a reload while it ran
+                return
+            status.last = result
+            if result.success:
+                status.last_success = result
+            else:
+                self._errors[(result.collector, result.reason)] += 1
+            self._cache.clear()
+
+    def reloaded(self, ok: bool) -> None:
+        with self._lock:
+            self._reload_ok = ok
+            if ok:
+                self._reload_time = time.time()
+            self._cache.clear()
+
+    # --- read by the HTTP server, the status page and `check` ----------------------
+    def statuses(self) -> list[CollectorStatus]:
+        with self._lock:
+            return list(self._status.values())
+
+    def checks(self) -> list[Check]:
+        """The checks of every collector's last run; a failed collector is an UNKNOWN check."""
+        checks = []
+        for status in self.statuses():
+            if status.last is not None and status.last.success:
+                checks += status.last.checks
+            elif status.last is not None:
+                checks.append(Check("collector", status.name, State.UNKNOWN,
+                                    f"{status.last.reason}: {status.last.detail}"))
+        return checks
+
+    def exposition(self, openmetrics: bool = False, compress: bool = False) -> bytes:
+        key = (openmetrics, compress)
+        with self._lock:
+            body = self._cache.get(key)
+            if body is None:
+                body = self._render(openmetrics)
+                if compress:
+                    body = gzip.compress(body, compresslevel=6, mtime=0)
+                self._cache[key] = body
+            return body
+
+    def _render(self, openmetrics: bool) -> bytes:
+        text, om = render(self._health())
+        parts = [om if openmetrics else text]
+        for status in self._status.values():
+            # a failed collector serves no stale data, only its success 0 (as node_exporter does)
+            if status.last is not None and status.last.success:
+                parts.append(status.last.openmetrics if openmetrics else status.last.text)
+        if openmetrics:
+            parts.append(_OM_EOF)
+        return b"".join(parts)
+
+    def _health(self) -> list:
+        success = GaugeMetricFamily("egov_collector_success", "1 if the collector's last run succeeded.",
+                                    labels=["collector"])
+        duration = GaugeMetricFamily("egov_collector_duration_seconds", "Duration of the collector's last run.",
+                                     labels=["collector"])
+        last_ok = GaugeMetricFamily("egov_collector_last_success_timestamp_seconds",
+                                    "When the collector last succeeded (Unix time).", labels=["collector"])
+        errors = CounterMetricFamily("egov_collector_errors_total", "Failed collector runs by reason.",
+                                     labels=["collector", "reason"])
+        for status in self._status.values():
+            if status.last is None:
+                continue
+            success.add_metric([status.name], 1.0 if status.last.success else 0.0)
+            duration.add_metric([status.name], status.last.duration)
+            if status.last_success is not None:
+                last_ok.add_metric([status.name], status.last_success.started + status.last_success.duration)
+        for (collector, reason), count in sorted(self._errors.items()):
+            errors.add_metric([collector, reason], count)
+        return [
+            success, duration, last_ok, errors,
+            GaugeMetricFamily("egov_config_last_reload_successful",
+                              "1 if the last config and inventory reload succeeded.", value=int(self._reload_ok)),
+            GaugeMetricFamily("egov_config_last_reload_success_timestamp_seconds",
+                              "When config and inventory were last loaded successfully.", value=self._reload_time),
+            InfoMetricFamily("egov_build", "egov-agent version.", value={"version": __version__}),
+        ]

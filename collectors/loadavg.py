@@ -1,0 +1,47 @@
+"""System load averages, as node_exporter's loadavg collector exports them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from prometheus_client.core import GaugeMetricFamily
+
+from agent.checks import Check, above
+from agent.collector import Collector, CollectorSettings
+
+
+@dataclass
+class LoadSettings(CollectorSettings):
+    # load15 divided by the number of CPUs; None disables that level
+    per_cpu_warning: float | None = 2.0
+    per_cpu_critical: float | None = 4.0
+
+
+class LoadavgCollector(Collector):
+    name = "loadavg"
+    help = "1, 5 and 15 minute load averages (node_load1/5/15)"
+    Settings = LoadSettings
+    SAMPLE = """\
+loadavg:
+  interval: 15s
+  # node_load15 / CPUs at which the load check warns and goes critical
+  per_cpu_warning: 2.0
+  per_cpu_critical: 4.0
+"""
+
+    def __init__(self, settings=None, context=None, getloadavg=os.getloadavg, cpu_count=os.cpu_count):
+        super().__init__(settings, context)
+        self._getloadavg, self._cpu_count = getloadavg, cpu_count
+
+    def collect(self):
+        for minutes, value in zip((1, 5, 15), self._getloadavg()):
+            yield GaugeMetricFamily(f"node_load{minutes}", f"{minutes}m load average.", value=value)
+
+    def checks(self, metrics):
+        cpus = self._cpu_count() or 1
+        load = metrics["node_load15"].samples[0].value / cpus
+        s = self.settings
+        yield Check("load", "host", above(load, s.per_cpu_warning, s.per_cpu_critical),
+                    f"load15 per CPU {load:.2f} ({cpus} CPUs)", load,
+                    {"warning": s.per_cpu_warning, "critical": s.per_cpu_critical})

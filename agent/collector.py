@@ -2,9 +2,9 @@
 
 A collector is one file in `collectors/`: a subclass of `Collector` with a `name`,
 a `Settings` dataclass (its config block, strict), a `SAMPLE` config block and a
-`collect()` that returns metric families (prometheus_client's `Metric`). Subclassing
-registers it; `discover()` imports every module of the package, so adding a collector
-means adding a file, nothing else.
+`collect()` that returns metric families (prometheus_client's `Metric`), decorated
+with `@register`; `discover()` imports every module of the package, so adding a
+collector means adding a file, nothing else.
 
 `collect()` is plain (run in a worker thread, for blocking libraries like psutil) or
 `async` (run on the event loop, for probes). It reports failure by raising
@@ -70,13 +70,6 @@ class Collector:
     Settings: ClassVar[type[CollectorSettings]] = CollectorSettings
     SAMPLE: ClassVar[str] = ""  # commented YAML for `egov-agent sample-config`
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if "name" in cls.__dict__:
-            if cls.name in _registry and _registry[cls.name] is not cls:
-                raise RuntimeError(f"two collectors named {cls.name!r}")
-            _registry[cls.name] = cls
-
     def __init__(self, settings: CollectorSettings | None = None, context: Context | None = None):
         from agent.context import Context
 
@@ -94,6 +87,14 @@ class Collector:
     def checks(self, metrics: dict[str, Metric]) -> Iterable[Check]:
         """Checks derived from this run's metrics (by family name); none by default."""
         return ()
+
+
+def register(cls: type[Collector]) -> type[Collector]:
+    """Class decorator: make a collector known by its name."""
+    if _registry.get(cls.name, cls) is not cls:
+        raise RuntimeError(f"two collectors named {cls.name!r}")
+    _registry[cls.name] = cls
+    return cls
 
 
 def discover() -> dict[str, type[Collector]]:

@@ -1,1 +1,1 @@
-"""One module per collector; each registers itself by subclassing agent.collector.Collector."""
+"""One module per collector; each registers itself with agent.collector.register."""

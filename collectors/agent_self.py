@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from prometheus_client import ProcessCollector
 
-from agent.collector import Collector
+from agent.collector import Collector, register
 
 
+@register
 class AgentSelfCollector(Collector):
     name = "agent"
     help = "the agent's own CPU, memory and open files (process_*)"

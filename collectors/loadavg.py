@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from prometheus_client.core import GaugeMetricFamily
 
 from agent.checks import Check, above
-from agent.collector import Collector, CollectorSettings
+from agent.collector import Collector, CollectorSettings, register
 
 
 @dataclass
@@ -18,6 +18,7 @@ class LoadSettings(CollectorSettings):
     per_cpu_critical: float | None = 4.0
 
 
+@register
 class LoadavgCollector(Collector):
     name = "loadavg"
     help = "1, 5 and 15 minute load averages (node_load1/5/15)"

@@ -1,0 +1,107 @@
+"""The agent config is strict: every rejection names the file, the line and the key."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from agent import yamlfile
+from agent.collector import discover
+from agent.config import DEFAULT_LISTEN, load_config, sample_config
+from agent.schema import parse_duration
+from agent.yamlfile import ConfigError
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "agent.yml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_embedded_default_enables_the_default_collectors():
+    config = load_config(None)
+    assert config.agent.listen == DEFAULT_LISTEN
+    expected = {name for name, cls in discover().items() if cls.default_enabled}
+    assert set(config.collectors) == expected
+    assert "loadavg" in expected
+
+
+def test_a_valid_file_overrides_defaults(tmp_path):
+    path = write(tmp_path, """
+        listen: 127.0.0.1:19000
+        log_level: debug
+        collectors:
+          loadavg:
+            interval: 30s
+            timeout: 2500ms
+            per_cpu_warning: 1.5
+          agent:
+            enabled: false
+    """)
+    config = load_config(path)
+    assert config.agent.listen == "127.0.0.1:19000"
+    assert config.collectors["loadavg"].interval == 30.0
+    assert config.collectors["loadavg"].timeout == 2.5
+    assert config.collectors["loadavg"].per_cpu_warning == 1.5
+    assert "agent" not in config.collectors
+
+
+@pytest.mark.parametrize("text, line, key, words", [
+    ("listen: 127.0.0.1:1\nlisten_adress: x\n", 2, "listen_adress", "unknown key"),
+    ("collectors:\n  loadavg:\n    intervall: 5s\n", 3, "collectors.loadavg.intervall", "unknown key"),
+    ("collectors:\n  no_such_thing: {}\n", 2, "collectors.no_such_thing", "unknown collector"),
+    ("collectors:\n  loadavg:\n    interval: soon\n", 3, "collectors.loadavg.interval", "duration"),
+    ("collectors:\n  loadavg:\n    interval: 5s\n    timeout: 10s\n", 4, "collectors.loadavg.timeout",
+     "less than the interval"),
+    ("collectors:\n  loadavg:\n    per_cpu_warning: high\n", 3, "collectors.loadavg.per_cpu_warning", "number"),
+    ("collectors:\n  loadavg:\n    enabled: 'yes'\n", 3, "collectors.loadavg.enabled", "true or false"),
+    ("log_level: loud\n", 1, "log_level", "one of"),
+    ("listen: 9469\n", 1, "listen", "HOST:PORT"),
+    ("listen: a\nlisten: b\n", 2, None, "duplicate key"),
+    ("collectors: [loadavg]\n", 1, "collectors", "expected"),
+    ("listen: [unclosed\n", 2, None, "invalid YAML"),
+])
+def test_each_rejection_names_file_line_and_key(tmp_path, text, line, key, words):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    err = caught.value
+    assert err.file == str(path)
+    assert err.line == line
+    assert err.key == key
+    assert words in err.message
+    assert str(err).startswith(f"{path}:{line}: ")
+
+
+def test_unreadable_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "missing.yml")
+    binary = tmp_path / "binary.yml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(binary)
+
+
+def test_sample_config_is_valid_and_covers_every_collector(tmp_path):
+    text = sample_config()
+    config = load_config(write(tmp_path, text))
+    blocks = yamlfile.loads(text)["collectors"]
+    assert set(blocks) == set(discover())
+    assert set(config.collectors) == {n for n, c in discover().items() if c.default_enabled}
+
+
+@pytest.mark.parametrize("text, seconds", [("500ms", 0.5), ("15s", 15), ("2m", 120), ("1h", 3600), (7, 7.0)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["-1s", "5 minutes", True, -3])
+def test_bad_durations(bad):
+    with pytest.raises(ValueError):
+        parse_duration(bad)
+
+
+def test_vault_values_never_print():
+    data = yamlfile.loads("password: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162636465\n")
+    assert "ANSIBLE_VAULT" not in repr(data) and "6162" not in str(data["password"])

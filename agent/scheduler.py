@@ -1,8 +1,8 @@
 """Runs each collector on its own interval, never overlapping itself, under a timeout.
 
-Blocking collectors run in a thread pool with one worker per blocking collector, so a
-hung one (a stuck mount, a silent device) cannot starve the others; while its thread is
-still stuck, its next runs fail fast with reason `timeout` instead of piling up threads.
+A blocking collector runs in a daemon thread of its own, so a hung one (a stuck mount,
+a silent device) cannot starve the others nor delay a stop; while that thread is still
+stuck, its next runs fail fast with reason `timeout` instead of piling up threads.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
+import threading
 
 from agent.collector import Collector, CollectorError, metric_index
 from agent.snapshot import Result, Snapshot, render
@@ -38,7 +38,6 @@ class Scheduler:
         self.snapshot = snapshot
         self._collectors: dict[str, Collector] = {}
         self._tasks: list[asyncio.Task] = []
-        self._executor: ThreadPoolExecutor | None = None
         self._stuck: set[str] = set()  # blocking collectors whose thread has not returned
 
     async def run_once(self, collector: Collector) -> Result:
@@ -51,10 +50,7 @@ class Scheduler:
             elif name in self._stuck:
                 raise CollectorError("timeout", "the previous run is still hung")
             else:
-                self._stuck.add(name)  # before submit: the callback may fire at once
-                future = self._pool().submit(_collect_blocking, collector)
-                future.add_done_callback(lambda _: self._stuck.discard(name))
-                text, om, checks = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+                text, om, checks = await asyncio.wait_for(self._in_thread(collector), timeout)
             result = Result(name, started, time.monotonic() - t0, text=text, openmetrics=om, checks=checks)
         except asyncio.TimeoutError:
             result = Result(name, started, time.monotonic() - t0, "timeout", f"no result within {timeout:g}s")
@@ -72,18 +68,37 @@ class Scheduler:
     async def run_all_once(self) -> list[Result]:
         return list(await asyncio.gather(*(self.run_once(c) for c in self._collectors.values())))
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            blocking = sum(not c.is_async() for c in self._collectors.values())
-            self._executor = ThreadPoolExecutor(max(1, blocking), thread_name_prefix="collector")
-        return self._executor
+    def _in_thread(self, collector: Collector) -> asyncio.Future:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+
+        def settle(error, outcome):
+            if future.cancelled():  # the run already timed out
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(outcome)
+
+        def work():
+            error = outcome = None
+            try:
+                outcome = _collect_blocking(collector)
+            except Exception as err:
+                error = err
+            self._stuck.discard(collector.name)
+            try:
+                loop.call_soon_threadsafe(settle, error, outcome)
+            except RuntimeError:  # the loop closed while this thread was hung
+                pass
+
+        self._stuck.add(collector.name)
+        threading.Thread(target=work, name=f"collector-{collector.name}", daemon=True).start()
+        return future
 
     def use(self, collectors: dict[str, Collector]) -> None:
         """Set the collectors (at start or reload) without starting their loops."""
         self._collectors = collectors
-        if self._executor is not None:  # resized for the new set; hung threads finish on their own
-            self._executor.shutdown(wait=False)
-            self._executor = None
         self.snapshot.set_collectors({name: c.settings.interval for name, c in collectors.items()})
 
     async def start(self, collectors: dict[str, Collector]) -> None:

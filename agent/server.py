@@ -1,8 +1,8 @@
 """HTTP endpoints: /metrics, /healthz, / (status page), POST /-/reload.
 
-The standard library's HTTP server in a bounded pool of threads: a handler only copies
-bytes out of the snapshot, so it needs no event loop. TLS handshakes happen in the
-worker, never in the accepting thread, so a slow client cannot stall the others.
+The standard library's HTTP server, a daemon thread per connection up to a bound: a
+handler only copies bytes out of the snapshot, so it needs no event loop. TLS handshakes
+happen in that thread, never in the accepting one, so a slow client cannot stall others.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from __future__ import annotations
 import http.server
 import logging
 import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from agent import status_page
 from agent.snapshot import OPENMETRICS_TYPE, TEXT_TYPE, Snapshot
@@ -21,8 +21,7 @@ from agent.webconfig import BasicAuth, WebConfig, ssl_context
 
 log = logging.getLogger("egov.http")
 
-MAX_WORKERS = 8  # connections served at once
-MAX_PENDING = 64  # connections accepted but waiting for a worker; more are closed at once
+MAX_CONNECTIONS = 64  # open at once; more are closed at once rather than queued without bound
 IDLE_TIMEOUT = 30.0  # seconds a keep-alive connection may sit silent
 
 
@@ -95,24 +94,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200 if ok else 500, (message + "\n").encode(), "text/plain; charset=utf-8")
 
 
-class AgentHTTPServer(http.server.HTTPServer):
+class AgentHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True  # an idle keep-alive connection must not delay a stop
+    block_on_close = False
+
     def __init__(self, address: tuple[str, int], snapshot: Snapshot, web: WebConfig,
                  reload: Callable[[], tuple[bool, str]]):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.snapshot, self.web, self.reload = snapshot, web, reload
         self.auth = BasicAuth(web.basic_auth_users)
         self.tls = ssl_context(web.tls_server_config) if web.tls_server_config else None
-        self._pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="http")
-        self._pending = threading.BoundedSemaphore(MAX_WORKERS + MAX_PENDING)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         super().__init__(address, _Handler)
 
     def process_request(self, request, client_address):
-        if not self._pending.acquire(blocking=False):
-            self.shutdown_request(request)  # overloaded: refuse rather than queue without bound
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
             return
-        self._pool.submit(self._serve, request, client_address)
+        super().process_request(request, client_address)
 
-    def _serve(self, request, client_address):
+    def process_request_thread(self, request, client_address):
         try:
             request.settimeout(IDLE_TIMEOUT)
             if self.tls is not None:
@@ -122,8 +123,4 @@ class AgentHTTPServer(http.server.HTTPServer):
             log.debug("connection failed", extra={"client": client_address[0], "error": str(err)})
         finally:
             self.shutdown_request(request)
-            self._pending.release()
-
-    def server_close(self):
-        super().server_close()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+            self._slots.release()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import urllib.parse
 
 import pytest
 
-from tests.peers import Peer, free_port, require
+from tests.peers import Peer, free_port, http_get, require
 
 
 @pytest.fixture(scope="session")
@@ -40,4 +42,45 @@ def start_agent(tmp_path):
 
     yield start
     for peer in started:
+        peer.stop()
+
+
+class Prometheus:
+    """A real Prometheus scraping whatever `scrape(...)` lists, through file_sd."""
+
+    def __init__(self, directory, peer: Peer, url: str):
+        self.directory, self.peer, self.url = directory, peer, url
+
+    def scrape(self, targets: list[dict]) -> None:
+        """Replace the file_sd target groups ([{"targets": [...], "labels": {...}}]); written atomically."""
+        staging = self.directory / "targets.json.new"
+        staging.write_text(json.dumps(targets))
+        staging.rename(self.directory / "targets.json")
+
+    def query(self, expression: str) -> list[dict]:
+        status, _, body = http_get(f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}")
+        answer = json.loads(body)
+        if status != 200 or answer.get("status") != "success":
+            raise AssertionError(f"query {expression!r} failed: {body[:300]!r}")
+        return answer["data"]["result"]
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("prometheus")
+    (directory / "targets.json").write_text("[]")
+    (directory / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 900ms, evaluation_interval: 1s}\n"
+        "scrape_configs:\n"
+        "  - job_name: egov\n"
+        "    file_sd_configs: [{files: ['" + str(directory / "targets.json") + "'], refresh_interval: 1s}]\n")
+    port = free_port()
+    peer = Peer([require("prometheus"), f"--config.file={directory / 'prometheus.yml'}",
+                 f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                directory / "prometheus.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        peer.wait_http(url + "/-/ready")
+        yield Prometheus(directory, peer, url)
+    finally:
         peer.stop()

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what egov-agent needs on a Debian machine, idempotently:
+#   scripts/setup.sh agent   python3 + a venv in .venv with the agent
+#   scripts/setup.sh test    the same with the test extras, plus the real peers the tests run
+# apt packages are installed only when missing; no daemon is started by apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-agent}
+
+agent_packages=(python3 python3-venv python3-pip)
+# real peers the test suite starts on loopback (tests/conftest.py) and the anchors of benchmarks/
+test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager openssl)
+
+packages=("${agent_packages[@]}")
+[ "$what" = test ] && packages+=("${test_packages[@]}")
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  # packaged servers (prometheus ...) must not start as system services: the tests start their own
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+extras=""; [ "$what" = test ] && extras="[test]"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"

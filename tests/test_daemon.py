@@ -43,6 +43,19 @@ def collected(agent, collector: str) -> bytes:
     return wait_for(ready)
 
 
+def all_collected(agent) -> bytes:
+    """A scrape taken once every collector of the embedded default has run (failed or not)."""
+    from agent.config import load_config
+
+    enabled = set(load_config(None).collectors)
+
+    def ready():
+        _, _, body = http_get(agent.url + "/metrics")
+        ran = {labels[0][1] for labels in values(body, "egov_collector_success")}
+        return body if ran >= enabled else None
+    return wait_for(ready)
+
+
 def test_serves_text_openmetrics_and_gzip(start_agent):
     agent = start_agent()
     body = collected(agent, "loadavg")

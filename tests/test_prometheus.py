@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.peers import http_get, require
-from tests.test_daemon import collected
+from tests.test_daemon import all_collected
+
+
+# node_exporter's names for /proc/meminfo fields (node_memory_MemTotal_bytes ...) keep the kernel's
+# camelCase so its dashboards work; promtool flags them in node_exporter's own output too.
+MEMINFO_CAMELCASE = re.compile(r"^node_memory_\w+ metric names should be written in 'snake_case' not 'camelCase'$")
 
 
 def test_promtool_accepts_the_exposition(start_agent, tmp_path):
     agent = start_agent()
-    collected(agent, "loadavg")
-    time.sleep(1.5)  # let every default collector finish its first run
-    _, _, body = http_get(agent.url + "/metrics")
+    body = all_collected(agent)
     (tmp_path / "scrape.prom").write_bytes(body)  # kept as an artifact of the run
     lint = subprocess.run([require("promtool"), "check", "metrics"], input=body, capture_output=True)
-    assert lint.returncode == 0, lint.stderr.decode() + lint.stdout.decode()
-    assert lint.stdout.decode().strip() == "" and lint.stderr.decode().strip() == ""
+    problems = (lint.stdout + lint.stderr).decode().splitlines()
+    assert [p for p in problems if not MEMINFO_CAMELCASE.match(p)] == []
+    assert len(body.splitlines()) > 100
 
 
 def test_real_prometheus_scrapes_the_agent(start_agent, prometheus):

@@ -1,0 +1,60 @@
+"""Helpers the host collectors share: reading /proc and /sys, parse errors, regex settings."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+
+from agent.collector import CollectorError
+
+
+def read_text(root: str, relative: str) -> str:
+    """The text of `root/relative` (root is injected so tests point it at fixtures)."""
+    path = os.path.join(root, relative)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return file.read()
+    except OSError as err:
+        raise CollectorError("error", f"cannot read {path}: {err.strerror}") from None
+
+
+def parser(source: str):
+    """Decorate a pure `parse_*(text)`: malformed input becomes CollectorError("parse")."""
+
+    def decorate(parse):
+        @functools.wraps(parse)
+        def wrapper(text: str):
+            try:
+                return parse(text)
+            except (ValueError, IndexError, KeyError) as err:
+                raise CollectorError("parse", f"{source}: {err!r}") from None
+
+        return wrapper
+
+    return decorate
+
+
+def matches(pattern: str | None, value: str) -> bool:
+    """A regex setting, applied as node_exporter applies its excludes: searched, not anchored.
+
+    None matches nothing (an empty regex would match everything).
+    """
+    return pattern is not None and re.search(pattern, value) is not None
+
+
+def invalid_regexes(settings, *names: str):
+    """(key, message) for each named setting that is not a valid regex, for `problems()`."""
+    for name in names:
+        pattern = getattr(settings, name)
+        if pattern is None:
+            continue
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            yield name, f"invalid regular expression: {err}"
+
+
+def with_samples(families):
+    """Only the families that have samples: node_exporter prints no HELP for a metric it has no value of."""
+    return [family for family in families if family.samples]

@@ -1,0 +1,178 @@
+"""Space and inodes of mounted filesystems, as node_exporter's filesystem collector exports them.
+
+statvfs() on a dead NFS server blocks for good, so each call runs in its own daemon thread
+and the collector waits at most `mount_timeout` for all of them. A mount point whose call
+has not returned is reported with node_filesystem_device_error 1 and is not statted again
+until that call returns (node_exporter's stuckMounts): one hung thread per mount at most.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import psutil
+from prometheus_client.core import GaugeMetricFamily
+
+from agent.checks import Check, State, below, worst
+from agent.collector import Collector, CollectorSettings, register
+from agent.schema import Duration
+from collectors._proc import invalid_regexes, matches, with_samples
+
+# node_exporter 1.5's defaults (Debian's package patches the mount point one to also drop /run, /mnt, /media)
+MOUNT_POINTS_EXCLUDE = r"^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
+FS_TYPES_EXCLUDE = (r"^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660"
+                    r"|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$")
+
+_LABELS = ["device", "fstype", "mountpoint"]
+_HELP = {
+    "device_error": "Whether an error occurred while getting statistics for the given device.",
+    "size_bytes": "Filesystem size in bytes.",
+    "free_bytes": "Filesystem free space in bytes.",
+    "avail_bytes": "Filesystem space available to non-root users in bytes.",
+    "files": "Filesystem total file nodes.",
+    "files_free": "Filesystem total free file nodes.",
+    "readonly": "Filesystem read-only status.",
+}
+
+
+@dataclass
+class FilesystemSettings(CollectorSettings):
+    mount_points_exclude: str | None = MOUNT_POINTS_EXCLUDE
+    fs_types_exclude: str | None = FS_TYPES_EXCLUDE
+    mount_timeout: Duration = 5.0
+    # share of space available to users / of inodes free at or below which the check warns / goes critical
+    avail_warning: float | None = 0.10
+    avail_critical: float | None = 0.05
+    files_free_warning: float | None = 0.10
+    files_free_critical: float | None = 0.05
+    # mount points meant to be read-only (a regex searched in the path); any other read-only mount is critical
+    readonly_expected: str | None = None
+
+    def problems(self):
+        yield from super().problems()
+        yield from invalid_regexes(self, "mount_points_exclude", "fs_types_exclude", "readonly_expected")
+        if not 0 < self.mount_timeout < self.timeout:
+            yield "mount_timeout", f"must be more than 0 and less than the timeout ({self.timeout:g}s)"
+
+
+@register
+class FilesystemCollector(Collector):
+    name = "filesystem"
+    help = "Size, free space and inodes of mounted filesystems (node_filesystem_*)"
+    Settings = FilesystemSettings
+    SAMPLE = r"""
+filesystem:
+  interval: 15s
+  # mount points and filesystem types not reported (regexes searched in the path / type)
+  mount_points_exclude: '^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)'
+  fs_types_exclude: '^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$'
+  # a mount whose statvfs takes longer (a dead NFS server) is reported with
+  # node_filesystem_device_error 1 until the call returns; less than `timeout`
+  mount_timeout: 5s
+  # One check per mount point, the worst of: space available to users and free inodes
+  # (maildirs run out of inodes before space) at or below these shares; read-only while
+  # not listed in readonly_expected (ext4 remounts read-only on errors): critical;
+  # statvfs failed or hung (device_error): critical.
+  avail_warning: 0.10
+  avail_critical: 0.05
+  files_free_warning: 0.10
+  files_free_critical: 0.05
+  readonly_expected: null      # e.g. '^/boot/efi$'
+""".lstrip()
+
+    def __init__(self, settings=None, context=None, disk_partitions=psutil.disk_partitions, statvfs=os.statvfs):
+        super().__init__(settings, context)
+        self._disk_partitions, self._statvfs = disk_partitions, statvfs
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()  # mount points whose statvfs call has not returned yet
+
+    def collect(self):
+        partitions = self._partitions()
+        stats = self._statvfs_all({partition.mountpoint for partition in partitions.values()})
+        families = {name: GaugeMetricFamily(f"node_filesystem_{name}", documentation, labels=_LABELS)
+                    for name, documentation in _HELP.items()}
+        for labels, partition in partitions.items():
+            st = stats[partition.mountpoint]
+            families["device_error"].add_metric(labels, 1 if st is None else 0)
+            if st is None:
+                continue
+            families["size_bytes"].add_metric(labels, st.f_blocks * st.f_frsize)
+            families["free_bytes"].add_metric(labels, st.f_bfree * st.f_frsize)
+            families["avail_bytes"].add_metric(labels, st.f_bavail * st.f_frsize)
+            families["files"].add_metric(labels, st.f_files)
+            families["files_free"].add_metric(labels, st.f_ffree)
+            families["readonly"].add_metric(labels, 1 if "ro" in partition.opts.split(",") else 0)
+        return with_samples(families.values())
+
+    def _partitions(self) -> dict[tuple[str, str, str], object]:
+        """The mounts to report, once per (device, fstype, mountpoint) as a mount can be listed twice."""
+        s = self.settings
+        partitions = {}
+        for partition in self._disk_partitions(all=True):
+            if not (matches(s.mount_points_exclude, partition.mountpoint)
+                    or matches(s.fs_types_exclude, partition.fstype)):
+                partitions.setdefault((partition.device, partition.fstype, partition.mountpoint), partition)
+        return partitions
+
+    def _statvfs_all(self, mountpoints: set[str]) -> dict[str, os.statvfs_result | None]:
+        """statvfs of each mount point, in parallel, within one mount_timeout; None if it failed or hangs."""
+        results: dict[str, os.statvfs_result | None] = {}
+        threads = []
+        for mountpoint in sorted(mountpoints):
+            with self._lock:
+                if mountpoint in self._in_flight:
+                    self.log.debug("statvfs(%s) still has not returned; not calling it again", mountpoint)
+                    continue
+                self._in_flight.add(mountpoint)
+            thread = threading.Thread(target=self._statvfs_one, args=(mountpoint, results),
+                                      name=f"statvfs {mountpoint}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        deadline = time.monotonic() + self.settings.mount_timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                self.log.warning("%s did not return within %gs; reporting device_error until it does",
+                                 thread.name, self.settings.mount_timeout)
+        return {mountpoint: results.get(mountpoint) for mountpoint in mountpoints}
+
+    def _statvfs_one(self, mountpoint: str, results: dict) -> None:
+        try:
+            results[mountpoint] = self._statvfs(mountpoint)
+        except OSError as err:
+            self.log.debug("statvfs(%s): %s", mountpoint, err)
+        finally:
+            with self._lock:
+                self._in_flight.discard(mountpoint)
+
+    def checks(self, metrics):
+        s = self.settings
+        values = {name: {tuple(sample.labels[label] for label in _LABELS): sample.value
+                         for sample in metrics[f"node_filesystem_{name}"].samples}
+                  for name in _HELP if f"node_filesystem_{name}" in metrics}
+        thresholds = {"warning": s.avail_warning, "critical": s.avail_critical,
+                      "files_free_warning": s.files_free_warning, "files_free_critical": s.files_free_critical}
+        for labels, error in values.get("device_error", {}).items():
+            mountpoint = labels[2]
+            if error:
+                yield Check("filesystem", mountpoint, State.CRITICAL,
+                            "statvfs failed or did not return in time (node_filesystem_device_error)",
+                            None, thresholds)
+                continue
+            states, notes, avail = [], [], None
+            if values["size_bytes"][labels]:  # pseudo filesystems have no size
+                avail = values["avail_bytes"][labels] / values["size_bytes"][labels]
+                states.append(below(avail, s.avail_warning, s.avail_critical))
+                notes.append(f"{avail:.1%} space available")
+            if values["files"][labels]:  # btrfs, vfat and others have no inode count
+                files_free = values["files_free"][labels] / values["files"][labels]
+                states.append(below(files_free, s.files_free_warning, s.files_free_critical))
+                notes.append(f"{files_free:.1%} inodes free")
+            if values["readonly"][labels] and not matches(s.readonly_expected, mountpoint):
+                states.append(State.CRITICAL)
+                notes.append("read-only")
+            yield Check("filesystem", mountpoint, worst(states), ", ".join(notes) or "no size reported",
+                        avail, thresholds)

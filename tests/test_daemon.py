@@ -43,11 +43,11 @@ def collected(agent, collector: str) -> bytes:
     return wait_for(ready)
 
 
-def all_collected(agent) -> bytes:
-    """A scrape taken once every collector of the embedded default has run (failed or not)."""
+def all_collected(agent, config=None) -> bytes:
+    """A scrape taken once every collector enabled by `config` has run (failed or not)."""
     from agent.config import load_config
 
-    enabled = set(load_config(None).collectors)
+    enabled = set(load_config(config).collectors)
 
     def ready():
         _, _, body = http_get(agent.url + "/metrics")

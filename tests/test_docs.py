@@ -1,0 +1,53 @@
+"""README's metrics reference matches what the agent really serves, both ways."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.test_daemon import all_collected
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| (?P<type>\w+) \| (?P<labels>[^|]*) \| (?P<collector>[^|]+) \| .+ \|$")
+
+
+def documented() -> dict[str, tuple[str, set[str]]]:
+    rows = {}
+    for line in README.read_text().splitlines():
+        match = ROW.match(line)
+        if match:
+            labels = {label.strip() for label in match["labels"].split(",") if label.strip()}
+            rows[match["name"]] = (match["type"], labels)
+    return rows
+
+
+def as_regex(name: str) -> re.Pattern:
+    """`node_memory_<Field>_bytes` documents a family of names."""
+    return re.compile("^" + re.sub(r"<\w+>", r"\\w+?", re.escape(name).replace(r"\<", "<").replace(r"\>", ">"))
+                      + "$")
+
+
+def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
+    config = tmp_path / "agent.yml"  # a service that is surely running: the agent itself
+    config.write_text("collectors:\n  services:\n    services:\n"
+                      "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n")
+    agent = start_agent("-c", str(config))
+    served = {}
+    for family in text_string_to_metric_families(all_collected(agent, config).decode()):
+        name = family.name + {"counter": "_total", "info": "_info"}.get(family.type, "")
+        served[name] = (family.type, {label for sample in family.samples for label in sample.labels})
+
+    docs = documented()
+    patterns = {name: as_regex(name) for name in docs if "<" in name}
+    undocumented = [name for name in served
+                    if name not in docs and not any(p.match(name) for p in patterns.values())]
+    assert undocumented == [], "add these to README's metrics reference"
+    missing = [name for name in docs if name not in patterns and name not in served]
+    assert missing == [], "README documents metrics the agent does not serve"
+    for name, (kind, labels) in served.items():
+        doc_kind, doc_labels = docs.get(name) or next(docs[d] for d, p in patterns.items() if p.match(name))
+        assert kind == doc_kind, name
+        if labels:  # a counter with no samples yet (no errors) shows no labels
+            assert labels == doc_labels, name

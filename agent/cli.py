@@ -100,13 +100,21 @@ def _once(args) -> int:
 
 
 def _inventory(args) -> int:
-    from agent.inventory import load_inventory, render_tree
+    from agent.inventory import load_inventory, render_tree, validate
 
+    if args.inventory_command == "validate":
+        errors = validate(args.inventory)
+        for error in errors:
+            print(error, file=sys.stderr)
+        if errors:
+            print(f"{args.inventory}: {len(errors)} error(s)", file=sys.stderr)
+            return 1
     inventory = load_inventory(args.inventory)
     if args.inventory_command == "show":
         print(render_tree(inventory))
     else:
-        print(f"{args.inventory}: OK ({len(inventory.sites)} sites, {len(inventory.hosts)} hosts)")
+        print(f"{args.inventory}: OK ({len(inventory.sites)} sites, {len(inventory.hosts)} hosts, "
+              f"{sum(1 for _ in inventory.targets())} targets)")
     return 0
 
 

@@ -13,7 +13,7 @@ import types
 import typing
 from typing import Annotated, Any, Literal, Union
 
-from agent.yamlfile import ConfigError, Located
+from agent.yamlfile import ConfigError, Located, VaultValue
 
 Duration = Annotated[float, "duration"]
 """Seconds; written as a number or with a unit: 500ms, 15s, 2m, 1h."""
@@ -111,6 +111,8 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
             raise fail(f"expected an integer, got {value!r}")
         return value
     if tp is str:
+        if isinstance(value, VaultValue):
+            raise fail("a vault-encrypted value is not allowed here")
         if isinstance(value, (dict, list)) or value is None:
             raise fail(f"expected a string, got {type(value).__name__}")
         return value if isinstance(value, str) else str(value)

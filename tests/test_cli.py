@@ -57,3 +57,27 @@ def test_sample_config_command_prints_a_valid_config(tmp_path):
     path.write_text(run.stdout)
     assert load_config(path).collectors
     assert "collectors" in yamlfile.loads(run.stdout)
+
+
+def test_inventory_validate_and_show():
+    ok = egov("inventory", "validate", "-i", "inventory/example")
+    assert ok.returncode == 0 and ok.stdout.startswith("inventory/example: OK (")
+    show = egov("inventory", "show", "-i", "inventory/example")
+    assert show.returncode == 0 and "(province)" in show.stdout and "router" in show.stdout
+
+
+def test_inventory_validate_lists_every_error(tmp_path):
+    (tmp_path / "hosts.yml").write_text(
+        "all:\n"
+        "  children:\n"
+        "    province:\n"
+        "      vars: {egov_site_type: province}\n"
+        "      hosts:\n"
+        "        a: {ansible_host: 127.20.0.1, egov_role: routr, egov_platform: cisco_ios}\n"
+        "        b: {ansible_host: 127.20.0.2, egov_role: router, egov_platfrom: cisco_ios}\n")
+    run = egov("inventory", "validate", "-i", str(tmp_path))
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if line.startswith(str(tmp_path))]
+    assert len(errors) == 3, run.stderr  # both mistakes, then the count
+    assert "hosts.yml:6" in errors[0] and "routr" in errors[0]
+    assert "hosts.yml:7" in errors[1] and "egov_platfrom" in errors[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import signal
 import ssl
 import subprocess
@@ -164,3 +165,22 @@ def test_tls_and_basic_auth(start_agent, certificate, tmp_path):
     with pytest.raises(OSError):  # plain HTTP to a TLS port gets nothing
         http_get(agent.url.replace("https", "http") + "/metrics", timeout=3)
     assert "s3cret" not in agent.output()
+
+
+def test_reload_rejects_a_broken_inventory(start_agent, tmp_path):
+    import shutil
+
+    inventory = tmp_path / "inventory"
+    shutil.copytree("inventory/example", inventory)
+    config = tmp_path / "agent.yml"
+    config.write_text("log_format: json\n")
+    agent = start_agent("-c", str(config), "-i", str(inventory))
+    sites = inventory / "00-sites.yml"
+    sites.write_text(sites.read_text() + "\n    broken: [\n")
+    status, _, message = http_get(agent.url + "/-/reload", method="POST")
+    assert status == 500 and b"00-sites.yml" in message and b"invalid YAML" in message
+    body = http_get(agent.url + "/metrics")[2]
+    assert values(body, "egov_config_last_reload_successful")[()] == 0
+    events = [json.loads(line) for line in agent.output().splitlines()]  # log_format: json, one per line
+    [rejected] = [e for e in events if e["msg"].startswith("reload rejected")]
+    assert rejected["level"] == "error" and "00-sites.yml" in rejected["error"]

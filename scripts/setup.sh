@@ -30,8 +30,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Debian's own python3, the one a province's hosts run (not whatever else is first on PATH)
+python=${EGOV_PYTHON:-/usr/bin/python3}
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  "$python" -m venv .venv
 fi
 extras=""; [ "$what" = test ] && extras="[test]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from agent.context import Context
 
 # The fixed set of failure reasons: a bounded label, never an error message.
-REASONS = ("timeout", "connect", "auth", "parse", "config", "error")
+# tls: handshake or certificate refused; protocol: the peer answered, but not as it should.
+REASONS = ("timeout", "connect", "tls", "auth", "protocol", "parse", "config", "error")
 
 
 class CollectorError(Exception):

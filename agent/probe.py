@@ -1,0 +1,144 @@
+"""What every probe collector shares: targets from the inventory, bounded concurrency,
+a timeout per target, failure as data, and per-target checks.
+
+A probe collector (icmp, tcp, http, smtp, sip ...) subclasses `Probe`, names the
+inventory check kind it serves (`name`, the key under a host's `egov_checks`), declares
+its metric families in `FAMILIES` and implements one coroutine:
+
+    async def probe(self, target, check) -> Iterable[Sample]
+
+which measures one target and returns its samples, or raises CollectorError(reason, detail)
+when the target cannot be measured. The caller, not the probe, records
+`egov_<kind>_up{target,site}`, `egov_<kind>_duration_seconds{target,site}` and
+`egov_<kind>_failures_total{target,site,reason}`, as blackbox_exporter's prober caller does.
+Probe families carry `target` and `site` first, then their own labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from agent.checks import Check, State
+from agent.collector import Collector, CollectorError, CollectorSettings
+from agent.schema import Duration
+
+TARGET_LABELS = ["target", "site"]
+
+
+class Sample(NamedTuple):
+    family: str  # a key of FAMILIES
+    value: float
+    labels: tuple[str, ...] = ()  # values of the family's own labels, after target and site
+
+
+@dataclass
+class ProbeSettings(CollectorSettings):
+    interval: Duration = 30.0
+    timeout: Duration = 25.0
+    concurrency: int = 100  # targets probed at once
+    probe_timeout: Duration = 10.0  # one target; a target that takes longer fails with reason timeout
+
+    def problems(self):
+        yield from super().problems()
+        if self.concurrency < 1:
+            yield "concurrency", "must be at least 1"
+        if not 0 < self.probe_timeout <= self.timeout:
+            yield "probe_timeout", f"must be more than 0 and at most the timeout ({self.timeout:g}s)"
+
+
+@dataclass
+class Outcome:
+    """One target's result in one run."""
+
+    target: Any  # agent.inventory.Target
+    check: Any  # the inventory check dataclass of this kind, defaults merged
+    duration: float
+    samples: list[Sample]
+    reason: str | None = None
+    detail: str = ""
+
+
+class Probe(Collector):
+    Settings = ProbeSettings
+    # family key -> (metric type "gauge" | "counter", help, own label names)
+    FAMILIES: ClassVar[dict[str, tuple[str, str, list[str]]]] = {}
+
+    def __init__(self, settings=None, context=None):
+        super().__init__(settings, context)
+        self._failures: Counter[tuple[str, str, str]] = Counter()  # (target, site, reason), across runs
+        self._outcomes: list[Outcome] = []
+
+    def targets(self) -> list[tuple[Any, Any]]:
+        """(target, check) for every inventory target that lists this kind in egov_checks."""
+        inventory = self.context.inventory
+        if inventory is None:
+            return []
+        return [(target, target.checks[self.name]) for target in inventory.targets() if self.name in target.checks]
+
+    async def probe(self, target, check) -> Iterable[Sample]:
+        raise NotImplementedError
+
+    async def collect(self):
+        limit = asyncio.Semaphore(self.settings.concurrency)
+        self._outcomes = list(await asyncio.gather(*(self._probe_one(limit, t, c) for t, c in self.targets())))
+        return self._families(self._outcomes)
+
+    async def _probe_one(self, limit: asyncio.Semaphore, target, check) -> Outcome:
+        async with limit:
+            started = time.monotonic()
+            try:
+                samples = list(await asyncio.wait_for(self.probe(target, check), self.settings.probe_timeout))
+                return Outcome(target, check, time.monotonic() - started, samples)
+            except asyncio.TimeoutError:
+                reason, detail = "timeout", f"no answer within {self.settings.probe_timeout:g}s"
+            except CollectorError as err:
+                reason, detail = err.reason, err.detail
+            except OSError as err:
+                reason, detail = "connect", err.strerror or str(err)
+            except Exception as err:  # a bug for one target must not lose the others
+                self.log.debug("probe raised", exc_info=True, extra={"target": target.name})
+                reason, detail = "error", f"{type(err).__name__}: {err}"
+            self._failures[(target.name, target.site, reason)] += 1
+            self.log.info("probe failed", extra={"target": target.name, "reason": reason, "detail": detail})
+            return Outcome(target, check, time.monotonic() - started, [], reason, detail)
+
+    def _families(self, outcomes: list[Outcome]) -> list:
+        kind = self.name
+        up = GaugeMetricFamily(f"egov_{kind}_up", f"1 if the last {kind} probe of the target succeeded.",
+                               labels=TARGET_LABELS)
+        duration = GaugeMetricFamily(f"egov_{kind}_duration_seconds", f"Duration of the last {kind} probe.",
+                                     labels=TARGET_LABELS)
+        failures = CounterMetricFamily(f"egov_{kind}_failures_total", f"Failed {kind} probes by reason.",
+                                       labels=[*TARGET_LABELS, "reason"])
+        own = {key: (GaugeMetricFamily if type_ == "gauge" else CounterMetricFamily)(
+            f"egov_{kind}_{key}", help_, labels=[*TARGET_LABELS, *labels])
+            for key, (type_, help_, labels) in self.FAMILIES.items()}
+        for outcome in outcomes:
+            where = [outcome.target.name, outcome.target.site]
+            up.add_metric(where, 0.0 if outcome.reason else 1.0)
+            duration.add_metric(where, outcome.duration)
+            for sample in outcome.samples:
+                own[sample.family].add_metric([*where, *sample.labels], sample.value)
+        for (target, site, reason), count in sorted(self._failures.items()):
+            failures.add_metric([target, site, reason], count)
+        return [up, duration, failures, *(family for family in own.values() if family.samples)]
+
+    def checks(self, metrics):
+        for outcome in self._outcomes:
+            if outcome.reason:
+                yield Check(self.name, outcome.target.name, State.CRITICAL, f"{outcome.reason}: {outcome.detail}")
+            else:
+                yield self.evaluate(outcome)
+
+    def evaluate(self, outcome: Outcome) -> Check:
+        """The state of a target that answered, from its samples and its check's thresholds."""
+        return Check(self.name, outcome.target.name, State.OK, f"answered in {outcome.duration * 1000:.0f} ms",
+                     outcome.duration)
+

@@ -128,7 +128,7 @@ class Probe(Collector):
                 own[sample.family].add_metric([*where, *sample.labels], sample.value)
         for (target, site, reason), count in sorted(self._failures.items()):
             failures.add_metric([target, site, reason], count)
-        return [up, duration, failures, *(family for family in own.values() if family.samples)]
+        return [family for family in (up, duration, failures, *own.values()) if family.samples]
 
     def checks(self, metrics):
         for outcome in self._outcomes:

@@ -9,7 +9,8 @@ what=${1:-agent}
 
 agent_packages=(python3 python3-venv python3-pip)
 # real peers the test suite starts on loopback (tests/conftest.py) and the anchors of benchmarks/
-test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager openssl)
+test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager prometheus-blackbox-exporter openssl
+               fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio)
 
 packages=("${agent_packages[@]}")
 [ "$what" = test ] && packages+=("${test_packages[@]}")
@@ -25,6 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
     $sudo chmod +x /usr/sbin/policy-rc.d
   fi
+  # postfix asks how to deliver mail; "Local only" keeps it from ever sending anywhere
+  echo "postfix postfix/main_mailer_type select Local only" | $sudo debconf-set-selections
+  echo "postfix postfix/mailname string egov-test.invalid" | $sudo debconf-set-selections
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

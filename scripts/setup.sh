@@ -10,7 +10,8 @@ what=${1:-agent}
 agent_packages=(python3 python3-venv python3-pip)
 # real peers the test suite starts on loopback (tests/conftest.py) and the anchors of benchmarks/
 test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager prometheus-blackbox-exporter openssl
-               fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio)
+               fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio
+               snmpd snmp prometheus-snmp-exporter)
 
 packages=("${agent_packages[@]}")
 [ "$what" = test ] && packages+=("${test_packages[@]}")
@@ -39,5 +40,10 @@ python=${EGOV_PYTHON:-/usr/bin/python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-extras=""; [ "$what" = test ] && extras="[test]"
+extras=""; [ "$what" = test ] && extras="[test,network]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
+if [ "$what" = test ]; then
+  # fake-switches (simulated Cisco IOS over SSH) pins Twisted<17, which does not build on
+  # Python 3.11: install it without its pins; its real needs are in the test extras
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "fake-switches==1.5.*"
+fi

@@ -11,7 +11,7 @@ agent_packages=(python3 python3-venv python3-pip)
 # real peers the test suite starts on loopback (tests/conftest.py) and the anchors of benchmarks/
 test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager prometheus-blackbox-exporter openssl
                fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio
-               snmpd snmp prometheus-snmp-exporter)
+               snmpd snmp prometheus-snmp-exporter openssh-server)
 
 packages=("${agent_packages[@]}")
 [ "$what" = test ] && packages+=("${test_packages[@]}")
@@ -40,7 +40,7 @@ python=${EGOV_PYTHON:-/usr/bin/python3}
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-extras=""; [ "$what" = test ] && extras="[test,network]"
+extras=""; [ "$what" = test ] && extras="[test,network,provision]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
 if [ "$what" = test ]; then
   # fake-switches (simulated Cisco IOS over SSH) pins Twisted<17, which does not build on

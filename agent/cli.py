@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         sub = inventory_commands.add_parser(action, help=text)
         sub.add_argument("-i", "--inventory", metavar="PATH", required=True)
 
+    meeting = commands.add_parser("meeting-check", help="check every video-conference endpoint now; print "
+                                  "ready / NOT READY with the reason; exit 0 all ready, 2 any not")
+    meeting.add_argument("-i", "--inventory", metavar="PATH", required=True,
+                         help="an Ansible YAML inventory (file or directory)")
+    meeting.add_argument("-c", "--config", metavar="FILE", help="agent.yml: the probes' settings")
+    meeting.add_argument("--site", metavar="SITE", help="only the endpoints at this site and the sites under it")
+
     commands.add_parser("sample-config", help="print a commented sample agent.yml")
     return parser
 
@@ -131,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
             return _once(args)
         if args.command == "inventory":
             return _inventory(args)
+        if args.command == "meeting-check":
+            from agent.readiness import run as meeting_check
+
+            logs.setup("error")  # probe failures are rows of the table, not log lines
+            code, table = meeting_check(args.inventory, args.config, args.site)
+            print(table, end="")
+            return code
         if args.command == "sample-config":
             print(sample_config())
             return 0

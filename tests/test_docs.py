@@ -13,14 +13,22 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| (?P<type>\w+) \| (?P<labels>[^|]*) \| (?P<collector>[^|]+) \| .+ \|$")
 
 
-def documented() -> dict[str, tuple[str, set[str]]]:
+def documented() -> dict[str, tuple[str, set[str], str]]:
+    """Metric name -> (type, labels, collector) from README's metrics reference."""
     rows = {}
     for line in README.read_text().splitlines():
         match = ROW.match(line)
         if match:
             labels = {label.strip() for label in match["labels"].split(",") if label.strip()}
-            rows[match["name"]] = (match["type"], labels)
+            rows[match["name"]] = (match["type"], labels, match["collector"].strip())
     return rows
+
+
+def probe_collectors() -> dict:
+    from agent.collector import discover
+    from agent.probe import Probe
+
+    return {name: cls for name, cls in discover().items() if issubclass(cls, Probe)}
 
 
 def as_regex(name: str) -> re.Pattern:
@@ -44,10 +52,26 @@ def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
     undocumented = [name for name in served
                     if name not in docs and not any(p.match(name) for p in patterns.values())]
     assert undocumented == [], "add these to README's metrics reference"
-    missing = [name for name in docs if name not in patterns and name not in served]
+    probes = probe_collectors()  # they serve nothing without inventory targets: checked below
+    missing = [name for name, (_, _, collector) in docs.items()
+               if name not in patterns and name not in served and collector not in probes]
     assert missing == [], "README documents metrics the agent does not serve"
     for name, (kind, labels) in served.items():
-        doc_kind, doc_labels = docs.get(name) or next(docs[d] for d, p in patterns.items() if p.match(name))
+        doc_kind, doc_labels, _ = docs.get(name) or next(docs[d] for d, p in patterns.items() if p.match(name))
         assert kind == doc_kind, name
         if labels:  # a counter with no samples yet (no errors) shows no labels
             assert labels == doc_labels, name
+
+
+def test_every_probe_family_is_documented():
+    """Probe metrics appear only with inventory targets, so they are checked against the code."""
+    docs = documented()
+    for name, cls in probe_collectors().items():
+        families = {f"egov_{name}_up": ("gauge", []), f"egov_{name}_duration_seconds": ("gauge", []),
+                    f"egov_{name}_failures_total": ("counter", ["reason"])}
+        for key, (kind, _help, labels) in cls.FAMILIES.items():
+            total = "_total" if kind == "counter" and not key.endswith("_total") else ""
+            families[f"egov_{name}_{key}{total}"] = (kind, labels)
+        assert {n for n, row in docs.items() if row[2] == name} == set(families), name
+        for family, (kind, labels) in families.items():
+            assert docs[family][:2] == (kind, {"target", "site", *labels}), family

@@ -77,43 +77,180 @@ class _Tls(_Timed):
 
 @dataclass
 class IcmpCheck:
-    count: int = 3
+    count: int = 3  # echoes per run
+    spacing: Duration = 1.0  # between two echoes to the target
+    timeout: Duration = 1.0  # an echo not answered within this is lost
     loss_warning: float | None = None  # ratio of packets lost
     loss_critical: float | None = None
-    rtt_warning: Duration | None = None
+    rtt_warning: Duration | None = None  # on the average round trip
     rtt_critical: Duration | None = None
 
     def problems(self):
+        if not 1 <= self.count <= 100:
+            yield "count", f"expected 1 to 100 echoes per run, got {self.count}"
+        if self.timeout <= 0:
+            yield "timeout", "must be more than 0"
         yield from _ratios(self, "loss_warning", "loss_critical")
 
 
+def _patterns(obj, key: str):
+    """The regular expression (or each of the list) under `key` compiles."""
+    import re
+
+    value = getattr(obj, key)
+    for pattern in [value] if isinstance(value, str) else value or []:
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            yield key, f"not a regular expression: {err} in {pattern!r}"
+
+
+def _port(obj):
+    if obj.port is not None and not 1 <= obj.port <= 65535:
+        yield "port", f"expected a port from 1 to 65535, got {obj.port}"
+
+
 @dataclass
-class TcpCheck(_Timed):
+class _TlsClient(_Tls):
+    """How the tcp and http probes trust a server's certificate."""
+
+    tls_verify: bool = True  # false: any certificate is accepted (its expiry is still read)
+    ca_file: str | None = None  # a PEM bundle to verify against instead of the system's CAs
+
+
+@dataclass
+class TcpCheck(_TlsClient):
     port: int | None = field(default=None, metadata=REQUIRED)
+    tls: bool = False  # TLS from the first byte (LDAPS, SMTPS, IMAPS ...)
+    server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
+    send: str | None = None  # written once connected, e.g. "PING\r\n"
+    expect: str | None = None  # a regular expression the answer must match (re.search), e.g. ^SSH-2\.0-
+
+    def problems(self):
+        yield from _port(self)
+        yield from _patterns(self, "expect")
 
 
 @dataclass
-class HttpCheck(_Tls):
+class HttpCheck(_TlsClient):
+    # connected to the host's address; the URL's host is the Host header, the SNI, the certificate's name
     url: str | None = field(default=None, metadata=REQUIRED)
-    status: int = 200
+    status: int = 200  # redirects are not followed: a URL that redirects is checked with status 301 or 302
+    method: Literal["GET", "HEAD"] = "GET"
+    body: str | None = None  # a regular expression the body must match (re.search)
+
+    def problems(self):
+        from urllib.parse import urlsplit
+
+        url = urlsplit(self.url or "http://unset")  # egov_check_defaults leaves the URL to each host
+        try:
+            url.port  # noqa: B018 (raises on a port out of range)
+        except ValueError as err:
+            yield "url", f"{err} in {self.url!r}"
+        if url.scheme not in ("http", "https") or not url.hostname:
+            yield "url", f"expected an http:// or https:// URL with a host name, got {self.url!r}"
+        elif url.username is not None:
+            yield "url", "no user or password in the URL: it would show in logs"
+        elif not url.geturl().isascii():
+            yield "url", "write the host name in its xn-- form and percent-encode the path"
+        if not 100 <= self.status <= 599:
+            yield "status", f"expected an HTTP status from 100 to 599, got {self.status}"
+        yield from _patterns(self, "body")
+
+
+DNS_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA")
 
 
 @dataclass
-class SmtpCheck(_Tls):
+class DnsCheck(_Timed):
+    """One query to the host as a DNS server (its address, this port)."""
+
+    query_name: str | None = field(default=None, metadata=REQUIRED)
+    query_type: Literal[DNS_TYPES] = "A"
+    port: int = 53
+    transport: Literal["udp", "tcp"] = "udp"  # udp retries over tcp when the answer is truncated
+    rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"  # the response code expected
+    # regular expressions, each matching one whole answer record as dig prints its data: 127\.0\.0\.5, 10 mx\.tinh\.vn\.
+    answers: list[str] = field(default_factory=list)
+
+    def problems(self):
+        yield from _port(self)
+        yield from _patterns(self, "answers")
+
+
+@dataclass
+class _MailLogin:
+    """How a mail probe logs in and trusts the server's certificate."""
+
+    username: str | None = None  # log in as this user (SMTP AUTH, IMAP); unset: no login
+    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
+    tls_verify: bool = True  # the certificate must chain to ca_file (or the system's CAs)
+    ca_file: str | None = None
+    server_name: str | None = None  # sent as SNI; when set, the certificate must also carry this name
+
+    def problems(self):
+        if self.username and not self.password_env:
+            yield "password_env", "needed with username: the name of the environment variable with the password"
+
+
+@dataclass
+class SmtpCheck(_Tls, _MailLogin):
     port: int = 25
     starttls: bool = True
 
 
 @dataclass
-class ImapCheck(_Tls):
+class ImapCheck(_Tls, _MailLogin):
     port: int = 993
-    tls: bool = True
+    tls: bool = True  # implicit TLS (IMAPS)
+    starttls: bool = False  # plain IMAP upgraded with STARTTLS (usually port 143)
+
+    def problems(self):
+        yield from super().problems()
+        if self.tls and self.starttls:
+            yield "starttls", "set tls: false for STARTTLS (tls means implicit TLS, IMAPS)"
+
+
+@dataclass
+class MailRoundtripCheck(_Timed, _MailLogin):
+    """Send a message over SMTP and find it over IMAP; time_* are on the delivery time."""
+
+    username: str | None = field(default=None, metadata=REQUIRED)  # the IMAP mailbox the message lands in
+    password_env: str | None = field(default=None, metadata=REQUIRED)
+    rcpt_to: str | None = field(default=None, metadata=REQUIRED)
+    mail_from: str | None = None  # default: rcpt_to
+    smtp_port: int = 25
+    smtp_starttls: bool = True
+    smtp_auth: bool = False  # log in to SMTP too, with the IMAP username and password (submission, 587)
+    imap_port: int = 993
+    imap_tls: bool = True
+    imap_starttls: bool = False
+    mailbox: str = "INBOX"
+    deadline: Duration = 30.0  # a message not found this long after SMTP accepted it is a timeout
+
+    def problems(self):
+        yield from super().problems()
+        if self.imap_tls and self.imap_starttls:
+            yield "imap_starttls", "set imap_tls: false for STARTTLS (imap_tls means implicit TLS, IMAPS)"
+        if self.deadline <= 0:
+            yield "deadline", "must be more than 0"
 
 
 @dataclass
 class SipCheck(_Timed):
     transport: Literal["udp", "tcp", "tls"] = "udp"
-    port: int = 5060
+    port: int | None = None  # default 5060, 5061 for tls
+    # final response codes that mean healthy; any other 3xx/4xx warns, 5xx/6xx is critical
+    codes: list[int] = field(default_factory=lambda: [200])
+
+    def problems(self):
+        if not self.codes or not all(200 <= code <= 699 for code in self.codes):
+            yield "codes", "expected a list of final SIP response codes (200 to 699)"
+
+
+@dataclass
+class H323Check(_Timed):
+    port: int = 1720  # H.225 call signalling
 
 
 @dataclass
@@ -121,6 +258,14 @@ class SnmpCheck:
     version: Literal["2c", "3"] = "2c"
     port: int = 161
     community_env: str = "EGOV_SNMP_COMMUNITY"  # the secret comes from the agent's environment
+    # SNMPv3 (USM): like the community, the keys are read from the environment variables named here
+    username: str | None = None
+    security_level: Literal["authPriv", "authNoPriv", "noAuthNoPriv"] = "authPriv"
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] = "SHA256"
+    auth_key_env: str | None = None
+    priv_protocol: Literal["DES", "3DES", "AES", "AES192", "AES256"] = "AES"
+    priv_key_env: str | None = None
+    uplinks: tuple[str, ...] = ()  # interface names (ifName or ifDescr) that are WAN uplinks
     interface_util_warning: float | None = None  # ratio of link capacity
     interface_util_critical: float | None = None
 
@@ -129,7 +274,8 @@ class SnmpCheck:
 
 
 CHECK_KINDS: dict[str, type] = {"icmp": IcmpCheck, "tcp": TcpCheck, "http": HttpCheck, "smtp": SmtpCheck,
-                                "imap": ImapCheck, "sip": SipCheck, "snmp": SnmpCheck}
+                                "imap": ImapCheck, "mail_roundtrip": MailRoundtripCheck,
+                                "sip": SipCheck, "h323": H323Check, "snmp": SnmpCheck, "dns": DnsCheck}
 Checks = make_dataclass("Checks", [(kind, cls | None, field(default=None)) for kind, cls in CHECK_KINDS.items()])
 
 ON_SITE, ON_ALL = {"on": "site"}, {"on": "all"}

@@ -1,0 +1,128 @@
+"""Meeting readiness: check every video-conference endpoint now, say which are ready and why not.
+
+Before a province-wide meeting an operator runs `egov-agent meeting-check`: every inventory
+host with egov_role vc_endpoint (optionally only under one site) gets each check its
+egov_checks lists (sip, h323, http, icmp ...) run once, at once, by the same probe collectors
+the daemon schedules, and one table answers: ready or NOT READY, with the reason.
+
+An endpoint is ready when at least one of its checks ran and none is CRITICAL or UNKNOWN.
+A WARNING (a slow answer, a 404 to OPTIONS) is shown but does not block: the endpoint
+answers and a call will most likely go through. A check whose kind has no probe collector
+in this agent is shown as not checked and does not block either; a probe collector that
+failed as a whole does block, since nothing was verified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from agent.checks import Check, State
+from agent.collector import discover
+from agent.config import load_config
+from agent.context import Context
+from agent.inventory import load_inventory
+from agent.probe import Probe
+from agent.scheduler import Scheduler
+from agent.snapshot import Result, Snapshot
+from agent.yamlfile import ConfigError
+
+ROLE = "vc_endpoint"
+READY, NOT_READY = 0, 2  # exit codes
+
+
+@dataclass
+class Verdict:
+    endpoint: str
+    site: str
+    blocking: list[str] = field(default_factory=list)  # why it is not ready
+    notes: list[str] = field(default_factory=list)  # warnings and kinds not checked
+    checked: int = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.checked > 0 and not self.blocking
+
+
+class _Endpoints:
+    """The inventory as the probes see it, cut down to the selected endpoints: nothing else is probed."""
+
+    def __init__(self, inventory, names: set[str]):
+        self._inventory, self._names = inventory, names
+
+    def targets(self):
+        return (target for target in self._inventory.targets() if target.name in self._names)
+
+    def __getattr__(self, name):
+        return getattr(self._inventory, name)
+
+
+def run(inventory_path, config_path=None, site=None) -> tuple[int, str]:
+    """(exit code: 0 every endpoint ready, 2 any not ready or none found; the table). ConfigError on bad input."""
+    inventory = load_inventory(inventory_path)
+    config = load_config(config_path)
+    if site is not None and site not in inventory.sites:
+        raise ConfigError(f"no site named {site!r} (a group that sets egov_site_type)", str(inventory_path))
+    endpoints = [host for host in inventory.hosts.values() if host.role == ROLE
+                 and (site is None or site in (s.name for s in inventory.path(host.site)))]
+    where = f" under site {site}" if site else ""
+    if not endpoints:
+        return NOT_READY, f"NOT READY: no {ROLE} host in the inventory{where}: nothing was checked\n"
+
+    context = Context(inventory=_Endpoints(inventory, {host.name for host in endpoints}))
+    if config.agent.inventory_host:
+        context.host = config.agent.inventory_host
+    classes = discover()
+    kinds = {kind for host in endpoints if host.address for kind in host.checks}
+    probes = [classes[kind](config.collectors.get(kind) or classes[kind].Settings(), context)
+              for kind in sorted(kinds) if kind in classes and issubclass(classes[kind], Probe)]
+    results = asyncio.run(_run_all(probes))
+
+    verdicts = [_judge(host, results) for host in endpoints]
+    ready = sum(v.ready for v in verdicts)
+    code = READY if ready == len(verdicts) else NOT_READY
+    head = (f"{'READY' if code == READY else 'NOT READY'}: {ready} of {len(verdicts)} "
+            f"video-conference endpoints ready{where}")
+    return code, head + "\n" + _table(verdicts)
+
+
+async def _run_all(probes: list[Probe]) -> dict[str, Result]:
+    scheduler = Scheduler(Snapshot())  # the daemon's own run: its timeout, and failure as data
+    return {result.collector: result for result in await asyncio.gather(*map(scheduler.run_once, probes))}
+
+
+def _judge(host, results: dict[str, Result]) -> Verdict:
+    verdict = Verdict(host.name, host.site)
+    if not host.address:
+        verdict.blocking.append("no address (ansible_host) in the inventory")
+        return verdict
+    if not host.checks:
+        verdict.blocking.append("no checks listed (egov_checks)")
+    for kind in host.checks:
+        result = results.get(kind)
+        if result is None:
+            verdict.notes.append(f"{kind} not checked (no {kind} probe in this agent)")
+        elif not result.success:
+            verdict.blocking.append(f"{kind} not checked: the probe failed ({result.reason}: {result.detail})")
+        else:
+            for check in (c for c in result.checks if c.target == host.name):
+                verdict.checked += 1
+                _add(verdict, check)
+    return verdict
+
+
+def _add(verdict: Verdict, check: Check) -> None:
+    if check.state == State.WARNING:
+        verdict.notes.append(f"{check.name} warning: {check.summary}")
+    elif check.state != State.OK:
+        verdict.blocking.append(f"{check.name} {check.summary}")
+
+
+def _table(verdicts: list[Verdict]) -> str:
+    rows = [("ENDPOINT", "SITE", "STATUS", "REASON")]
+    for v in sorted(verdicts, key=lambda v: (v.ready, v.site, v.endpoint)):  # the ones to fix first
+        rows.append((v.endpoint, v.site, "ready" if v.ready else "NOT READY", "; ".join(v.blocking + v.notes)
+                     or ("-" if v.ready else "nothing was checked")))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3] + "\n"
+                   for row in rows)

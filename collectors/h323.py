@@ -1,0 +1,39 @@
+"""H.323 reachability of video-conference endpoints: a TCP connect to H.225 call signalling.
+
+An H.323 endpoint or MCU accepts calls on TCP 1720. Opening that connection (and closing
+it without sending a Q.931 SETUP, so no call rings) proves the call-signalling stack is
+listening; a refused or silent port means a meeting cannot be dialled.
+"""
+
+from __future__ import annotations
+
+from agent.checks import Check, above
+from agent.collector import register
+from agent.probe import Probe, ProbeSettings, Sample
+from collectors._stream import open_stream
+
+
+@register
+class H323Probe(Probe):
+    name = "h323"
+    help = "TCP connect to H.323 call signalling, port 1720 (inventory kind h323)"
+    Settings = ProbeSettings
+    FAMILIES = {"connect_seconds": ("gauge", "Time to open the H.225 call-signalling TCP connection.", [])}
+    SAMPLE = """\
+h323:
+  interval: 30s
+  timeout: 25s
+  probe_timeout: 10s   # per endpoint: a port that neither accepts nor refuses fails with reason timeout
+  concurrency: 100
+"""
+
+    async def probe(self, target, check):
+        _, writer, seconds = await open_stream(target.address, check.port)
+        writer.close()
+        return [Sample("connect_seconds", seconds)]
+
+    def evaluate(self, outcome):
+        check, seconds = outcome.check, outcome.samples[0].value
+        return Check(self.name, outcome.target.name, above(seconds, check.time_warning, check.time_critical),
+                     f"port {check.port} accepted in {seconds * 1000:.0f} ms", seconds,
+                     {"warning": check.time_warning, "critical": check.time_critical})

@@ -1,0 +1,141 @@
+"""Meeting readiness against real kamailio endpoints (ready, 503, silent) and real H.323 ports,
+and the h323 probe that serves it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+from agent.checks import State
+from agent.collector import discover
+from agent.context import Context
+from agent.inventory import load_inventory
+from agent.probe import ProbeSettings
+from agent.readiness import run
+from agent.yamlfile import ConfigError
+from collectors.h323 import H323Probe
+from tests.peer_sip import kamailio  # noqa: F401  (the session fixture)
+from tests.peers import free_port
+
+FAST = "{probe_timeout: 2s, timeout: 5s, interval: 10s}"
+
+
+@pytest.fixture
+def h323_port():
+    """A real listener on the ready endpoint's address: the kernel completes the TCP handshake."""
+    with socket.create_server(("127.50.60.1", 0)) as listener:
+        yield listener.getsockname()[1]
+
+
+def host(name: str, address: str, checks: str, role: str = "vc_endpoint") -> str:
+    return f"{name}: {{ansible_host: {address}, egov_role: {role}, egov_checks: {{{checks}}}}}"
+
+
+def write(tmp_path, kamailio, h323_port, icmp: bool = False) -> tuple[str, str]:  # noqa: F811
+    sip = kamailio.ports
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "inventory" / "hosts.yml").write_text(f"""\
+province:
+  vars: {{egov_site_type: province}}
+  children:
+    ubnd:
+      vars: {{egov_site_type: department}}
+      hosts:
+        {host("vc-ubnd", "127.50.60.1", f"sip: {{port: {sip['127.50.60.1']}}}, h323: {{port: {h323_port}}}"
+              + (", icmp: null" if icmp else ""))}
+        {host("portal", "127.50.60.9", f"sip: {{port: {free_port('127.50.60.9')}}}", role="web_server")}
+    xa_a:
+      vars: {{egov_site_type: commune}}
+      hosts:
+        {host("vc-xa-a", "127.50.60.2", f"sip: {{port: {sip['127.50.60.2']}}}, "
+                                       f"h323: {{port: {free_port('127.50.60.2')}}}")}
+    xa_b:
+      vars: {{egov_site_type: commune}}
+      hosts:
+        {host("vc-xa-b", "127.50.60.13", f"sip: {{transport: tcp, port: {sip['127.50.60.13']}}}")}
+""")
+    (tmp_path / "agent.yml").write_text(f"collectors:\n  sip: {FAST}\n  h323: {FAST}\n")
+    return str(tmp_path / "inventory"), str(tmp_path / "agent.yml")
+
+
+def rows(table: str) -> dict[str, list[str]]:
+    """endpoint -> [site, status, reason] from the table under its header."""
+    lines = table.splitlines()
+    assert lines[1].split() == ["ENDPOINT", "SITE", "STATUS", "REASON"]
+    status_at, reason_at = lines[1].index("STATUS"), lines[1].index("REASON")
+    return {line.split()[0]: [line.split()[1], line[status_at:reason_at].strip(), line[reason_at:]]
+            for line in lines[2:]}
+
+
+def test_one_ready_one_busy_one_silent(kamailio, h323_port, tmp_path):  # noqa: F811
+    inventory, config = write(tmp_path, kamailio, h323_port, icmp=True)
+    started = time.monotonic()
+    code, table = run(inventory, config)
+    assert time.monotonic() - started < 10  # every endpoint at once, each within its probe timeout
+    assert code == 2
+    assert table.splitlines()[0] == "NOT READY: 1 of 3 video-conference endpoints ready"
+    got = rows(table)
+    assert set(got) == {"vc-ubnd", "vc-xa-a", "vc-xa-b"}  # the web server's sip check is not a meeting's
+    assert got["vc-xa-a"] == ["xa_a", "NOT READY", "sip 503 Service Unavailable; h323 connect: connection refused"]
+    assert got["vc-xa-b"] == ["xa_b", "NOT READY", "sip timeout: no answer within 2s"]
+    site, status, reason = got["vc-ubnd"]
+    assert (site, status) == ("ubnd", "ready")
+    # icmp is listed: pinged if this agent has an icmp probe, else named as not checked
+    assert reason == ("-" if "icmp" in discover() else "icmp not checked (no icmp probe in this agent)")
+    assert list(got) == ["vc-xa-a", "vc-xa-b", "vc-ubnd"]  # the ones to fix first
+
+
+def test_a_site_subtree(kamailio, h323_port, tmp_path):  # noqa: F811
+    inventory, config = write(tmp_path, kamailio, h323_port)
+    code, table = run(inventory, config, site="ubnd")
+    assert code == 0
+    assert table.splitlines()[0] == "READY: 1 of 1 video-conference endpoints ready under site ubnd"
+    assert rows(table) == {"vc-ubnd": ["ubnd", "ready", "-"]}
+
+    code, table = run(inventory, config, site="xa_b")
+    assert code == 2 and list(rows(table)) == ["vc-xa-b"]
+
+
+def test_no_endpoint_is_not_a_go(kamailio, h323_port, tmp_path):  # noqa: F811
+    inventory, config = write(tmp_path, kamailio, h323_port)
+    (tmp_path / "inventory" / "hosts.yml").write_text(
+        "province:\n  vars: {egov_site_type: province}\n  hosts:\n"
+        "    portal: {ansible_host: 127.50.60.9, egov_role: web_server}\n")
+    code, table = run(inventory, config)
+    assert code == 2 and table.startswith("NOT READY: no vc_endpoint host in the inventory")
+    with pytest.raises(ConfigError, match="no site named 'xa_z'"):
+        run(inventory, config, site="xa_z")
+
+
+def test_endpoints_that_cannot_be_checked(tmp_path):
+    (tmp_path / "hosts.yml").write_text(
+        "province:\n  vars: {egov_site_type: province}\n  hosts:\n"
+        "    vc-nowhere: {egov_role: vc_endpoint, egov_checks: {}}\n"
+        "    vc-unchecked: {ansible_host: 127.50.60.7, egov_role: vc_endpoint, egov_checks: {}}\n")
+    code, table = run(tmp_path / "hosts.yml")
+    got = rows(table)
+    assert code == 2
+    assert got["vc-nowhere"][1:] == ["NOT READY", "no address (ansible_host) in the inventory"]
+    assert got["vc-unchecked"][1:] == ["NOT READY", "no checks listed (egov_checks)"]
+
+
+def test_h323_probe(h323_port, tmp_path):
+    refused = free_port("127.50.60.8")
+    with socket.create_server(("127.50.60.10", 0)) as second:
+        (tmp_path / "hosts.yml").write_text("\n    ".join([
+            "province:\n  vars: {egov_site_type: province}\n  hosts:",
+            host("open", "127.50.60.1", f"h323: {{port: {h323_port}}}"),
+            host("slow", "127.50.60.10", f"h323: {{port: {second.getsockname()[1]}, time_warning: 0s}}"),
+            host("closed", "127.50.60.8", f"h323: {{port: {refused}}}")]) + "\n")
+        probe = H323Probe(ProbeSettings(probe_timeout=2, timeout=5, interval=10), Context(load_inventory(tmp_path)))
+        families = {f.name: f for f in asyncio.run(probe.collect())}
+    checks = {c.target: c for c in probe.checks({})}
+    assert {s.labels["target"]: s.value for s in families["egov_h323_up"].samples} == {
+        "open": 1, "slow": 1, "closed": 0}
+    assert {s.labels["target"] for s in families["egov_h323_connect_seconds"].samples} == {"open", "slow"}
+    assert checks["open"].state == State.OK and checks["open"].summary.startswith(f"port {h323_port} accepted in ")
+    assert checks["slow"].state == State.WARNING
+    assert (checks["closed"].state, checks["closed"].summary) == (State.CRITICAL, "connect: connection refused")

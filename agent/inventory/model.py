@@ -179,14 +179,12 @@ class DnsCheck(_Timed):
 
 
 @dataclass
-class _MailLogin:
-    """How a mail probe logs in and trusts the server's certificate."""
+class _MailServer:
+    """Whom a mail probe logs in as, and the name the server's certificate must carry."""
 
     username: str | None = None  # log in as this user (SMTP AUTH, IMAP); unset: no login
     password_env: str | None = None  # the NAME of the agent's environment variable holding the password
-    tls_verify: bool = True  # the certificate must chain to ca_file (or the system's CAs)
-    ca_file: str | None = None
-    server_name: str | None = None  # sent as SNI; when set, the certificate must also carry this name
+    server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
 
     def problems(self):
         if self.username and not self.password_env:
@@ -194,25 +192,30 @@ class _MailLogin:
 
 
 @dataclass
-class SmtpCheck(_Tls, _MailLogin):
+class SmtpCheck(_TlsClient, _MailServer):
     port: int = 25
     starttls: bool = True
 
+    def problems(self):
+        yield from super().problems()
+        yield from _port(self)
+
 
 @dataclass
-class ImapCheck(_Tls, _MailLogin):
+class ImapCheck(_TlsClient, _MailServer):
     port: int = 993
     tls: bool = True  # implicit TLS (IMAPS)
     starttls: bool = False  # plain IMAP upgraded with STARTTLS (usually port 143)
 
     def problems(self):
         yield from super().problems()
+        yield from _port(self)
         if self.tls and self.starttls:
             yield "starttls", "set tls: false for STARTTLS (tls means implicit TLS, IMAPS)"
 
 
 @dataclass
-class MailRoundtripCheck(_Timed, _MailLogin):
+class MailRoundtripCheck(_Timed, _MailServer):
     """Send a message over SMTP and find it over IMAP; time_* are on the delivery time."""
 
     username: str | None = field(default=None, metadata=REQUIRED)  # the IMAP mailbox the message lands in
@@ -227,9 +230,14 @@ class MailRoundtripCheck(_Timed, _MailLogin):
     imap_starttls: bool = False
     mailbox: str = "INBOX"
     deadline: Duration = 30.0  # a message not found this long after SMTP accepted it is a timeout
+    tls_verify: bool = True  # as in the smtp and imap checks
+    ca_file: str | None = None
 
     def problems(self):
         yield from super().problems()
+        for key in ("smtp_port", "imap_port"):
+            if not 1 <= getattr(self, key) <= 65535:
+                yield key, f"expected a port from 1 to 65535, got {getattr(self, key)}"
         if self.imap_tls and self.imap_starttls:
             yield "imap_starttls", "set imap_tls: false for STARTTLS (imap_tls means implicit TLS, IMAPS)"
         if self.deadline <= 0:
@@ -273,9 +281,31 @@ class SnmpCheck:
         yield from _ratios(self, "interface_util_warning", "interface_util_critical")
 
 
+@dataclass
+class SshCheck:
+    """A router or switch read over its SSH command line (collectors/ssh_cli.py)."""
+
+    port: int = 22
+    username: str | None = field(default=None, metadata=REQUIRED)
+    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
+    key_file: str | None = None  # or a private key file only the agent can read
+    secret_env: str | None = None  # Cisco enable secret's variable, for an account below privilege 15
+    known_hosts: str | None = None  # default: the ssh collector's known_hosts setting
+    # what to read; default all
+    commands: tuple[Literal["version", "interfaces", "cpu", "memory", "neighbors"], ...] | None = None
+    uplinks: tuple[str, ...] = ()  # interfaces cabled to the site's uplink site (egov_uplink)
+    cpu_warning: float | None = None  # ratios
+    cpu_critical: float | None = None
+    memory_warning: float | None = None
+    memory_critical: float | None = None
+
+    def problems(self):
+        yield from _ratios(self, "cpu_warning", "cpu_critical", "memory_warning", "memory_critical")
+
+
 CHECK_KINDS: dict[str, type] = {"icmp": IcmpCheck, "tcp": TcpCheck, "http": HttpCheck, "smtp": SmtpCheck,
                                 "imap": ImapCheck, "mail_roundtrip": MailRoundtripCheck,
-                                "sip": SipCheck, "h323": H323Check, "snmp": SnmpCheck, "dns": DnsCheck}
+                                "sip": SipCheck, "h323": H323Check, "snmp": SnmpCheck, "dns": DnsCheck, "ssh": SshCheck}
 Checks = make_dataclass("Checks", [(kind, cls | None, field(default=None)) for kind, cls in CHECK_KINDS.items()])
 
 ON_SITE, ON_ALL = {"on": "site"}, {"on": "all"}

@@ -8,6 +8,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.test_daemon import all_collected
+from tests.test_mail_probes import POSTQUEUE_J
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| (?P<type>\w+) \| (?P<labels>[^|]*) \| (?P<collector>[^|]+) \| .+ \|$")
@@ -38,9 +39,13 @@ def as_regex(name: str) -> re.Pattern:
 
 
 def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
-    config = tmp_path / "agent.yml"  # a service that is surely running: the agent itself
+    postqueue = tmp_path / "postqueue"  # stands in for postfix's, printing captured `postqueue -j` output
+    postqueue.write_text(f"#!/bin/sh\ncat <<'EOF'\n{POSTQUEUE_J}EOF\n")
+    postqueue.chmod(0o755)
+    config = tmp_path / "agent.yml"  # every collector on, and a service that is surely running: the agent
     config.write_text("collectors:\n  services:\n    services:\n"
-                      "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n")
+                      "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n"
+                      f"  postfix_queue: {{enabled: true, postqueue: '{postqueue}'}}\n")
     agent = start_agent("-c", str(config))
     served = {}
     for family in text_string_to_metric_families(all_collected(agent, config).decode()):

@@ -1,0 +1,129 @@
+"""What the mail probes (smtp, imap, mail_roundtrip) share: a line dialogue with STARTTLS,
+the password from the environment, and phase timing.
+
+The connection itself comes from collectors._tls, as the tcp and http probes open theirs:
+the same TLS trust (tls_verify, ca_file, server_name), the same certificate families
+(version, leaf and chain expiry) and the same time and certificate check.
+
+Why asyncio streams and not smtplib/imaplib or aiosmtplib: the probes run on the agent's
+event loop, where the blocking stdlib clients would need a thread each; SMTP and IMAP are
+line protocols, and the few commands a probe needs (EHLO, STARTTLS, AUTH, MAIL/RCPT/DATA;
+CAPABILITY, AUTHENTICATE, SELECT, SEARCH, STORE, EXPUNGE) fit in a small dialogue we
+control: every read bounded, every failure mapped to a reason, and secrets kept out of
+the debug log. aiosmtplib would cover SMTP only and add a dependency to the daemon.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from agent.collector import CollectorError
+from agent.probe import Sample
+from collectors import _tls
+
+LINE_LIMIT = 64 * 1024  # asyncio's stream limit, which _tls.connect keeps: a longer line is no mail server's
+FAMILIES = {
+    _tls.PHASE: ("gauge", "Duration of each phase of the last probe: connect, tls (implicit TLS only), then "
+                          "the protocol's steps.", ["phase"]),
+    **_tls.FAMILIES,
+}
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str = field(repr=False)
+
+
+def login(check, environ: Mapping[str, str]) -> Login | None:
+    """The check's username with the password from the environment variable it names."""
+    if not check.username:
+        return None
+    password = environ.get(check.password_env)
+    if not password:
+        raise CollectorError("config", f"environment variable {check.password_env} is not set")
+    return Login(check.username, password)
+
+
+def tls_failure(err: ssl.SSLError) -> CollectorError:
+    reason = getattr(err, "verify_message", None) or err.reason or str(err)
+    return CollectorError("tls", f"TLS handshake failed: {reason}")
+
+
+class Phases:
+    """The phases of one probe, timed: `with phases("ehlo"): ...`."""
+
+    def __init__(self):
+        self.samples: list[Sample] = []
+
+    def record(self, phase: str, seconds: float) -> None:
+        self.samples.append(Sample(_tls.PHASE, seconds, (phase,)))
+
+    @contextlib.contextmanager
+    def __call__(self, phase: str):
+        started = time.monotonic()
+        yield
+        self.record(phase, time.monotonic() - started)
+
+
+class Dialogue:
+    """A CRLF line conversation with one server; what is sent as secret never reaches the log."""
+
+    def __init__(self, connection: _tls.Connection, server_name: str, log: logging.Logger, target: str):
+        self.connection, self.server_name, self.log, self.target = connection, server_name, log, target
+
+    @classmethod
+    async def open(cls, host: str, port: int, tls: ssl.SSLContext | None, server_name: str | None,
+                   phases: Phases, log: logging.Logger, target: str) -> Dialogue:
+        """Connected to host:port, over TLS from the first byte when `tls` is given."""
+        connection = await _tls.connect(host, port, tls, server_name)
+        phases.record("connect", connection.phases["connect"])
+        if tls:
+            phases.record("tls", connection.phases["tls"])
+        return cls(connection, server_name or host, log, target)
+
+    async def starttls(self, tls: ssl.SSLContext) -> None:
+        try:
+            await self.connection.writer.start_tls(tls, server_hostname=self.server_name)
+        except ssl.SSLError as err:  # before ConnectionError: both are OSErrors
+            raise tls_failure(err) from None
+        except (ConnectionError, EOFError):
+            raise CollectorError("tls", "connection closed during the TLS handshake") from None
+
+    def tls_samples(self) -> list[Sample]:
+        return self.connection.tls_samples()
+
+    async def readline(self, during: str) -> str:
+        try:
+            line = await self.connection.reader.readline()
+        except ValueError:  # asyncio's LimitOverrunError, re-raised by readline
+            raise CollectorError("protocol", f"a line longer than {LINE_LIMIT} bytes during {during}") from None
+        except ssl.SSLError as err:
+            raise tls_failure(err) from None
+        except ConnectionError:
+            line = b""
+        if not line.endswith(b"\n"):
+            raise CollectorError("protocol", f"the server closed the connection during {during}")
+        text = line.decode("utf-8", "replace").rstrip("\r\n")
+        self.log.debug("received", extra={"target": self.target, "line": text[:300]})
+        return text
+
+    async def send(self, line: str, during: str, secret: str = "") -> None:
+        """Send `line` + `secret` as one line; the log shows `line` and only a mark for the secret."""
+        self.log.debug("sent", extra={"target": self.target, "line": line + ("(credentials)" if secret else "")})
+        await self.send_bytes((line + secret).encode() + b"\r\n", during)
+
+    async def send_bytes(self, data: bytes, during: str) -> None:
+        self.connection.writer.write(data)
+        try:
+            await self.connection.writer.drain()
+        except ConnectionError:
+            raise CollectorError("protocol", f"the server closed the connection during {during}") from None
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,194 @@
+"""IMAP probe: greeting, implicit TLS (IMAPS) or STARTTLS with the certificate's expiry,
+optional login, LOGOUT (egov_imap_*). `ImapSession` is also the receiving half of the
+mail_roundtrip probe."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import re
+import ssl
+from typing import NamedTuple
+
+from agent.collector import CollectorError, register
+from agent.probe import Probe, ProbeSettings
+from collectors import _tls
+from collectors._mail import FAMILIES, Dialogue, Login, Phases, login
+
+# untagged lines answering one command. None of the commands sent here (CAPABILITY,
+# AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
+MAX_RESPONSE_LINES = 1000
+CAPABILITY = re.compile(r"(?:^\* |\[)CAPABILITY ([^\]]*)", re.IGNORECASE)
+
+
+class Response(NamedTuple):
+    untagged: list[str]  # the "* ..." lines
+    text: str  # of the tagged OK line, e.g. "[CAPABILITY ...] Logged in"
+
+
+def parse_tagged(line: str, tag: str) -> tuple[str, str] | None:
+    """(status, text) when `line` completes the command tagged `tag`: `a1 OK done` -> ("OK", "done")."""
+    if not line.startswith(tag + " "):
+        return None
+    status, _, text = line[len(tag) + 1:].partition(" ")
+    return status.upper(), text
+
+
+def parse_capabilities(text: str) -> set[str] | None:
+    """The capabilities in a `* CAPABILITY ...` line or a `[CAPABILITY ...]` response code."""
+    match = CAPABILITY.search(text)
+    return set(match[1].upper().split()) if match else None
+
+
+def parse_search(untagged: list[str]) -> list[int]:
+    """The numbers of `* SEARCH 3 7 9` lines."""
+    return [int(number) for line in untagged if line.upper().startswith("* SEARCH")
+            for number in line.split()[2:] if number.isdigit()]
+
+
+def quote(text: str) -> str:
+    """An IMAP quoted string."""
+    if "\r" in text or "\n" in text:
+        raise CollectorError("config", "a line break cannot be sent in an IMAP string")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class ImapSession:
+    def __init__(self, dialogue: Dialogue):
+        self.dialogue = dialogue
+        self.capabilities: set[str] = set()
+        self._tags = itertools.count(1)
+
+    @classmethod
+    async def start(cls, host: str, port: int, *, implicit_tls: bool, starttls: bool, tls: ssl.SSLContext | None,
+                    server_name: str | None, credentials: Login | None, phases: Phases, log,
+                    target: str) -> ImapSession:
+        """Connected (over TLS or upgraded with STARTTLS, as asked), greeted, and logged in if
+        given credentials."""
+        dialogue = await Dialogue.open(host, port, tls if implicit_tls else None, server_name, phases, log, target)
+        session = cls(dialogue)
+        try:
+            with phases("greeting"):
+                greeting = await dialogue.readline("the greeting")
+            if not greeting.upper().startswith(("* OK", "* PREAUTH")):
+                raise CollectorError("protocol", f"the greeting: {greeting[:200]}")
+            session.capabilities = parse_capabilities(greeting) or await session.capability()
+            if starttls:
+                if "STARTTLS" not in session.capabilities:
+                    raise CollectorError("tls", "the server does not offer STARTTLS")
+                with phases("starttls"):
+                    await session.command("STARTTLS", "STARTTLS", reason="tls")
+                    await dialogue.starttls(tls)
+                    session.capabilities = await session.capability()  # RFC 3501: ask again after TLS
+            if credentials:
+                with phases("login"):
+                    await session.authenticate(credentials)
+        except BaseException:
+            dialogue.close()
+            raise
+        return session
+
+    async def command(self, command: str, during: str, reason: str = "protocol",
+                      continuation: str | None = None) -> Response:
+        """Send a command and read up to its tagged answer; not OK raises CollectorError(reason).
+        `continuation` answers the server's "+" (it is secret: never logged)."""
+        tag = f"a{next(self._tags)}"
+        await self.dialogue.send(f"{tag} {command}", during)
+        untagged = []
+        while len(untagged) < MAX_RESPONSE_LINES:
+            line = await self.dialogue.readline(during)
+            if line.startswith("+") and continuation is not None:
+                await self.dialogue.send("", during, secret=continuation)
+                continuation = None
+                continue
+            answer = parse_tagged(line, tag)
+            if answer is None:
+                untagged.append(line)
+                continue
+            status, text = answer
+            if status != "OK":
+                raise CollectorError(reason, f"{during}: the server answered {status} {text}"[:300])
+            return Response(untagged, text)
+        raise CollectorError("protocol", f"{during}: more than {MAX_RESPONSE_LINES} lines")
+
+    async def capability(self) -> set[str]:
+        response = await self.command("CAPABILITY", "CAPABILITY")
+        return parse_capabilities("\n".join(response.untagged)) or set()
+
+    async def authenticate(self, credentials: Login) -> None:
+        if "LOGINDISABLED" in self.capabilities:
+            raise CollectorError("tls", "the server refuses logins without TLS (LOGINDISABLED)")
+        # AUTHENTICATE PLAIN, not LOGIN: base64 carries any password, no quoting rules to get wrong
+        plain = b"\0" + credentials.username.encode() + b"\0" + credentials.password.encode()
+        response = await self.command("AUTHENTICATE PLAIN", f"the login of {credentials.username}", reason="auth",
+                                      continuation=base64.b64encode(plain).decode())
+        # capabilities change once logged in (UIDPLUS, for one)
+        self.capabilities = parse_capabilities(response.text) or await self.capability()
+
+    async def select(self, mailbox: str) -> None:
+        await self.command(f"SELECT {quote(mailbox)}", f"SELECT {mailbox}")
+
+    async def search(self, criteria: str) -> list[int]:
+        """UIDs of the selected mailbox's messages matching `criteria`."""
+        return parse_search((await self.command(f"UID SEARCH {criteria}", "SEARCH")).untagged)
+
+    async def noop(self) -> None:
+        """Lets the server notice new mail before the next SEARCH."""
+        await self.command("NOOP", "NOOP")
+
+    async def delete(self, uids: list[int]) -> None:
+        """Flag and expunge these messages; without UIDPLUS, EXPUNGE also removes other messages
+        already flagged deleted in the mailbox."""
+        numbers = ",".join(map(str, uids))
+        await self.command(f"UID STORE {numbers} +FLAGS.SILENT (\\Deleted)", "STORE")
+        await self.command(f"UID EXPUNGE {numbers}" if "UIDPLUS" in self.capabilities else "EXPUNGE", "EXPUNGE")
+
+    async def logout(self) -> None:
+        await self.command("LOGOUT", "LOGOUT")
+
+    def close(self) -> None:
+        self.dialogue.close()
+
+
+@register
+class ImapProbe(Probe):
+    name = "imap"
+    help = "IMAP servers of the inventory: greeting, TLS or STARTTLS, certificate expiry, login (egov_imap_*)"
+    Settings = ProbeSettings
+    FAMILIES = FAMILIES
+    SAMPLE = """\
+imap:
+  interval: 30s
+  timeout: 25s
+  probe_timeout: 10s      # one server; slower is a failure with reason timeout
+  concurrency: 100
+  # What to check comes from the inventory: egov_checks.imap on a host, e.g.
+  #   imap: {port: 993, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_IMAP_PASSWORD}
+  #   imap: {port: 143, tls: false, starttls: true}
+  # The password is read from the agent's environment variable named by password_env. With
+  # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
+  # carry server_name (default: the address probed).
+"""
+
+    def __init__(self, settings=None, context=None, environ=os.environ):
+        super().__init__(settings, context)
+        self._environ = environ
+        self._tls = _tls.Contexts()
+
+    async def probe(self, target, check):
+        phases = Phases()
+        session = await ImapSession.start(
+            target.address, check.port, implicit_tls=check.tls, starttls=check.starttls,
+            tls=self._tls.get(check) if check.tls or check.starttls else None, server_name=check.server_name,
+            credentials=login(check, self._environ), phases=phases, log=self.log, target=target.name)
+        try:
+            tls = session.dialogue.tls_samples()
+            with phases("logout"):
+                await session.logout()
+        finally:
+            session.close()
+        return phases.samples + tls
+
+    def evaluate(self, outcome):
+        return _tls.evaluate(self.name, outcome, "answered")

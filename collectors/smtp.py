@@ -1,0 +1,188 @@
+"""SMTP probe: banner, EHLO, STARTTLS with the certificate's expiry, optional AUTH, QUIT
+(egov_smtp_*). `SmtpSession` is also the sending half of the mail_roundtrip probe."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import ssl
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from agent.collector import CollectorError, register
+from agent.probe import Probe, ProbeSettings
+from collectors import _tls
+from collectors._mail import FAMILIES, Dialogue, Login, Phases, login
+
+MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
+REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
+
+
+class Reply(NamedTuple):
+    code: int
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(line for line in self.lines if line)
+
+
+def parse_reply_line(line: str) -> tuple[int, bool, str]:
+    """(code, whether more lines follow, text) of one reply line: `250-PIPELINING`, `250 OK`, `250`."""
+    match = REPLY_LINE.match(line)
+    if not match:
+        raise ValueError(f"not an SMTP reply: {line[:80]!r}")
+    return int(match[1]), match[2] == "-", match[3] or ""
+
+
+def parse_extensions(reply: Reply) -> dict[str, str]:
+    """EHLO's extensions, keyword (upper case) -> parameters; the first line is the greeting."""
+    extensions = {}
+    for line in reply.lines[1:]:
+        keyword, _, parameters = line.partition(" ")
+        extensions[keyword.upper()] = parameters
+    return extensions
+
+
+def dot_stuff(message: bytes) -> bytes:
+    """The message as DATA sends it: CRLF line ends, leading dots doubled, ending in CRLF."""
+    text = re.sub(rb"\r?\n", b"\r\n", message)
+    if not text.endswith(b"\r\n"):
+        text += b"\r\n"
+    return re.sub(rb"(?m)^\.", b"..", text)
+
+
+class SmtpSession:
+    def __init__(self, dialogue: Dialogue):
+        self.dialogue = dialogue
+
+    @classmethod
+    async def start(cls, host: str, port: int, *, starttls: bool, tls: ssl.SSLContext | None,
+                    server_name: str | None, credentials: Login | None, ehlo_name: str, phases: Phases,
+                    log, target: str) -> SmtpSession:
+        """Connected, greeted, upgraded to TLS if asked and logged in if given credentials."""
+        dialogue = await Dialogue.open(host, port, None, server_name, phases, log, target)
+        session = cls(dialogue)
+        try:
+            with phases("banner"):
+                await session.expect("the banner", 220)
+            with phases("ehlo"):
+                extensions = await session.ehlo(ehlo_name)
+            if starttls:
+                if "STARTTLS" not in extensions:
+                    raise CollectorError("tls", "the server does not offer STARTTLS")
+                with phases("starttls"):
+                    await session.command("STARTTLS", "STARTTLS", 220, reason="tls")
+                    await dialogue.starttls(tls)
+                    extensions = await session.ehlo(ehlo_name)  # RFC 3207: forget what was said in clear
+            if credentials:
+                with phases("auth"):
+                    await session.authenticate(credentials, extensions)
+        except BaseException:
+            dialogue.close()
+            raise
+        return session
+
+    async def reply(self, during: str) -> Reply:
+        lines = []
+        while len(lines) < MAX_REPLY_LINES:
+            try:
+                code, more, text = parse_reply_line(await self.dialogue.readline(during))
+            except ValueError as err:
+                raise CollectorError("protocol", f"{during}: {err}") from None
+            lines.append(text)
+            if not more:
+                return Reply(code, tuple(lines))
+        raise CollectorError("protocol", f"{during}: a reply of more than {MAX_REPLY_LINES} lines")
+
+    async def expect(self, during: str, *codes: int, reason: str = "protocol") -> Reply:
+        reply = await self.reply(during)
+        if reply.code not in codes:
+            raise CollectorError(reason, f"{during}: the server answered {reply.code} {reply.text}"[:300])
+        return reply
+
+    async def command(self, line: str, during: str, *codes: int, reason: str = "protocol",
+                      secret: str = "") -> Reply:
+        await self.dialogue.send(line, during, secret)
+        return await self.expect(during, *codes, reason=reason)
+
+    async def ehlo(self, name: str) -> dict[str, str]:
+        return parse_extensions(await self.command(f"EHLO {name}", "EHLO", 250))
+
+    async def authenticate(self, credentials: Login, extensions: dict[str, str]) -> None:
+        mechanisms = extensions.get("AUTH", "").upper().split()
+        user, password = credentials.username.encode(), credentials.password.encode()
+        logging_in = f"the login of {credentials.username}"
+        if "PLAIN" in mechanisms:
+            plain = base64.b64encode(b"\0" + user + b"\0" + password).decode()
+            await self.command("AUTH PLAIN ", logging_in, 235, reason="auth", secret=plain)
+        elif "LOGIN" in mechanisms:
+            await self.command("AUTH LOGIN", "AUTH LOGIN", 334)
+            await self.command(base64.b64encode(user).decode(), "AUTH LOGIN", 334, reason="auth")
+            await self.command("", logging_in, 235, reason="auth", secret=base64.b64encode(password).decode())
+        else:
+            raise CollectorError("auth", "the server offers no AUTH PLAIN or LOGIN"
+                                 + ("" if "AUTH" in extensions else " (some offer AUTH only after STARTTLS)"))
+
+    async def send_message(self, mail_from: str, rcpt_to: str, message: bytes) -> None:
+        await self.command(f"MAIL FROM:<{mail_from}>", "MAIL FROM", 250)
+        await self.command(f"RCPT TO:<{rcpt_to}>", "RCPT TO", 250, 251)
+        await self.command("DATA", "DATA", 354)
+        await self.dialogue.send_bytes(dot_stuff(message) + b".\r\n", "DATA")
+        await self.expect("the end of DATA", 250)
+
+    async def quit(self) -> None:
+        await self.command("QUIT", "QUIT", 221)
+
+    def close(self) -> None:
+        self.dialogue.close()
+
+
+@dataclass
+class SmtpSettings(ProbeSettings):
+    ehlo_name: str | None = None  # the name the agent gives in EHLO; default this host's name
+
+
+@register
+class SmtpProbe(Probe):
+    name = "smtp"
+    help = "SMTP servers of the inventory: banner, EHLO, STARTTLS, certificate expiry, AUTH (egov_smtp_*)"
+    Settings = SmtpSettings
+    FAMILIES = FAMILIES
+    SAMPLE = """\
+smtp:
+  interval: 30s
+  timeout: 25s
+  probe_timeout: 10s      # one server; slower is a failure with reason timeout
+  concurrency: 100
+  # ehlo_name: agent.tinh.gov.vn   # default: this host's name
+  # What to check comes from the inventory: egov_checks.smtp on a host, e.g.
+  #   smtp: {port: 587, starttls: true, username: monitor@tinh.gov.vn, password_env: EGOV_SMTP_PASSWORD}
+  # The password is read from the agent's environment variable named by password_env. With
+  # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
+  # carry server_name (default: the address probed).
+"""
+
+    def __init__(self, settings=None, context=None, environ=os.environ):
+        super().__init__(settings, context)
+        self._environ = environ
+        self._tls = _tls.Contexts()
+
+    async def probe(self, target, check):
+        phases = Phases()
+        session = await SmtpSession.start(
+            target.address, check.port, starttls=check.starttls,
+            tls=self._tls.get(check) if check.starttls else None, server_name=check.server_name,
+            credentials=login(check, self._environ), ehlo_name=self.settings.ehlo_name or self.context.host,
+            phases=phases, log=self.log, target=target.name)
+        try:
+            tls = session.dialogue.tls_samples()
+            with phases("quit"):
+                await session.quit()
+        finally:
+            session.close()
+        return phases.samples + tls
+
+    def evaluate(self, outcome):
+        return _tls.evaluate(self.name, outcome, "answered")

@@ -85,6 +85,10 @@ class Probe(Collector):
     async def probe(self, target, check) -> Iterable[Sample]:
         raise NotImplementedError
 
+    def answered(self, outcome: Outcome) -> bool:
+        """Whether a target that was measured is up; ICMP says no when every echo was lost."""
+        return True
+
     async def collect(self):
         limit = asyncio.Semaphore(self.settings.concurrency)
         self._outcomes = list(await asyncio.gather(*(self._probe_one(limit, t, c) for t, c in self.targets())))
@@ -122,7 +126,7 @@ class Probe(Collector):
             for key, (type_, help_, labels) in self.FAMILIES.items()}
         for outcome in outcomes:
             where = [outcome.target.name, outcome.target.site]
-            up.add_metric(where, 0.0 if outcome.reason else 1.0)
+            up.add_metric(where, 0.0 if outcome.reason or not self.answered(outcome) else 1.0)
             duration.add_metric(where, outcome.duration)
             for sample in outcome.samples:
                 own[sample.family].add_metric([*where, *sample.labels], sample.value)

@@ -1,0 +1,112 @@
+"""What the per-platform CLI parsers share: the parsed shapes, TextFSM, uptimes, interface names.
+
+Each platform module (`_cli_cisco_ios`, `_cli_huawei`) declares `LOGOUT`, its command to
+end a session, and `COMMANDS`: for each group of facts (version, interfaces, cpu, memory,
+neighbors) the commands that give it, in the order to try them, each with its pure parser
+`parse(text)`. A parser returns the facts,
+returns None when the device says it does not offer them (LLDP not enabled, a command it
+does not know), and raises ParseError when the output is not what that command prints.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+GROUPS = ("version", "interfaces", "cpu", "memory", "neighbors")
+
+
+class ParseError(ValueError):
+    """A command's output is not in the format its platform prints."""
+
+
+@dataclass(frozen=True)
+class Version:
+    model: str
+    version: str
+    uptime_seconds: float | None
+    serial: str = ""
+
+
+@dataclass(frozen=True)
+class Interface:
+    name: str
+    admin_up: bool
+    oper_up: bool
+    # counters since the device booted or they were cleared; None where the device shows none
+    receive_bytes: int | None = None
+    transmit_bytes: int | None = None
+    receive_packets: int | None = None
+    transmit_packets: int | None = None
+    receive_errors: int | None = None
+    transmit_errors: int | None = None
+
+
+COUNTERS = ("receive_bytes", "transmit_bytes", "receive_packets", "transmit_packets",
+            "receive_errors", "transmit_errors")
+
+
+@dataclass(frozen=True)
+class Neighbor:
+    interface: str  # the local interface, as the device names it
+    system_name: str  # what the neighbour advertises; "" when it does not
+    port: str  # the neighbour's interface (or port id)
+    address: str = ""  # its management address, when advertised
+
+
+@dataclass(frozen=True)
+class Command:
+    command: str
+    parse: Callable[[str], Any]
+
+
+_UNITS = {"year": 365 * 86400, "week": 7 * 86400, "day": 86400, "hour": 3600, "minute": 60, "second": 1}
+_UPTIME = re.compile(r"(\d+)\s+(year|week|day|hour|minute|second)s?\b")
+
+
+def uptime_seconds(text: str) -> float | None:
+    """'1 year, 18 weeks, 5 days, 1 hour, 11 minutes' (IOS) or '0 week, 4 days, 22 hours' (VRP)."""
+    parts = _UPTIME.findall(text)
+    return float(sum(int(n) * _UNITS[unit] for n, unit in parts)) if parts else None
+
+
+def textfsm(platform: str, command: str, text: str) -> list[dict[str, Any]]:
+    """The ntc-templates table for `command` on `platform`; ParseError if the template rejects it."""
+    from ntc_templates.parse import ParsingException, parse_output
+    from textfsm import TextFSMError
+
+    try:
+        return parse_output(platform=platform, command=command, data=text)
+    except (ParsingException, TextFSMError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ParseError(f"{command!r}: {first[:160]}") from None
+
+
+def percent(value: str, what: str) -> float:
+    """'16%' or '20.6' as a ratio from 0 to 1."""
+    try:
+        ratio = float(value.strip().rstrip("%")) / 100
+    except ValueError:
+        raise ParseError(f"{what}: expected a percentage, got {value!r}") from None
+    if not 0 <= ratio <= 1:
+        raise ParseError(f"{what}: {value!r} is not a percentage from 0 to 100")
+    return ratio
+
+
+# Short interface names as LLDP, CDP and `display ... brief` print them, by vendor convention.
+_LONG_NAMES = {"gi": "gigabitethernet", "ge": "gigabitethernet", "fa": "fastethernet", "te": "tengigabitethernet",
+               "xge": "xgigabitethernet", "eth": "ethernet", "po": "port-channel", "lo": "loopback",
+               "vl": "vlan", "mgmt": "management"}
+_NAME = re.compile(r"^([A-Za-z][A-Za-z-]*?)\s*([\d/.:]+)$")
+
+
+def interface_key(name: str) -> str:
+    """One spelling per interface: 'Gi0/1', 'GE0/0/1' and 'GigabitEthernet 0/0/1' compare equal
+    to their long forms."""
+    match = _NAME.match(name.strip())
+    if not match:
+        return name.strip().lower()
+    kind, number = match[1].lower(), match[2]
+    return _LONG_NAMES.get(kind, kind) + number

@@ -91,6 +91,7 @@ class Probe(Collector):
 
     async def collect(self):
         limit = asyncio.Semaphore(self.settings.concurrency)
+        self._outcomes = []  # the last run's samples need not live on while this one collects
         self._outcomes = list(await asyncio.gather(*(self._probe_one(limit, t, c) for t, c in self.targets())))
         return self._families(self._outcomes)
 

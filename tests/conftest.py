@@ -10,6 +10,10 @@ import pytest
 
 from tests.peers import Peer, free_port, http_get, require
 
+# The real peers of the probe and network-gear tests: session fixtures, each started once
+# for the whole run by whichever test needs it first, and stopped by PID at its end.
+pytest_plugins = ["tests.peer_web", "tests.peer_mail", "tests.peer_sip", "tests.peer_snmp", "tests.peer_sim"]
+
 
 @pytest.fixture(scope="session")
 def node_exporter(tmp_path_factory):

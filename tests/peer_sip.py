@@ -133,15 +133,9 @@ def wait_sip(address: str, port: int, peer: Peer, timeout: float = 10.0) -> None
     raise TimeoutError(f"kamailio not listening on {address}:{port}: {peer.output()}")
 
 
-_started: dict[str, Kamailio] = {}
-
-
 @pytest.fixture(scope="session")
 def kamailio(tmp_path_factory):
     """kamailio on every address of ADDRESSES, and a TLS front for TLS_FRONTED."""
-    if "peer" in _started:  # already started for another module of this session
-        yield _started["peer"]
-        return
     directory = tmp_path_factory.mktemp("kamailio")
     ports = {address: free_port(address) for address in ADDRESSES}
     listen = "\n".join(f"listen={proto}:{address}:{port}"
@@ -159,8 +153,7 @@ def kamailio(tmp_path_factory):
             wait_sip(address, port, peer)
         front = TlsFront(TLS_FRONTED, free_port(TLS_FRONTED), (TLS_FRONTED, ports[TLS_FRONTED]),
                          *self_signed(directory))
-        _started["peer"] = Kamailio(ports, front.port, peer)
-        yield _started["peer"]
+        yield Kamailio(ports, front.port, peer)
     finally:
         if front is not None:
             front.stop()

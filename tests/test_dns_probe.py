@@ -12,7 +12,6 @@ from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.dns import DnsProbe
 
-pytest_plugins = ["tests.peer_web"]  # its session fixtures (web, dnsmasq, run_probe), once for all probe tests
 
 
 def host(address: str, port: int, **check) -> dict:

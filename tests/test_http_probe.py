@@ -13,7 +13,6 @@ from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.http import HttpProbe, body_framing, parse_chunk_size, parse_headers, parse_status_line
 
-pytest_plugins = ["tests.peer_web"]  # its session fixtures (web, dnsmasq, run_probe), once for all probe tests
 
 
 def host(kind_address: tuple[str, int], url: str, **check) -> dict:

@@ -26,7 +26,6 @@ from collectors.imap import ImapProbe, parse_capabilities, parse_search, parse_t
 from collectors.mail_roundtrip import MailRoundtripProbe
 from collectors.postfix_queue import PostfixQueueCollector, PostfixQueueSettings, parse_postqueue
 from collectors.smtp import Reply, SmtpProbe, dot_stuff, parse_extensions, parse_reply_line
-from tests.peer_mail import mail_peer  # noqa: F401  (the session fixture)
 
 AGENT_HOST = "agent-test"
 PASSWORD_ENV = "EGOV_TEST_MAIL_PASSWORD"

@@ -17,7 +17,6 @@ from agent.probe import ProbeSettings
 from agent.readiness import run
 from agent.yamlfile import ConfigError
 from collectors.h323 import H323Probe
-from tests.peer_sip import kamailio  # noqa: F401  (the session fixture)
 from tests.peers import free_port
 
 FAST = "{probe_timeout: 2s, timeout: 5s, interval: 10s}"

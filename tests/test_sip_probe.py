@@ -22,7 +22,6 @@ from agent.snapshot import render
 from agent.yamlfile import ConfigError
 from collectors import _sip_message as sip
 from collectors.sip import SipProbe, SipSettings
-from tests.peer_sip import kamailio  # noqa: F401  (the session fixture)
 from tests.peers import free_port, require
 
 # Captured from kamailio 5.6.3 answering an OPTIONS with branch z9hG4bKabc123, Call-ID cid-1@127.0.0.1

@@ -28,7 +28,6 @@ from collectors._snmp_tables import (COUNTER64, HR_STORAGE_RAM, INTERFACE_COLUMN
                                      Walk, WalkError, assemble, counter_increase, utilization)
 from collectors.snmp import SnmpCollector, SnmpSettings
 from tests.peer_snmp import ADDRESSES, COMMUNITY, V3_AUTH_KEY, V3_PRIV_KEY, V3_USER, Port, Resources
-from tests.peer_snmp import snmpd, udp_peers  # noqa: F401 (fixtures)
 from tests.peers import require
 
 CAPTURE = Path(__file__).parent / "fixtures" / "snmp" / "netsnmp-debian12.walk"

@@ -25,7 +25,7 @@ from agent.snapshot import render
 from agent.yamlfile import ConfigError, loads
 from collectors._cli import Interface, Neighbor
 from collectors.ssh_cli import Facts, SshCliCollector, SshSettings, uplink_findings
-from tests.peer_sim import CLIENT_KEY, ENABLE_SECRET, NOTHING_LISTENS, PASSWORD, network_sim  # noqa: F401
+from tests.peer_sim import CLIENT_KEY, ENABLE_SECRET, NOTHING_LISTENS, PASSWORD
 from tests.sim import fingerprint, host_key, public_key_line
 
 SECRETS = {"SIM_PASSWORD": PASSWORD, "SIM_ENABLE": ENABLE_SECRET}

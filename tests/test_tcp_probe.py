@@ -12,7 +12,6 @@ from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.tcp import TcpProbe
 
-pytest_plugins = ["tests.peer_web"]  # its session fixtures (web, dnsmasq, run_probe), once for all probe tests
 
 
 HEAD = "HEAD / HTTP/1.0\r\nHost: portal.example\r\n\r\n"

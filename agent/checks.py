@@ -1,7 +1,7 @@
-"""Check states: raw measurements turned into OK / WARNING / CRITICAL / UNKNOWN.
+"""Check states: raw measurements turned into OK / WARNING / CRITICAL / UNKNOWN / UNREACHABLE.
 
-The numbers are Nagios plugin exit codes, so `egov-agent check` fits Nagios, Icinga
-and Zabbix as it is.
+The first four numbers are Nagios plugin exit codes, so `egov-agent check` fits Nagios,
+Icinga and Zabbix as it is; UNREACHABLE (behind a down uplink) exits as UNKNOWN there.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ class State(enum.IntEnum):
     WARNING = 1
     CRITICAL = 2
     UNKNOWN = 3
+    UNREACHABLE = 4
 
     @property
-    def label(self) -> str:
-        return self.name
+    def exit_code(self) -> int:
+        return min(self.value, 3)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,6 @@ def below(value: float, warning: float | None, critical: float | None) -> State:
 
 def worst(states) -> State:
     """The exit state of a set of checks: the worst one, UNKNOWN ranking below CRITICAL."""
-    order = [State.OK, State.WARNING, State.UNKNOWN, State.CRITICAL]
+    order = [State.OK, State.UNREACHABLE, State.WARNING, State.UNKNOWN, State.CRITICAL]
     states = list(states)
     return max(states, key=order.index) if states else State.OK

@@ -69,6 +69,7 @@ def _run_collectors(args, only: str | None = None):
             raise ConfigError(f"no collector {only!r} (known: {known}; a disabled one needs enabled: true)")
         collectors = {only: collectors[only]}
     snapshot = Snapshot()
+    loaded.configure(snapshot, hold=0)  # one run: nothing to hold against
     scheduler = Scheduler(snapshot)
     scheduler.use(collectors)
     results = asyncio.run(scheduler.run_all_once())
@@ -88,8 +89,8 @@ def _check(args) -> int:
     print(f"{state.name}: {len(checks)} checks, " + ", ".join(f"{n} {s.name}" for s, n in counts.items() if n))
     width = max((len(c.name) + len(c.target) for c in checks), default=10) + 3
     for c in checks:
-        print(f"{c.state.name:<9} {(c.name + ' ' + c.target):<{width}} {c.summary}")
-    return state
+        print(f"{c.state.name:<11} {(c.name + ' ' + c.target):<{width}} {c.summary}")
+    return state.exit_code
 
 
 def _once(args) -> int:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from agent import yamlfile
 from agent.collector import Collector, CollectorSettings, discover
-from agent.schema import build
+from agent.schema import Duration, build
 from agent.yamlfile import ConfigError, Located
 
 DEFAULT_PORT = 9469
@@ -36,6 +36,8 @@ class AgentSettings:
     inventory: str | None = None
     # this agent's host in the inventory; default: this machine's hostname
     inventory_host: str | None = None
+    # a check's new state must last this long before it is shown, so a flapping link does not page
+    check_hold: Duration = 60.0
     collectors: dict = field(default_factory=Located)
 
     def problems(self):
@@ -93,6 +95,7 @@ def sample_config() -> str:
         "# web_config_file: /etc/egov-agent/web.yml   # TLS and basic auth, as Prometheus exporters do",
         "# inventory: /etc/egov-agent/inventory       # an Ansible YAML inventory: targets, sites, thresholds",
         "# inventory_host: dc1-mail-01                # this agent's host in it (default: the hostname)",
+        "check_hold: 60s           # a check's new state must last this long before it is shown",
         "",
         "# Each collector: enabled, interval and timeout (< interval), plus its own keys.",
         "collectors:",

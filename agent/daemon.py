@@ -24,7 +24,13 @@ log = logging.getLogger("egov.agent")
 @dataclass
 class Loaded:
     config: Config
+    context: Context
     collectors: dict[str, Collector]
+
+    def configure(self, snapshot: Snapshot, hold: float | None = None) -> None:
+        """Tell the snapshot how to hold check states and where each target stands."""
+        snapshot.configure(self.config.agent.check_hold if hold is None else hold,
+                           self.context.inventory, self.context.host)
 
 
 def load(config_path: str | None, inventory_path: str | None) -> Loaded:
@@ -41,7 +47,7 @@ def load(config_path: str | None, inventory_path: str | None) -> Loaded:
         context.host = config.agent.inventory_host
     classes = discover()
     collectors = {name: classes[name](settings, context) for name, settings in config.collectors.items()}
-    return Loaded(config, collectors)
+    return Loaded(config, context, collectors)
 
 
 class Agent:
@@ -59,6 +65,7 @@ class Agent:
             log.error("reload rejected, the old config keeps serving", extra={"error": str(err)})
             self.snapshot.reloaded(False)
             return False, f"reload rejected: {err}"
+        loaded.configure(self.snapshot)
         await self.scheduler.start(loaded.collectors)
         self.snapshot.reloaded(True)
         log.info("reloaded", extra={"collectors": ",".join(loaded.collectors)})
@@ -77,6 +84,7 @@ class Agent:
         for signum in (signal.SIGTERM, signal.SIGINT):
             self._loop.add_signal_handler(signum, self._stopping.set)
         self._loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        loaded.configure(self.snapshot)
         await self.scheduler.start(loaded.collectors)
         scheme = "https" if web.tls_server_config else "http"
         log.info("listening", extra={"address": f"{scheme}://{host}:{port}", "version": __version__,

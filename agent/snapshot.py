@@ -11,7 +11,7 @@ import gzip
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.exposition import generate_latest
@@ -19,6 +19,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 
 from agent import __version__
 from agent.checks import Check, State
+from agent.states import CheckStates
 
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -70,6 +71,13 @@ class CollectorStatus:
     last_success: Result | None = None
 
 
+def _checks_of(result: Result) -> list[Check]:
+    """A run's checks; a failed collector is one UNKNOWN check."""
+    if result.success:
+        return result.checks
+    return [Check("collector", result.collector, State.UNKNOWN, f"{result.reason}: {result.detail}")]
+
+
 class Snapshot:
     def __init__(self):
         self._lock = threading.Lock()
@@ -77,6 +85,13 @@ class Snapshot:
         self._errors: Counter[tuple[str, str]] = Counter()  # (collector, reason): survives reloads
         self._reload_ok, self._reload_time = True, time.time()
         self._cache: dict[tuple[bool, bool], bytes] = {}
+        self._states = CheckStates()
+
+    def configure(self, hold: float, inventory, host: str | None) -> None:
+        """The check hold time and the inventory that places each target (at start and reload)."""
+        with self._lock:
+            self._states.hold, self._states.inventory, self._states.host = hold, inventory, host
+            self._cache.clear()
 
     # --- written by the scheduler -------------------------------------------------
     def set_collectors(self, intervals: dict[str, float]) -> None:
@@ -95,6 +110,7 @@ class Snapshot:
             status = self._status.get(result.collector)
             if status is None:  # removed by a reload while it ran
                 return
+            self._states.observe(_checks_of(result), _checks_of(status.last) if status.last else [], time.time())
             status.last = result
             if result.success:
                 status.last_success = result
@@ -115,15 +131,10 @@ class Snapshot:
             return list(self._status.values())
 
     def checks(self) -> list[Check]:
-        """The checks of every collector's last run; a failed collector is an UNKNOWN check."""
-        checks = []
-        for status in self.statuses():
-            if status.last is not None and status.last.success:
-                checks += status.last.checks
-            elif status.last is not None:
-                checks.append(Check("collector", status.name, State.UNKNOWN,
-                                    f"{status.last.reason}: {status.last.detail}"))
-        return checks
+        """Every check as operators see it: held, UNREACHABLE behind a down uplink."""
+        with self._lock:
+            rows, _ = self._states.current()
+        return [replace(check, state=state) for check, state, *_ in rows]
 
     def exposition(self, openmetrics: bool = False, compress: bool = False) -> bytes:
         key = (openmetrics, compress)
@@ -137,7 +148,7 @@ class Snapshot:
             return body
 
     def _render(self, openmetrics: bool) -> bytes:
-        text, om = render(self._health())
+        text, om = render(self._health() + self._states.families())
         parts = [om if openmetrics else text]
         for status in self._status.values():
             # a failed collector serves no stale data, only its success 0 (as node_exporter does)

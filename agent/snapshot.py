@@ -130,10 +130,15 @@ class Snapshot:
         with self._lock:
             return list(self._status.values())
 
+    def check_rows(self) -> tuple[list, object, object]:
+        """(check, state shown, since, site, team) rows, the outages, and the inventory (or None)."""
+        with self._lock:
+            rows, outages = self._states.current()
+            return rows, outages, self._states.inventory
+
     def checks(self) -> list[Check]:
         """Every check as operators see it: held, UNREACHABLE behind a down uplink."""
-        with self._lock:
-            rows, _ = self._states.current()
+        rows, _, _ = self.check_rows()
         return [replace(check, state=state) for check, state, *_ in rows]
 
     def exposition(self, openmetrics: bool = False, compress: bool = False) -> bytes:

@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     meeting.add_argument("-c", "--config", metavar="FILE", help="agent.yml: the probes' settings")
     meeting.add_argument("--site", metavar="SITE", help="only the endpoints at this site and the sites under it")
 
+    provision = commands.add_parser("provision", help="provision a site's hosts with Ansible (playbooks/)")
+    provision.add_argument("site", help="a site group of the inventory (or any Ansible host pattern)")
+    provision.add_argument("-i", "--inventory", metavar="PATH", action="append", required=True,
+                           help="an Ansible inventory; repeat to add sources (later ones win)")
+    provision.add_argument("--check", action="store_true",
+                           help="check mode with diffs: show what would change, change nothing")
+    provision.add_argument("--playbook", default="commune_office.yml", metavar="NAME",
+                           help="a playbook in playbooks/ (commune_office.yml, deploy_agent.yml, site.yml) or a path")
+    provision.add_argument("--forks", type=int, default=10, metavar="N", help="hosts worked on in parallel (default 10)")
+
     commands.add_parser("sample-config", help="print a commented sample agent.yml")
     return parser
 
@@ -146,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
             code, table = meeting_check(args.inventory, args.config, args.site)
             print(table, end="")
             return code
+        if args.command == "provision":
+            from agent import provision
+
+            return provision.run(args.site, args.inventory, check=args.check, playbook=args.playbook,
+                                 forks=args.forks)
         if args.command == "sample-config":
             print(sample_config())
             return 0

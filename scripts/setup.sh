@@ -11,7 +11,8 @@ agent_packages=(python3 python3-venv python3-pip)
 # real peers the test suite starts on loopback (tests/conftest.py) and the anchors of benchmarks/
 test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager prometheus-blackbox-exporter openssl
                fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio
-               snmpd snmp prometheus-snmp-exporter openssh-server)
+               snmpd snmp prometheus-snmp-exporter openssh-server
+               rsyslog unattended-upgrades sudo)  # the host baseline's packages: the disposable targets copy this machine
 
 packages=("${agent_packages[@]}")
 [ "$what" = test ] && packages+=("${test_packages[@]}")
@@ -46,4 +47,6 @@ if [ "$what" = test ]; then
   # fake-switches (simulated Cisco IOS over SSH) pins Twisted<17, which does not build on
   # Python 3.11: install it without its pins; its real needs are in the test extras
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "fake-switches==1.5.*"
+  # the wheels the egov_agent role installs on targets that have no internet (tests/test_provision_hosts.py)
+  .venv/bin/python -m pip wheel -q --disable-pip-version-check -w build/wheelhouse "setuptools>=77" ".[network]"
 fi

@@ -66,11 +66,11 @@ def test_ios_cpu_and_memory():
 def test_ios_lldp_and_cdp_neighbours():
     assert ios.parse_lldp(capture("cisco_ios", "show_lldp_neighbors_detail")) == [
         Neighbor("Gi1/0/2", "", "502", ""),  # a Juniper that advertises no system name
-        Neighbor("Gi1/0/1", "HpSwitch", "94f1.2879.5555", "192.168.1.81"),
-        Neighbor("Gi1/0/9", "44:48:c1:c4:dd:dd", "4448.c1c4.dddd", "192.168.1.40")]
+        Neighbor("Gi1/0/1", "HpSwitch", "94f1.2879.5555", "203.0.113.81"),
+        Neighbor("Gi1/0/9", "44:48:c1:c4:dd:dd", "4448.c1c4.dddd", "203.0.113.40")]
     assert ios.parse_cdp(capture("cisco_ios", "show_cdp_neighbors_detail")) == [
-        Neighbor("GigabitEthernet1/0/16", "desktop-switch", "GigabitEthernet0/1", "10.1.1.2"),
-        Neighbor("GigabitEthernet1/0/22", "ce-router", "GigabitEthernet0/0", "10.1.1.1")]
+        Neighbor("GigabitEthernet1/0/16", "desktop-switch", "GigabitEthernet0/1", "198.51.100.2"),
+        Neighbor("GigabitEthernet1/0/22", "ce-router", "GigabitEthernet0/0", "198.51.100.1")]
     assert ios.parse_lldp("% LLDP is not enabled\n") is None  # IOS's default: then CDP is asked
     assert ios.parse_lldp("\nTotal entries displayed: 0\n\n") == []
 

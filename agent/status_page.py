@@ -1,63 +1,302 @@
-"""The agent's own status page: each collector's last run, and the checks that are not OK.
+"""The agent's own status page, for when no Prometheus is at hand.
 
-Self-contained HTML (no script, no external asset), readable on a phone.
+The site tree with the worst state of each site rolled up to its ancestors (UNREACHABLE
+sites with the down uplink behind them), the checks that are not OK and since when, every
+target's checks, and each collector's last run. Vietnamese first, then English; one
+self-contained HTML document (inline CSS, no script, no external asset) readable on a
+phone. Target names and summaries come from devices and inventories: all of it is escaped.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections import Counter, defaultdict
 from html import escape
 
 from agent import __version__
-from agent.checks import State
+from agent.checks import Check, State, worst
 from agent.snapshot import Snapshot
 
+STATE_NAMES = {
+    State.OK: "Bình thường",
+    State.WARNING: "Cảnh báo",
+    State.CRITICAL: "Nghiêm trọng",
+    State.UNKNOWN: "Không rõ",
+    State.UNREACHABLE: "Không truy cập được",
+}
+# the most urgent first, as worst() ranks them
+_URGENCY = [State.CRITICAL, State.UNKNOWN, State.WARNING, State.UNREACHABLE, State.OK]
+THIS_HOST = "#this-host"  # the tree node of checks placed at no inventory site
+
 _STYLE = """
-body{font-family:system-ui,sans-serif;margin:1rem;color:#222}
-table{border-collapse:collapse;width:100%;margin-bottom:1.5rem}
-th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ddd;vertical-align:top}
-.OK{color:#176f2c}.WARNING{color:#8a5a00}.CRITICAL{color:#b00020}.UNKNOWN{color:#555}
-.num{text-align:right;font-variant-numeric:tabular-nums}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;padding:.75rem;
+max-width:72rem;color:#1d1d1f;background:#fff;overflow-wrap:anywhere}
+h1{font-size:1.3rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.4rem 0 .5rem;border-bottom:2px solid #ddd}
+[lang=en]{color:#555}
+nav,.meta{font-size:.9rem}nav a{white-space:nowrap}
+a{color:#0b57a4}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.3rem .45rem;border-bottom:1px solid #e3e3e3;vertical-align:top}
+th{font-size:.85rem;background:#f4f4f4}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+small{color:#666}
+.st{display:inline-block;padding:0 .4rem;border-radius:.25rem;font-size:.8rem;font-weight:600;
+white-space:nowrap;color:#fff}
+.OK{background:#1e7b34}.WARNING{background:#b26a00}.CRITICAL{background:#b00020}
+.UNKNOWN{background:#5f6368}.UNREACHABLE{background:#6a1b9a}
+.counts>span{display:inline-block;white-space:nowrap;margin:0 .6rem .3rem 0}
+ul.tree{list-style:none;margin:0;padding-left:1rem;border-left:1px dotted #bbb}
+ul.tree.top{padding-left:0;border:0}
+ul.tree li{margin:.2rem 0}
+summary{cursor:pointer}
+.site{font-weight:600;display:inline-block}.note{display:block;font-size:.85rem;color:#6a1b9a;margin-left:1rem}
+.hosts{font-size:.9rem;margin:.1rem 0 .2rem 1rem}.hosts .host{margin-right:.7rem;display:inline-block}
+details.target{border:1px solid #e3e3e3;border-radius:.3rem;margin:.4rem 0;padding:.3rem .5rem}
+details.target>div{margin-top:.3rem;scroll-margin-top:3rem}
+@media (max-width:600px){
+body{padding:.5rem}
+table tr:first-child{display:none}
+table tr{display:block;border-bottom:1px solid #ccc;padding:.35rem 0}
+table td{display:inline-block;border:0;padding:.1rem .6rem .1rem 0;text-align:left}
+table td.block{display:block}table td:empty{display:none}
+table td[data-label]::before{content:attr(data-label) ": ";font-size:.8rem;color:#666}
+}
 """
 
 
-def _ago(timestamp: float | None, now: float) -> str:
-    if timestamp is None:
-        return "never"
-    seconds = max(0, now - timestamp)
-    return f"{seconds:.0f}s ago" if seconds < 120 else f"{seconds / 60:.0f}m ago"
+def _both(vietnamese: str, english: str) -> str:
+    """Vietnamese first, then English (both already safe HTML)."""
+    return f'{vietnamese} / <span lang=en>{english}</span>'
+
+
+def _badge(state: State) -> str:
+    return f"<span class='st {state.name}'>{STATE_NAMES[state]} ({state.name})</span>"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {seconds % 60:02d}s" if minutes else f"{seconds}s"
+
+
+def _since(timestamp: float, now: float) -> str:
+    """How long, then the local time it began (the agent's clock)."""
+    began = time.localtime(timestamp)
+    return (f"<time datetime='{time.strftime('%Y-%m-%dT%H:%M:%S%z', began)}'>{_duration(now - timestamp)}</time> "
+            f"<small>{time.strftime('%Y-%m-%d %H:%M:%S', began)}</small>")
+
+
+def _anchor(target: str) -> str:
+    """A stable id for a target: ASCII letters, digits and _.- kept, anything else (even ~) as ~hex~."""
+    return "t-" + re.sub(r"[^A-Za-z0-9_.-]", lambda m: f"~{ord(m.group()):x}~", target)
+
+
+def _target_link(target: str) -> str:
+    return f"<a href='#{_anchor(target)}'>{escape(target)}</a>"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def _thresholds(check: Check) -> str:
+    return ", ".join(f"{escape(level)} {_number(value)}" for level, value in check.thresholds.items()
+                     if value is not None)
+
+
+def _cell(content: str, css: str = "", label: str = "") -> str:
+    """A table cell; on a phone the row flows as text, `label` naming a value that needs it there."""
+    attributes = (f" class={css}" if css else "") + (f" data-label='{label}'" if label else "")
+    return f"<td{attributes}>{content}</td>"
+
+
+def _table(headings: list[tuple[str, str]], rows: list[str]) -> str:
+    head = "".join(f"<th>{_both(vi, en)}</th>" for vi, en in headings)
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+class _Page:
+    """The rows of one snapshot, grouped by site and target."""
+
+    def __init__(self, snapshot: Snapshot, now: float):
+        rows, self.outages, self.inventory = snapshot.check_rows()
+        self.statuses, self.now = snapshot.statuses(), now
+        sites = self.inventory.sites if self.inventory is not None else {}
+        # row: (check, state, since, site, team); checks of no inventory site hang under "this host"
+        self.rows = sorted(((c, s, since, site if site in sites else THIS_HOST) for c, s, since, site, _ in rows),
+                           key=lambda r: (_URGENCY.index(r[1]), r[2], r[0].target, r[0].name))
+        self.by_target: dict[str, list] = defaultdict(list)
+        self.targets_at: dict[str, dict[str, State]] = defaultdict(dict)
+        for row in self.rows:
+            check, state, _, site = row
+            self.by_target[check.target].append(row)
+            self.targets_at[site][check.target] = worst([self.targets_at[site].get(check.target, State.OK), state])
+        self.rolled: dict[str, State] = {}
+        if self.inventory is not None:
+            self._roll(self.inventory.root.name)
+        self.rolled[THIS_HOST] = worst(self.targets_at[THIS_HOST].values())
+
+    def _roll(self, site: str) -> State:
+        own = list(self.targets_at[site].values())
+        if self.outages.unreachable(site):
+            own.append(State.UNREACHABLE)
+        children = [self._roll(child.name) for child in self.inventory.children(site)]
+        self.rolled[site] = worst(own + children)
+        return self.rolled[site]
+
+    def overall(self) -> State:
+        return worst(self.rolled.values())
+
+    # --- sections ---------------------------------------------------------------------
+    def counts(self) -> str:
+        per_state = Counter(state for _, state, _, _ in self.rows)
+        return "".join(f"<span>{_badge(state)} {per_state[state]}</span> " for state in _URGENCY if per_state[state]) \
+            or f"<small>{_both('Chưa có kết quả kiểm tra', 'no check results yet')}</small>"
+
+    def tree(self) -> str:
+        parts = []
+        if self.inventory is not None:
+            parts.append(self._site(self.inventory.root.name, top=True))
+        if self.inventory is None or self.targets_at[THIS_HOST]:
+            label = f"<span class=site>{_both('Máy này', 'This host')}</span>"
+            parts.append(f"<li data-site='{THIS_HOST}' data-state={self.rolled[THIS_HOST].name}>"
+                         f"{_badge(self.rolled[THIS_HOST])} {label}{self._hosts(THIS_HOST)}</li>")
+        return f"<ul class='tree top'>{''.join(parts)}</ul>"
+
+    def _site(self, name: str, top: bool = False) -> str:
+        site, state = self.inventory.sites[name], self.rolled[name]
+        label = (f"{_badge(state)} <span class=site>{escape(site.display_name)}</span> "
+                 f"<small>{escape(site.name)} · {escape(site.type)}</small>")
+        if site.uplink and site.uplink != site.parent:
+            label += f" <small>· {_both('đường truyền qua', 'uplink via')} {escape(site.uplink)}</small>"
+        label += self._outage_note(name)
+        children = "".join(self._site(child.name) for child in self.inventory.children(name))
+        inside = self._hosts(name) + (f"<ul class=tree>{children}</ul>" if children else "")
+        item = f"<li data-site='{escape(name)}' data-state={state.name}>"
+        if not inside:
+            return f"{item}{label}</li>"
+        is_open = " open" if top or state != State.OK else ""
+        return f"{item}<details{is_open}><summary>{label}</summary>{inside}</details></li>"
+
+    def _outage_note(self, site: str) -> str:
+        cause = self.outages.cause.get(site)
+        if cause is not None:
+            shown = escape(self.inventory.sites[cause].display_name)
+            text = _both(f"Mất kết nối: đường truyền của {shown} bị gián đoạn",
+                         f"cut off: the uplink of {shown} is down")
+            return f"<span class=note>{text} <small>({escape(cause)})</small></span>"
+        if self.outages.uplink_up.get(site) is False:
+            text = _both("Đường truyền bị gián đoạn: không router nào trả lời ping",
+                         "uplink down: no router answers ping")
+            behind = self.outages.roots.get(site, 0)
+            if behind:
+                text += " — " + _both(f"{behind} điểm phía sau mất kết nối",
+                                      f"{behind} sites cut off behind it")
+            return f"<span class=note>{text}</span>"
+        return ""
+
+    def _hosts(self, site: str) -> str:
+        targets = self.targets_at[site]
+        if not targets:
+            return ""
+        links = "".join(f"<span class=host>{_dot(targets[t])}{_target_link(t)}</span>" for t in sorted(targets))
+        return f"<div class=hosts>{links}</div>"
+
+    def problems(self) -> str:
+        rows = [self._check_row(row, with_target=True) for row in self.rows if row[1] != State.OK]
+        if not rows:
+            return f"<p>{_badge(State.OK)} {_both('Mọi kiểm tra đều bình thường.', 'All checks OK.')}</p>"
+        return _table([("Trạng thái", "State"), ("Đối tượng", "Target"), ("Kiểm tra", "Check"),
+                       ("Từ lúc", "Since"), ("Chi tiết", "Detail")], rows)
+
+    def _check_row(self, row, with_target: bool) -> str:
+        check, state, since, _ = row
+        cells = [_cell(_badge(state))]
+        if with_target:
+            cells.append(_cell(_target_link(check.target)))
+        cells += [_cell(escape(check.name)), _cell(_since(since, self.now), label="Từ lúc / Since")]
+        measured = []
+        if check.value is not None:
+            measured.append(f"{_both('giá trị', 'value')} {_number(check.value)}")
+        if _thresholds(check):
+            measured.append(f"{_both('ngưỡng', 'thresholds')} {_thresholds(check)}")
+        detail = escape(check.summary) + (f"<br><small>{'; '.join(measured)}</small>" if measured else "")
+        cells.append(_cell(detail, "block"))
+        return f"<tr>{''.join(cells)}</tr>"
+
+    def targets(self) -> str:
+        if not self.by_target:
+            none = _both("Chưa có đối tượng nào được kiểm tra.", "No target checked yet.")
+            return f"<p><small>{none}</small></p>"
+        parts = []
+        order = sorted(self.by_target, key=lambda t: (_URGENCY.index(self._target_state(t)), t))
+        for target in order:
+            rows = self.by_target[target]
+            state, site = self._target_state(target), rows[0][3]
+            where = (escape(self.inventory.sites[site].display_name) if site != THIS_HOST
+                     else _both("Máy này", "this host"))
+            table = _table([("Trạng thái", "State"), ("Kiểm tra", "Check"), ("Từ lúc", "Since"),
+                            ("Chi tiết", "Detail")], [self._check_row(row, with_target=False) for row in rows])
+            is_open = " open" if state != State.OK else ""
+            parts.append(f"<details class=target data-state={state.name}{is_open}><summary>{_badge(state)} "
+                         f"<b>{escape(target)}</b> <small>{where}</small></summary>"
+                         f"<div id='{_anchor(target)}'>{table}</div></details>")
+        return "".join(parts)
+
+    def _target_state(self, target: str) -> State:
+        return worst(state for _, state, _, _ in self.by_target[target])
+
+    def collectors(self) -> str:
+        rows = []
+        for status in self.statuses:
+            last = status.last
+            name = _cell(f"<b>{escape(status.name)}</b>")
+            if last is None:
+                rows.append(f"<tr>{name}{_cell(_both('chưa chạy', 'never'))}{_cell(_both('đang chờ', 'pending'))}"
+                            "<td></td><td></td></tr>")
+                continue
+            result = _badge(State.OK) if last.success else f"{_badge(State.CRITICAL)} {escape(last.reason or '')}"
+            ago = f"{_duration(self.now - last.started)} {_both('trước', 'ago')}"
+            rows.append(f"<tr>{name}{_cell(ago)}{_cell(result)}{_cell(f'{last.duration * 1000:.1f} ms', 'num')}"
+                        f"{_cell(escape(last.detail), 'block')}</tr>")
+        return _table([("Bộ thu thập", "Collector"), ("Lần chạy cuối", "Last run"), ("Kết quả", "Result"),
+                       ("Thời gian chạy", "Duration"), ("Lỗi", "Error")], rows)
+
+
+def _dot(state: State) -> str:
+    """A small state marker before a host name in the tree."""
+    return f"<span class='st {state.name}' title='{state.name}'>{state.name[0]}</span>&nbsp;"
+
+
+# (anchor, Vietnamese, English, the _Page method that renders it)
+_SECTIONS = [("tree", "Cây địa điểm", "Site tree", _Page.tree),
+             ("problems", "Kiểm tra không bình thường", "Checks not OK", _Page.problems),
+             ("targets", "Chi tiết theo đối tượng", "Targets in detail", _Page.targets),
+             ("collectors", "Bộ thu thập", "Collectors", _Page.collectors)]
 
 
 def render(snapshot: Snapshot) -> bytes:
     now = time.time()
-    rows = []
-    for status in snapshot.statuses():
-        last = status.last
-        if last is None:
-            rows.append(f"<tr><td>{escape(status.name)}</td><td>never</td><td class=UNKNOWN>pending</td>"
-                        "<td></td><td></td></tr>")
-            continue
-        state = "OK" if last.success else "CRITICAL"
-        outcome = "ok" if last.success else escape(last.reason or "")
-        rows.append(
-            f"<tr><td>{escape(status.name)}</td><td>{_ago(last.started, now)}</td>"
-            f"<td class={state}>{outcome}</td><td class=num>{last.duration * 1000:.1f} ms</td>"
-            f"<td>{escape(last.detail)}</td></tr>")
-    problems = [c for c in snapshot.checks() if c.state != State.OK]
-    check_rows = "".join(
-        f"<tr><td class={c.state.name}>{c.state.name}</td><td>{escape(c.name)}</td>"
-        f"<td>{escape(c.target)}</td><td>{escape(c.summary)}</td></tr>" for c in problems)
-    checks = (f"<table><tr><th>state</th><th>check</th><th>target</th><th>detail</th></tr>{check_rows}</table>"
-              if problems else "<p class=OK>All checks OK.</p>")
-    page = f"""<!doctype html>
-<html lang=en><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
-<title>egov-agent</title><style>{_STYLE}</style></head><body>
-<h1>egov-agent {escape(__version__)}</h1>
-<h2>Checks not OK</h2>{checks}
-<h2>Collectors</h2>
-<table><tr><th>collector</th><th>last run</th><th>result</th><th>duration</th><th>error</th></tr>
-{"".join(rows)}</table>
-<p><a href="/metrics">metrics</a> · <a href="/healthz">healthz</a></p>
-</body></html>
+    page = _Page(snapshot, now)
+    overall = page.overall()
+    generated = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(now))
+    links = [f"<a href='#{anchor}'>{_both(vi, en)}</a>" for anchor, vi, en, _ in _SECTIONS]
+    links += ["<a href='/metrics'>metrics</a>", "<a href='/healthz'>healthz</a>"]
+    sections = "".join(f"<h2 id={anchor}>{_both(vi, en)}</h2>\n{part(page)}\n" for anchor, vi, en, part in _SECTIONS)
+    html = f"""<!doctype html>
+<html lang=vi><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
+<title>{STATE_NAMES[overall]} ({overall.name}) — egov-agent</title><style>{_STYLE}</style></head><body>
+<h1>{_both('Trạng thái', 'Status')}</h1>
+<p class=meta>{_both('Tổng thể', 'Overall')}: {_badge(overall)}<br>
+egov-agent {escape(__version__)} · {_both('cập nhật lúc', 'as of')} {generated}</p>
+<p class=counts>{page.counts()}</p>
+<nav>{" · ".join(links)}</nav>
+{sections}</body></html>
 """
-    return page.encode()
+    return html.encode()

@@ -12,8 +12,8 @@ agent_packages=(python3 python3-venv python3-pip)
 test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager prometheus-blackbox-exporter openssl
                fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio
                snmpd snmp prometheus-snmp-exporter openssh-server
-               rsyslog unattended-upgrades sudo
-               chromium)  # the host baseline's packages: the disposable targets copy this machine
+               rsyslog unattended-upgrades sudo  # the host baseline's: the disposable targets copy this machine
+               chromium iproute2)  # the status page seen in a browser, inside a network namespace
 
 packages=("${agent_packages[@]}")
 [ "$what" = test ] && packages+=("${test_packages[@]}")

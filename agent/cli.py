@@ -60,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
                            help="a playbook in playbooks/ (commune_office.yml, deploy_agent.yml, site.yml) or a path")
     provision.add_argument("--forks", type=int, default=10, metavar="N", help="hosts worked on in parallel (default 10)")
 
+    targets = commands.add_parser("targets", help="write the Prometheus file_sd file listing the agents to scrape")
+    targets.add_argument("-i", "--inventory", metavar="PATH", required=True,
+                         help="an Ansible YAML inventory (file or directory)")
+    targets.add_argument("-o", "--output", metavar="FILE", required=True,
+                         help="the file_sd JSON file to write (replaced atomically)")
+    targets.add_argument("--agents", metavar="NAMES", help="groups or hosts that run egov-agent, comma-separated "
+                         "(default: the hosts with egov_role monitoring_server)")
+    targets.add_argument("--shard", metavar="I/N", help="only the agents standing at a site of shard I of N "
+                         "(sites split by uplink subtree)")
+
     commands.add_parser("sample-config", help="print a commented sample agent.yml")
     return parser
 
@@ -161,6 +171,10 @@ def main(argv: list[str] | None = None) -> int:
 
             return provision.run(args.site, args.inventory, check=args.check, playbook=args.playbook,
                                  forks=args.forks)
+        if args.command == "targets":
+            from agent.targets import run as write_targets
+
+            return write_targets(args.inventory, args.output, args.agents, args.shard)
         if args.command == "sample-config":
             print(sample_config())
             return 0

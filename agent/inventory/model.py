@@ -322,6 +322,7 @@ class EgovVars:
     egov_platform: Literal[PLATFORMS] | None = None
     egov_checks: Checks | None = None
     egov_check_defaults: Checks | None = field(default=None, metadata=ON_ALL)
+    egov_agent_port: int | None = None  # where an agent host serves /metrics (egov-agent targets; default 9469)
 
 
 @dataclass(frozen=True)

@@ -37,12 +37,16 @@ REASONS = ("timeout", "connect", "tls", "auth", "protocol", "parse", "config", "
 
 
 class CollectorError(Exception):
-    """A collector failed for one of REASONS; `detail` is for logs and the status page."""
+    """A collector failed for one of REASONS; `detail` is for logs and the status page.
 
-    def __init__(self, reason: str, detail: str):
+    A probe that measured something before failing (an HTTP status, a certificate's expiry)
+    passes those `samples` along: they are exported with the failure, as blackbox does.
+    """
+
+    def __init__(self, reason: str, detail: str, samples=()):
         if reason not in REASONS:
             raise ValueError(f"unknown reason {reason!r}")
-        self.reason, self.detail = reason, detail
+        self.reason, self.detail, self.samples = reason, detail, list(samples)
         super().__init__(f"{reason}: {detail}")
 
 

@@ -97,14 +97,14 @@ class Probe(Collector):
 
     async def _probe_one(self, limit: asyncio.Semaphore, target, check) -> Outcome:
         async with limit:
-            started = time.monotonic()
+            started, measured = time.monotonic(), []  # measured: what a failing probe still found out
             try:
                 samples = list(await asyncio.wait_for(self.probe(target, check), self.settings.probe_timeout))
                 return Outcome(target, check, time.monotonic() - started, samples)
             except asyncio.TimeoutError:
                 reason, detail = "timeout", f"no answer within {self.settings.probe_timeout:g}s"
             except CollectorError as err:
-                reason, detail = err.reason, err.detail
+                reason, detail, measured = err.reason, err.detail, err.samples
             except OSError as err:
                 reason, detail = "connect", err.strerror or str(err)
             except Exception as err:  # a bug for one target must not lose the others
@@ -112,7 +112,7 @@ class Probe(Collector):
                 reason, detail = "error", f"{type(err).__name__}: {err}"
             self._failures[(target.name, target.site, reason)] += 1
             self.log.info("probe failed", extra={"target": target.name, "reason": reason, "detail": detail})
-            return Outcome(target, check, time.monotonic() - started, [], reason, detail)
+            return Outcome(target, check, time.monotonic() - started, measured, reason, detail)
 
     def _families(self, outcomes: list[Outcome]) -> list:
         kind = self.name

@@ -86,13 +86,14 @@ http:
             tls = connection.tls_samples()
         finally:
             connection.close()
-        if status != check.status:
-            raise CollectorError("protocol", f"status {status}, expected {check.status}")
-        if check.body and not re.search(check.body, body.decode("utf-8", "replace")):
-            raise CollectorError("protocol", f"the body does not match '{check.body}'")
         phases = {**connection.phases, "processing": first_byte - sent, "transfer": done - first_byte}
-        return [*(Sample(_tls.PHASE, seconds, (phase,)) for phase, seconds in phases.items()),
-                Sample("status_code", status), Sample("body_bytes", len(body)), *tls]
+        samples = [*(Sample(_tls.PHASE, seconds, (phase,)) for phase, seconds in phases.items()),
+                   Sample("status_code", status), Sample("body_bytes", len(body)), *tls]
+        if status != check.status:
+            raise CollectorError("protocol", f"status {status}, expected {check.status}", samples)
+        if check.body and not re.search(check.body, body.decode("utf-8", "replace")):
+            raise CollectorError("protocol", f"the body does not match '{check.body}'", samples)
+        return samples
 
     def evaluate(self, outcome):
         status = next(s.value for s in outcome.samples if s.family == "status_code")

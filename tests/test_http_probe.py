@@ -213,3 +213,11 @@ def test_chunk_sizes():
 def test_a_bad_http_check_is_refused_with_its_key(check, error):
     with pytest.raises(ConfigError, match=re.escape(error)):
         build(HttpCheck, check)
+
+
+def test_a_failed_probe_still_exports_what_it_measured(run):
+    # blackbox keeps probe_http_status_code on a failed probe: an operator sees 404 or 503, not just "down"
+    assert run.get("egov_http_up", "missing") == 0
+    assert run.get("egov_http_status_code", "missing") == 404
+    assert run.get("egov_http_cert_expiry_timestamp_seconds", "missing") is not None
+    assert run.get("egov_http_status_code", "refused") is None  # nothing measured, nothing exported

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from agent.checks import Check, State
+from agent.checks import Check, State, above
 from agent.collector import Collector, CollectorError, CollectorSettings
 from agent.schema import Duration
 
@@ -144,6 +144,12 @@ class Probe(Collector):
 
     def evaluate(self, outcome: Outcome) -> Check:
         """The state of a target that answered, from its samples and its check's thresholds."""
-        return Check(self.name, outcome.target.name, State.OK, f"answered in {outcome.duration * 1000:.0f} ms",
-                     outcome.duration)
+        return self.timed(outcome, outcome.duration, f"answered in {outcome.duration * 1000:.0f} ms")
+
+    def timed(self, outcome: Outcome, seconds: float, summary: str) -> Check:
+        """OK, WARNING or CRITICAL by the check's time_warning / time_critical (when it has them)."""
+        warning = getattr(outcome.check, "time_warning", None)
+        critical = getattr(outcome.check, "time_critical", None)
+        thresholds = {k: v for k, v in (("warning", warning), ("critical", critical)) if v is not None}
+        return Check(self.name, outcome.target.name, above(seconds, warning, critical), summary, seconds, thresholds)
 

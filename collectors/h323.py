@@ -7,7 +7,6 @@ listening; a refused or silent port means a meeting cannot be dialled.
 
 from __future__ import annotations
 
-from agent.checks import Check, above
 from agent.collector import register
 from agent.probe import Probe, ProbeSettings, Sample
 from collectors._stream import open_stream
@@ -33,7 +32,5 @@ h323:
         return [Sample("connect_seconds", seconds)]
 
     def evaluate(self, outcome):
-        check, seconds = outcome.check, outcome.samples[0].value
-        return Check(self.name, outcome.target.name, above(seconds, check.time_warning, check.time_critical),
-                     f"port {check.port} accepted in {seconds * 1000:.0f} ms", seconds,
-                     {"warning": check.time_warning, "critical": check.time_critical})
+        seconds = outcome.samples[0].value
+        return self.timed(outcome, seconds, f"port {outcome.check.port} accepted in {seconds * 1000:.0f} ms")

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from agent import __version__
-from agent.checks import Check, State, above
+from agent.checks import Check, State
 from agent.collector import CollectorError, register
 from agent.probe import Probe, ProbeSettings, Sample
 from agent.schema import Duration
@@ -168,10 +168,7 @@ sip:
         code, round_trip = int(values["response_code"]), values["round_trip_seconds"]
         answer = f"{code} {sip.phrase(code)}"
         if code in outcome.check.codes:
-            state = above(round_trip, outcome.check.time_warning, outcome.check.time_critical)
-            return Check(self.name, outcome.target.name, state, f"{answer} in {round_trip * 1000:.0f} ms",
-                         round_trip, {"warning": outcome.check.time_warning,
-                                      "critical": outcome.check.time_critical})
+            return self.timed(outcome, round_trip, f"{answer} in {round_trip * 1000:.0f} ms")
         # 5xx/6xx: the endpoint itself says it cannot serve now (503 busy or overloaded, 600 busy everywhere);
         # 3xx/4xx: its SIP stack works but dislikes this request (404 user, 403 ACL, 405 no OPTIONS)
         state = State.CRITICAL if code >= 500 else State.WARNING

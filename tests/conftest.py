@@ -12,7 +12,8 @@ from tests.peers import Peer, free_port, http_get, require
 
 # The real peers of the probe and network-gear tests: session fixtures, each started once
 # for the whole run by whichever test needs it first, and stopped by PID at its end.
-pytest_plugins = ["tests.peer_web", "tests.peer_mail", "tests.peer_sip", "tests.peer_snmp", "tests.peer_sim"]
+pytest_plugins = ["tests.peer_web", "tests.peer_mail", "tests.peer_sip", "tests.peer_snmp", "tests.peer_sim",
+                  "tests.peer_sshd"]
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import pytest
 
 from agent.provision import HostResult, phase_of, summary, unreachable_reason
 from tests.peer_sshd import (connection, make_key, office_inventory, override_inventory, provision_run,
-                             require_baseline_packages, ssh_targets)  # noqa: F401  (ssh_targets: a fixture)
+                             require_baseline_packages)
 from tests.peers import free_port, http_get
 
 REPO = Path(__file__).resolve().parent.parent

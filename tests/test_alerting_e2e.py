@@ -1,0 +1,227 @@
+"""Alerts operators trust, end to end: a PoP's uplink goes down and the network team gets one
+notification, EgovSiteUplinkDown for the PoP, with the three communes behind it named; nothing
+else pages anyone; when the uplink is back, that alert resolves and nothing is left firing.
+
+Every piece is real: egov-agent pinging the routers of a small province, Prometheus on the
+sample config with the repository's rules, Alertmanager on the repository's config, and
+nftables cutting the PoP off. Only the durations are shortened, by rewriting the real files
+(every `for:` and Alertmanager's group timers divided by the same factor), so the test runs
+in well under a minute and the rules and routes it exercises are the ones operators deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+
+import pytest
+import yaml
+
+from agent import targets
+from agent.collector import discover
+from tests.peer_nft import dropping
+from tests.peers import Peer, free_port, http_get, require
+from tests.test_monitoring import ALERTMANAGER, _Webhook, prometheus_dir, serve, wait_for  # noqa: F401 (fixture)
+
+SPEEDUP = 60  # minutes become seconds: EgovSiteUplinkDown's `for: 2m` is 2s, group_wait 30s is 500ms
+POP_ROUTER = "127.88.0.1"
+COMMUNE_ROUTERS = {"xa_mot": "127.88.1.1", "xa_hai": "127.88.2.1", "xa_ba": "127.88.3.1"}
+# 3 echoes 100 ms apart, each lost after 300 ms: a run takes about 0.5 s, well inside the 1 s interval
+ROUTER = ("egov_role: router, egov_platform: huawei, "
+          "egov_checks: {icmp: {count: 3, spacing: 100ms, timeout: 300ms, loss_warning: 0.2, loss_critical: 0.5}}")
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+
+
+def shortened(duration: str) -> str:
+    """A Prometheus/Alertmanager duration ("2m", "1h30m", "30s") divided by SPEEDUP, in milliseconds."""
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, f"not a duration: {duration!r}"
+    return f"{sum(int(n) * _UNITS_MS[u] for n, u in parts) // SPEEDUP}ms"
+
+
+def test_durations_are_shortened_by_the_same_factor():
+    assert shortened("2m") == "2000ms" and shortened("30s") == "500ms" and shortened("1h30m") == "90000ms"
+    with pytest.raises(AssertionError):
+        shortened("2 minutes")
+
+
+def write_inventory(directory) -> None:
+    """A data centre with the agent's host, one PoP, three communes hanging on the PoP; each router pinged."""
+    communes = "".join(
+        f"    {site}:\n"
+        f"      vars: {{egov_site_type: commune, egov_uplink: pop_mot}}\n"
+        f"      hosts:\n"
+        f"        {site}-rtr: {{ansible_host: {address}, {ROUTER}}}\n"
+        for site, address in COMMUNE_ROUTERS.items())
+    directory.mkdir()
+    (directory / "hosts.yml").write_text(
+        "province:\n"
+        "  vars: {egov_site_type: province}\n"
+        "  children:\n"
+        "    dc:\n"
+        "      vars: {egov_site_type: datacenter}\n"
+        "      hosts:\n"
+        "        egov-agent-01: {ansible_host: 127.0.0.1, egov_role: monitoring_server}\n"
+        "    pop_mot:\n"
+        "      vars: {egov_site_type: pop, egov_uplink: dc}\n"
+        "      hosts:\n"
+        f"        pop-mot-rtr: {{ansible_host: {POP_ROUTER}, {ROUTER}}}\n"
+        + communes)
+
+
+def agent_config(path) -> None:
+    """icmp every second and nothing else: no host check of this machine can page anyone in the test."""
+    collectors = {name: {"enabled": False} for name in discover() if name != "icmp"}
+    collectors["icmp"] = {"interval": "1s", "timeout": "900ms", "probe_timeout": "900ms"}
+    path.write_text(yaml.safe_dump({"inventory_host": "egov-agent-01", "check_hold": "0s", "log_format": "json",
+                                    "collectors": collectors}))
+
+
+def shorten_rules(rules_dir) -> None:
+    """The real rule files, each `for:` divided by SPEEDUP; everything else as written."""
+    for path in sorted(rules_dir.glob("*.yml")):
+        rules = yaml.safe_load(path.read_text())
+        for group in rules["groups"]:
+            for rule in group["rules"]:
+                if "for" in rule:
+                    rule["for"] = shortened(rule["for"])
+        path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False))
+
+
+def alertmanager_config(path, webhook_port: int) -> None:
+    """monitoring/alertmanager.yml with every webhook on this test's receiver (same path) and the
+    group timers divided by SPEEDUP."""
+    config = yaml.safe_load(ALERTMANAGER.read_text())
+    for receiver in config["receivers"]:
+        for webhook in receiver["webhook_configs"]:
+            webhook["url"] = urllib.parse.urlsplit(webhook["url"])._replace(
+                netloc=f"127.0.0.1:{webhook_port}").geturl()
+    routes = [config["route"], *config["route"].get("routes", [])]
+    for route in routes:
+        for timer in ("group_wait", "group_interval", "repeat_interval"):
+            if timer in route:
+                route[timer] = shortened(route[timer])
+    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+
+
+class _Notifications(_Webhook):
+    received: list[tuple[str, dict]] = []  # this test's own, not the Alertmanager unit test's
+
+
+@pytest.fixture
+def webhook():
+    _Notifications.received = []
+    server = serve(_Notifications)
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def alertmanager(tmp_path, webhook):
+    alertmanager_config(tmp_path / "alertmanager.yml", webhook.server_port)
+    port = free_port()
+    peer = Peer([require("prometheus-alertmanager"), f"--config.file={tmp_path / 'alertmanager.yml'}",
+                 f"--storage.path={tmp_path / 'alertmanager-data'}", f"--web.listen-address=127.0.0.1:{port}",
+                 "--cluster.listen-address="], tmp_path / "alertmanager.log")
+    peer.url = f"http://127.0.0.1:{port}"
+    try:
+        peer.wait_http(peer.url + "/-/ready")
+        yield peer
+    finally:
+        peer.stop()
+
+
+def start_prometheus(prometheus_dir, tmp_path, alertmanager_url: str) -> Peer:
+    """The sample config, every second, sending to the test's Alertmanager, with the shortened rules."""
+    shorten_rules(prometheus_dir / "rules")
+    config = yaml.safe_load((prometheus_dir / "prometheus.yml").read_text())
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s", scrape_timeout="900ms")
+    config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [
+        urllib.parse.urlsplit(alertmanager_url).netloc]
+    (prometheus_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
+    port = free_port()
+    peer = Peer([require("prometheus"), f"--config.file={prometheus_dir / 'prometheus.yml'}",
+                 f"--storage.tsdb.path={tmp_path / 'prometheus-data'}", f"--web.listen-address=127.0.0.1:{port}"],
+                tmp_path / "prometheus.log")
+    peer.url = f"http://127.0.0.1:{port}"
+    peer.wait_http(peer.url + "/-/ready")
+    return peer
+
+
+def notifications() -> list[tuple[str, str, list]]:
+    """(webhook path, status, [(alertname, site, status)]) per notification received, in order."""
+    return [(path, message["status"], [(a["labels"]["alertname"], a["labels"].get("site"), a["status"])
+                                       for a in message["alerts"]])
+            for path, message in _Notifications.received]
+
+
+def stays(fetch, expected, what: str, seconds: float) -> None:
+    """`fetch()` returns `expected` throughout `seconds`: nothing more arrives."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert (value := fetch()) == expected, f"{what}: expected {expected!r}, got {value!r}"
+        time.sleep(0.2)
+
+
+def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, alertmanager, prometheus_dir,
+                                                                 tmp_path):
+    started = time.monotonic()
+    inventory, config = tmp_path / "inventory", tmp_path / "agent.yml"
+    write_inventory(inventory)
+    agent_config(config)
+    agent = start_agent("-c", str(config), "-i", str(inventory))
+    (inventory / "host_vars").mkdir()
+    (inventory / "host_vars" / "egov-agent-01.yml").write_text(f"egov_agent_port: {agent.url.rsplit(':', 1)[1]}\n")
+    targets.run(str(inventory), str(prometheus_dir / "targets" / "egov.json"))
+    prometheus = start_prometheus(prometheus_dir, tmp_path, alertmanager.url)
+    try:
+        def series(expression: str) -> dict[str, float]:
+            _, _, body = http_get(f"{prometheus.url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}")
+            return {s["metric"].get("target") or s["metric"].get("site"): float(s["value"][1])
+                    for s in json.loads(body)["data"]["result"]}
+
+        def am_alerts() -> list[tuple[str, str, str]]:
+            _, _, body = http_get(alertmanager.url + "/api/v2/alerts")
+            return [(a["labels"]["alertname"], a["labels"].get("site"), a["status"]["state"])
+                    for a in json.loads(body)]
+
+        sites = ["pop_mot", *COMMUNE_ROUTERS]
+        # healthy: every router answers, the rules have data and evaluate, no one is paged
+        wait_for(lambda: series("egov_site_uplink_up"), dict.fromkeys(sites, 1.0), "every uplink up in Prometheus")
+        wait_for(lambda: series('ALERTS{alertstate="firing"} or ALERTS{alertstate="pending"}'), {}, "no alert")
+        stays(notifications, [], "nobody paged while healthy", seconds=3)
+        healthy_at = time.monotonic()
+
+        # the PoP's uplink is cut: its router and the communes behind it vanish from the agent
+        with dropping(dict.fromkeys([POP_ROUTER, *COMMUNE_ROUTERS.values()], 1)):
+            cut = time.monotonic()
+            wait_for(lambda: series("egov_check_status"),
+                     dict.fromkeys(["pop-mot-rtr", *(f"{site}-rtr" for site in COMMUNE_ROUTERS)], 4.0),
+                     "every router UNREACHABLE, none CRITICAL")
+            assert series("egov_outage_sites_cut_off") == {"pop_mot": 3.0}
+            page = [("network", "firing", [("EgovSiteUplinkDown", "pop_mot", "firing")])]
+            wait_for(notifications, page, "one page to the network team", timeout=60)
+            paged = time.monotonic()
+            [(_, message)] = _Notifications.received
+            [alert] = message["alerts"]
+            assert message["receiver"] == "network" and alert["labels"]["team"] == "network"
+            assert alert["labels"]["severity"] == "critical"
+            assert "3 site(s) behind it are cut off (xa_ba, xa_hai, xa_mot)" in alert["annotations"]["description"]
+            assert "3 điểm phía sau" in alert["annotations"]["description_vi"]
+            stays(notifications, page, "nothing else to anyone", seconds=5)
+
+        # the uplink is back: the alert resolves, with one notification, and nothing is left
+        restored = time.monotonic()
+        resolved = page + [("network", "resolved", [("EgovSiteUplinkDown", "pop_mot", "resolved")])]
+        wait_for(notifications, resolved, "the outage resolved to the network team", timeout=60)
+        back = time.monotonic()
+        wait_for(am_alerts, [], "nothing left in Alertmanager")
+        assert series('ALERTS{alertstate="firing"} or ALERTS{alertstate="pending"}') == {}
+        stays(notifications, resolved, "nothing after the resolution", seconds=2)
+        print(f"healthy after {healthy_at - started:.1f}s; paged {paged - cut:.1f}s after the cut; "
+              f"resolved {back - restored:.1f}s after the restore; {time.monotonic() - started:.1f}s in all")
+    finally:
+        prometheus.stop()

@@ -89,6 +89,10 @@ class Collector:
     def collect(self) -> Iterable[Metric]:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release what the collector holds across runs (sockets, engines); called when a
+        reload replaces it or the agent stops. Nothing by default."""
+
     def checks(self, metrics: dict[str, Metric]) -> Iterable[Check]:
         """Checks derived from this run's metrics (by family name); none by default."""
         return ()

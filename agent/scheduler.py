@@ -111,6 +111,8 @@ class Scheduler:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        for collector in self._collectors.values():
+            collector.close()
 
     async def _loop(self, collector: Collector) -> None:
         interval = collector.settings.interval

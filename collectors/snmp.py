@@ -128,7 +128,7 @@ snmp:
     async def collect(self):
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
-            self._close()
+            self.close()
             self._loop = loop
         targets = self.targets()
         names, addresses = {t.name for t, _ in targets}, {(t.address, c.port) for t, c in targets}
@@ -139,7 +139,7 @@ snmp:
         self._junk.clear()  # only compared within one probe
         return await super().collect()
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._loop is not None and not self._loop.is_closed():  # a closed loop cannot close its sockets
             for engine in self._engines.values():
                 engine.close_dispatcher()

@@ -172,3 +172,26 @@ def test_loops_run_each_collector_repeatedly_without_overlap():
 
     asyncio.run(scenario())
     assert Counting.runs >= 3 and not Counting.overlapped
+
+
+def test_a_reload_closes_the_collectors_it_replaces():
+    class Holding(Collector):
+        name = "holding"
+        closed = 0
+
+        async def collect(self):
+            return []
+
+        def close(self):
+            Holding.closed += 1
+
+    scheduler = Scheduler(Snapshot())
+
+    async def scenario():
+        await scheduler.start({"holding": Holding(settings())})
+        await scheduler.start({"holding": Holding(settings())})  # a reload: new instances
+        assert Holding.closed == 1
+        await scheduler.stop()
+
+    asyncio.run(scenario())
+    assert Holding.closed == 2

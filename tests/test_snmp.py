@@ -248,7 +248,7 @@ class Poller:
                 for family in text_string_to_metric_families(self.text) for s in family.samples}
 
     def close(self):
-        self.collector._close()
+        self.collector.close()
         self.runner.close()
 
 

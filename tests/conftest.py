@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-import urllib.parse
 
 import pytest
 
-from tests.peers import Peer, free_port, http_get, require
+from tests.peers import Peer, free_port, query, require, start_prometheus
 
 # The real peers of the probe and network-gear tests: session fixtures, each started once
 # for the whole run by whichever test needs it first, and stopped by PID at its end.
@@ -53,8 +52,8 @@ def start_agent(tmp_path):
 class Prometheus:
     """A real Prometheus scraping whatever `scrape(...)` lists, through file_sd."""
 
-    def __init__(self, directory, peer: Peer, url: str):
-        self.directory, self.peer, self.url = directory, peer, url
+    def __init__(self, directory, peer: Peer):
+        self.directory, self.peer, self.url = directory, peer, peer.url
 
     def scrape(self, targets: list[dict]) -> None:
         """Replace the file_sd target groups ([{"targets": [...], "labels": {...}}]); written atomically."""
@@ -63,11 +62,7 @@ class Prometheus:
         staging.rename(self.directory / "targets.json")
 
     def query(self, expression: str) -> list[dict]:
-        status, _, body = http_get(f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}")
-        answer = json.loads(body)
-        if status != 200 or answer.get("status") != "success":
-            raise AssertionError(f"query {expression!r} failed: {body[:300]!r}")
-        return answer["data"]["result"]
+        return query(self.url, expression)
 
 
 @pytest.fixture(scope="session")
@@ -79,13 +74,8 @@ def prometheus(tmp_path_factory):
         "scrape_configs:\n"
         "  - job_name: egov\n"
         "    file_sd_configs: [{files: ['" + str(directory / "targets.json") + "'], refresh_interval: 1s}]\n")
-    port = free_port()
-    peer = Peer([require("prometheus"), f"--config.file={directory / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                directory / "prometheus.log")
-    url = f"http://127.0.0.1:{port}"
+    peer = start_prometheus(directory / "prometheus.yml", directory)
     try:
-        peer.wait_http(url + "/-/ready")
-        yield Prometheus(directory, peer, url)
+        yield Prometheus(directory, peer)
     finally:
         peer.stop()

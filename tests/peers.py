@@ -79,3 +79,42 @@ def require(binary: str) -> str:
     if path is None:
         raise RuntimeError(f"{binary} is not installed: run tests/setup.sh (the README's test command does)")
     return path
+
+
+def _started(peer: Peer, url: str, ready: str) -> Peer:
+    peer.url = url
+    try:
+        peer.wait_http(url + ready)
+    except BaseException:
+        peer.stop()
+        raise
+    return peer
+
+
+def start_prometheus(config: Path, directory: Path) -> Peer:
+    """A real Prometheus on `config`, its data and log in `directory`; `.url` once ready."""
+    port = free_port()
+    peer = Peer([require("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={directory / 'data'}",
+                 f"--web.listen-address=127.0.0.1:{port}"], directory / "prometheus.log")
+    return _started(peer, f"http://127.0.0.1:{port}", "/-/ready")
+
+
+def start_alertmanager(config: Path, directory: Path) -> Peer:
+    """A real Alertmanager on `config`; no cluster port (it would open 0.0.0.0:9094)."""
+    port = free_port()
+    peer = Peer([require("prometheus-alertmanager"), f"--config.file={config}",
+                 f"--storage.path={directory / 'alertmanager-data'}", f"--web.listen-address=127.0.0.1:{port}",
+                 "--cluster.listen-address="], directory / "alertmanager.log")
+    return _started(peer, f"http://127.0.0.1:{port}", "/-/ready")
+
+
+def query(url: str, expression: str) -> list[dict]:
+    """An instant query through Prometheus's HTTP API."""
+    import json
+    import urllib.parse
+
+    status, _, body = http_get(f"{url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}")
+    answer = json.loads(body)
+    if status != 200 or answer.get("status") != "success":
+        raise AssertionError(f"query {expression!r} failed: {body[:300]!r}")
+    return answer["data"]["result"]

@@ -22,7 +22,7 @@ import yaml
 from agent import targets
 from agent.collector import discover
 from tests.peer_nft import dropping
-from tests.peers import Peer, free_port, http_get, require
+from tests.peers import Peer, http_get, query, start_alertmanager, start_prometheus
 from tests.test_monitoring import ALERTMANAGER, _Webhook, prometheus_dir, serve, wait_for  # noqa: F401 (fixture)
 
 SPEEDUP = 60  # minutes become seconds: EgovSiteUplinkDown's `for: 2m` is 2s, group_wait 30s is 500ms
@@ -122,19 +122,14 @@ def webhook():
 @pytest.fixture
 def alertmanager(tmp_path, webhook):
     alertmanager_config(tmp_path / "alertmanager.yml", webhook.server_port)
-    port = free_port()
-    peer = Peer([require("prometheus-alertmanager"), f"--config.file={tmp_path / 'alertmanager.yml'}",
-                 f"--storage.path={tmp_path / 'alertmanager-data'}", f"--web.listen-address=127.0.0.1:{port}",
-                 "--cluster.listen-address="], tmp_path / "alertmanager.log")
-    peer.url = f"http://127.0.0.1:{port}"
+    peer = start_alertmanager(tmp_path / "alertmanager.yml", tmp_path)
     try:
-        peer.wait_http(peer.url + "/-/ready")
         yield peer
     finally:
         peer.stop()
 
 
-def start_prometheus(prometheus_dir, tmp_path, alertmanager_url: str) -> Peer:
+def prometheus_for(prometheus_dir, tmp_path, alertmanager_url: str) -> Peer:
     """The sample config, every second, sending to the test's Alertmanager, with the shortened rules."""
     shorten_rules(prometheus_dir / "rules")
     config = yaml.safe_load((prometheus_dir / "prometheus.yml").read_text())
@@ -142,13 +137,7 @@ def start_prometheus(prometheus_dir, tmp_path, alertmanager_url: str) -> Peer:
     config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [
         urllib.parse.urlsplit(alertmanager_url).netloc]
     (prometheus_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    peer = Peer([require("prometheus"), f"--config.file={prometheus_dir / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={tmp_path / 'prometheus-data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                tmp_path / "prometheus.log")
-    peer.url = f"http://127.0.0.1:{port}"
-    peer.wait_http(peer.url + "/-/ready")
-    return peer
+    return start_prometheus(prometheus_dir / "prometheus.yml", tmp_path)
 
 
 def notifications() -> list[tuple[str, str, list]]:
@@ -176,12 +165,11 @@ def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, aler
     (inventory / "host_vars").mkdir()
     (inventory / "host_vars" / "egov-agent-01.yml").write_text(f"egov_agent_port: {agent.url.rsplit(':', 1)[1]}\n")
     targets.run(str(inventory), str(prometheus_dir / "targets" / "egov.json"))
-    prometheus = start_prometheus(prometheus_dir, tmp_path, alertmanager.url)
+    prometheus = prometheus_for(prometheus_dir, tmp_path, alertmanager.url)
     try:
         def series(expression: str) -> dict[str, float]:
-            _, _, body = http_get(f"{prometheus.url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}")
             return {s["metric"].get("target") or s["metric"].get("site"): float(s["value"][1])
-                    for s in json.loads(body)["data"]["result"]}
+                    for s in query(prometheus.url, expression)}
 
         def am_alerts() -> list[tuple[str, str, str]]:
             _, _, body = http_get(alertmanager.url + "/api/v2/alerts")

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from agent import targets
-from tests.peers import Peer, free_port, http_get, require
+from tests.peers import http_get, query, require, start_alertmanager, start_prometheus
 from tests.test_docs import as_regex, documented
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -227,13 +227,6 @@ def wait_for(fetch, expected, what: str, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def query(url: str, expression: str) -> list[dict]:
-    status, _, body = http_get(f"{url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}")
-    answer = json.loads(body)
-    assert status == 200 and answer["status"] == "success", (expression, body[:300])
-    return answer["data"]["result"]
-
-
 def test_prometheus_scrapes_the_agents_with_the_sample_config(prometheus_dir, tmp_path):
     """A real Prometheus on the sample config: the agent comes from the file_sd file, each metric
     keeps the site it is about, the rules load and evaluate, every dashboard query runs."""
@@ -246,13 +239,9 @@ def test_prometheus_scrapes_the_agents_with_the_sample_config(prometheus_dir, tm
     del config["alerting"]  # nothing leaves this test
     (prometheus_dir / "prometheus.yml").write_text(yaml.safe_dump(config))
     targets.run(str(inventory), str(prometheus_dir / "targets" / "egov.json"))
-    port = free_port()
-    peer = Peer([require("prometheus"), f"--config.file={prometheus_dir / 'prometheus.yml'}",
-                 f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-                tmp_path / "prometheus.log")
-    url = f"http://127.0.0.1:{port}"
+    peer = start_prometheus(prometheus_dir / "prometheus.yml", tmp_path)
+    url = peer.url
     try:
-        peer.wait_http(url + "/-/ready")
 
         def labels(expression: str) -> list[dict]:
             return sorted(({k: v for k, v in s["metric"].items() if k not in ("__name__", "job", "instance")}
@@ -343,11 +332,8 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
         receiver["webhook_configs"][0]["url"] = f"http://127.0.0.1:{webhook.server_port}/{receiver['name']}"
     config["route"]["group_wait"] = "1s"  # the wait that lets an inhibiting alert arrive stays in the test
     (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    peer = Peer([require("prometheus-alertmanager"), f"--config.file={tmp_path / 'alertmanager.yml'}",
-                 f"--storage.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-                 "--cluster.listen-address="], tmp_path / "alertmanager.log")
-    url = f"http://127.0.0.1:{port}"
+    peer = start_alertmanager(tmp_path / "alertmanager.yml", tmp_path)
+    url = peer.url
     datacenter = {"team": "datacenter"}
     portal = {"instance": "127.10.3.50:9469", "target": "dvc-portal-01", "site": "dc_chinh_rack_a1"}
     disk = {"instance": "127.10.3.50:9469", "site": "dc_chinh_rack_a2", "check": "filesystem", "target": "/",
@@ -371,7 +357,6 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
                instance="127.10.3.50:9469", **datacenter),
     ]
     try:
-        peer.wait_http(url + "/-/ready")
         request = urllib.request.Request(url + "/api/v2/alerts", json.dumps(alerts).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (loopback)

@@ -12,6 +12,7 @@ of the CLI work without them.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import shutil
 import sys
@@ -168,7 +169,10 @@ def run(site: str, inventory: str | list[str], check: bool = False, playbook: st
             private_data_dir=private, project_dir=str(PLAYBOOKS), playbook=str(playbook_path),
             inventory=[str(Path(i).resolve()) for i in inventories], limit=site, forks=forks,
             cmdline="--check --diff" if check else None, extravars=extravars or {},
-            envvars={"ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1", **(envvars or {})},
+            # this environment's ansible-playbook first (its Python has netmiko for the network plays)
+            envvars={"ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+                     "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                     **(envvars or {})},
             event_handler=progress, quiet=True)
         stats = runner.stats or {}
         rc = runner.rc

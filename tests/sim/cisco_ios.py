@@ -20,7 +20,14 @@ memory) over Twisted conch. Its stock gaps, and what this module does about each
   and the SSH banner says Cisco, not Twisted.
 
 Added: `show processes cpu`, `show processes memory sorted`, LLDP and CDP neighbours
-(`show lldp neighbors [detail]`, `show cdp neighbors [detail]`), `lldp run` / `cdp run`.
+(`show lldp neighbors [detail]`, `show cdp neighbors [detail]`), `lldp run` / `cdp run`,
+`line con 0` / `line vty 0 4` blocks (a setting replaces the one of the same keyword, as
+`exec-timeout 5 0` replaces `exec-timeout 10 0`), `ip X` / `no ip X` lines other than
+`ip vrf` and `ip route` (which fake-switches takes and forgets) kept like other global lines.
+
+Test hook (no IOS command): `simulate reject <config line>` in privileged mode makes the
+device answer that configuration line with "% Invalid input" until `simulate accept <line>`,
+so provisioning tests can have a device refuse one command half-way.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from fake_switches.cisco.command_processor.default import DefaultCommandProcesso
 from fake_switches.cisco.command_processor.enabled import (EnabledCommandProcessor, build_running_interface,
                                                            build_running_vlan, build_static_routes)
 from fake_switches.cisco.command_processor.piping import PipingProcessor
+from fake_switches.command_processing.base_command_processor import BaseCommandProcessor
 from fake_switches.switch_configuration import Port, SwitchConfiguration, VlanPort
 from fake_switches.terminal import LoggingTerminalController
 from netaddr import IPNetwork
@@ -61,6 +69,18 @@ class Sim:
         self.links = {p.name: p.up for p in device.ports}
         self.lldp, self.cdp = device.lldp, device.cdp
         self.global_lines: list[str] = []
+        self.line_blocks: dict[str, list[str]] = {"line con 0": ["exec-timeout 10 0"],
+                                                  "line vty 0 4": ["exec-timeout 10 0", "login local",
+                                                                   "transport input ssh"]}
+        self.rejected: set[str] = set()  # config lines answered with "% Invalid input" (test hook)
+
+    def rejects(self, processor, line: str) -> bool:
+        """Answer a line the test made the device reject, as IOS does an unknown one."""
+        if " ".join(line.split()) not in self.rejected:
+            return False
+        for text in invalid_input():
+            processor.write_line(text)
+        return True
 
     def keep(self, lines: list[str], line: str) -> None:
         """Store a config line as IOS would show it; `no X` removes X."""
@@ -98,7 +118,7 @@ class _Ends:
 
 class ConfigInterface(_Ends, ConfigInterfaceCommandProcessor):
     def parse_and_execute_command(self, line):
-        if super().parse_and_execute_command(line):
+        if self.switch_configuration.sim.rejects(self, line) or super().parse_and_execute_command(line):
             return True
         self.switch_configuration.sim.keep(self.port.vendor_specific.setdefault("lines", []), line)
         return True
@@ -106,6 +126,33 @@ class ConfigInterface(_Ends, ConfigInterfaceCommandProcessor):
 
 class ConfigVlan(_Ends, ConfigVlanCommandProcessor):
     pass
+
+
+class ConfigLine(_Ends, BaseCommandProcessor):
+    """`line con 0`, `line vty 0 4`: a setting replaces the one of the same keyword."""
+
+    def init(self, switch_configuration, terminal_controller, logger, piping_processor, *args):
+        super().init(switch_configuration, terminal_controller, logger, piping_processor)
+        self.lines = args[0]
+
+    def get_prompt(self):
+        return self.switch_configuration.name + "(config-line)#"
+
+    def do_exit(self):
+        self.is_done = True
+
+    def parse_and_execute_command(self, line):
+        words = line.split()
+        if not words or self.switch_configuration.sim.rejects(self, line):
+            return True
+        if _is(words[0], "exit", 2) or _is(words[0], "end", 2):
+            return super().parse_and_execute_command(line)
+        negated = words[0] == "no"
+        keyword = words[1:3] if negated else words[:2] if words[0] == "transport" else words[:1]
+        self.lines[:] = [have for have in self.lines if have.split()[:len(keyword)] != keyword]
+        if not negated:
+            self.lines.append(" ".join(words))
+        return True
 
 
 class ConfigVrf(_Ends, ConfigVRFCommandProcessor):
@@ -125,10 +172,28 @@ class Config(_Ends, ConfigCommandProcessor):
         return processed
 
     def parse_and_execute_command(self, line):
-        if super().parse_and_execute_command(line):
+        sim = self.switch_configuration.sim
+        if sim.rejects(self, line) or super().parse_and_execute_command(line):
             return True
-        self.switch_configuration.sim.keep(self.switch_configuration.sim.global_lines, line)
+        sim.keep(sim.global_lines, line)
         return True
+
+    def do_ip(self, cmd, *args):  # fake-switches models `ip vrf` and `ip route` only
+        if "vrf".startswith(cmd) or "route".startswith(cmd):
+            super().do_ip(cmd, *args)
+        else:
+            self.switch_configuration.sim.keep(self.switch_configuration.sim.global_lines, " ".join(("ip", cmd, *args)))
+
+    def do_no_ip(self, cmd, *args):
+        if "vrf".startswith(cmd) or "route".startswith(cmd):
+            super().do_no_ip(cmd, *args)
+        else:
+            self.switch_configuration.sim.keep(self.switch_configuration.sim.global_lines,
+                                               " ".join(("no", "ip", cmd, *args)))
+
+    def do_line(self, *args):
+        header = "line " + " ".join(args)
+        self.move_to(ConfigLine(), self.switch_configuration.sim.line_blocks.setdefault(header, []))
 
     def do_hostname(self, name):
         self.switch_configuration.name = name
@@ -208,6 +273,14 @@ class Enabled(EnabledCommandProcessor):
 
     def do_write(self, *args):
         self.save()
+
+    def do_simulate(self, action, *words):
+        """The test hook: `simulate reject|accept <config line>`."""
+        rejected = self.switch_configuration.sim.rejected
+        if action == "reject":
+            rejected.add(" ".join(words))
+        else:
+            rejected.discard(" ".join(words))
 
     def do_copy(self, source, destination="startup-config"):
         if _is(source, "running-config") and _is(destination, "startup-config"):
@@ -420,8 +493,10 @@ def show_running_config(config: SwitchConfiguration) -> list[str]:
         body += build_running_interface(port)
         body += [f" {line}" for line in port.vendor_specific.get("lines", [])] + ["!"]
     body += [build_static_routes(route) for route in config.static_routes]
-    body += ["!", "line con 0", " exec-timeout 10 0", "line vty 0 4", " exec-timeout 10 0", " login local",
-             " transport input ssh", "!", "end"]
+    body.append("!")
+    for header, lines in sim.line_blocks.items():
+        body += [header, *(f" {line}" for line in lines)]
+    body += ["!", "end"]
     return ["Building configuration...", "", f"Current configuration : {len(chr(10).join(body)) + 1} bytes", *body]
 
 

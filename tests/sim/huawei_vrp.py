@@ -10,7 +10,13 @@ test data): `display version`, `display interface [brief]`, `display cpu-usage`,
 Configuration commands change the running configuration: `sysname`, `lldp enable`,
 `shutdown`, `description`, `ip address`, and any other line is kept as typed (`undo X`
 removes X), so provisioning tests can change it and audit tests read it back. `save`
-asks for confirmation like the device.
+asks for confirmation like the device. `vlan N`, `interface Vlanif N` / `LoopBack N` and
+`user-interface ...` enter views of their own whose lines are kept under their block (a
+setting replaces the one of the same keyword: `idle-timeout 5 0`).
+
+Test hook (no VRP command): `simulate reject <config line>` in the user view makes the
+device answer that configuration line with "Error: Unrecognized command" until
+`simulate accept <line>`, so provisioning tests can have a device refuse one command.
 
 This module also serves the failure behaviours of tests/sim/__init__.py, for any platform:
 silent, refuse_auth, garbage and drop.
@@ -61,6 +67,11 @@ class Vrp:
         self.ports: dict[str, Port] = {p.name: Port(**vars(p)) for p in device.ports}
         self.global_lines: list[str] = []
         self.interface_lines: dict[str, list[str]] = {}
+        # views other than ports: "vlan 10", "interface Vlanif99", "user-interface vty 0 4"
+        self.blocks: dict[str, list[str]] = {"user-interface con 0": ["authentication-mode aaa"],
+                                             "user-interface vty 0 4": ["authentication-mode aaa",
+                                                                        "protocol inbound ssh"]}
+        self.rejected: set[str] = set()  # config lines answered with an error (test hook)
 
     def port(self, typed: str) -> Port | None:
         """The port named as typed: 'GigabitEthernet0/0/1', 'GE0/0/1', 'gigabitethernet 0/0/1', 'g0/0/1'."""
@@ -83,6 +94,7 @@ class Vrp:
         if self.lldp:
             lines += [" lldp enable", "#"]
         lines += [f" {line}" for line in self.global_lines] + ["#"] if self.global_lines else []
+        lines += self._render_blocks("vlan ")
         lines += ["aaa", " authentication-scheme default", " authorization-scheme default",
                   f" local-user {device.username} password irreversible-cipher "
                   f"$1c${hashlib.sha256(device.password.encode()).hexdigest()[:32]}$",
@@ -98,11 +110,17 @@ class Vrp:
             if port.shutdown:
                 lines.append(" shutdown")
             lines += [f" {line}" for line in self.interface_lines.get(port.name, [])] + ["#"]
+        lines += self._render_blocks("interface ")
         lines += ["interface NULL0", "#", " stelnet server enable",
                   f" ssh user {device.username} authentication-type password",
-                  f" ssh user {device.username} service-type stelnet", "#",
-                  "user-interface con 0", " authentication-mode aaa", "user-interface vty 0 4",
-                  " authentication-mode aaa", " protocol inbound ssh", "#", "return"]
+                  f" ssh user {device.username} service-type stelnet", "#"]
+        return lines + self._render_blocks("user-interface ") + ["return"]
+
+    def _render_blocks(self, kind: str) -> list[str]:
+        lines = []
+        for header, block in self.blocks.items():
+            if header.startswith(kind):
+                lines += [header, *(f" {line}" for line in block), "#"]
         return lines
 
 
@@ -276,6 +294,11 @@ class VrpSession:
         name = self.vrp.hostname
         if self.view == "user":
             return f"<{name}>"
+        if self.view in self.vrp.blocks:  # [R1-vlan10], [R1-Vlanif99], [R1-ui-vty0-4]
+            words = self.view.split()
+            suffix = ("ui-" + "".join(words[1:2]) + "-".join(words[2:]) if words[0] == "user-interface"
+                      else "".join(words[1:]) if words[0] == "interface" else "".join(words))
+            return f"[{name}-{suffix}]"
         return f"[{name}]" if self.view == "system" else f"[{name}-{self.view}]"
 
     def write(self, text: str) -> None:
@@ -354,7 +377,16 @@ class VrpSession:
         if _matches(words, "quit"):
             self.view = "user" if self.view == "system" else "system"
             return []
+        if self.view != "user" and " ".join(words) in vrp.rejected:
+            return [" " * column + "^", _UNRECOGNIZED]
         if self.view == "user":
+            if words[0] == "simulate" and len(words) > 2:  # the test hook
+                line = " ".join(words[2:])
+                if words[1] == "reject":
+                    vrp.rejected.add(line)
+                else:
+                    vrp.rejected.discard(line)
+                return []
             if _matches(words, "system-view"):
                 self.view = "system"
                 return ["Enter system view, return user view with Ctrl+Z."]
@@ -367,15 +399,26 @@ class VrpSession:
                 vrp.hostname = words[1]
             elif _matches(words, "interface") and len(words) > 1:
                 port = vrp.port(" ".join(words[1:]))
-                if port is None:
+                logical = re.match(r"(?i)(vlanif|loopback)\s*(\d+)$", " ".join(words[1:]))
+                if port is None and logical:
+                    self.view = f"interface {'Vlanif' if logical[1].lower() == 'vlanif' else 'LoopBack'}{logical[2]}"
+                    vrp.blocks.setdefault(self.view, [])
+                elif port is None:
                     return [" " * (column + len(words[0]) + 1) + "^", _WRONG]
-                self.view = port.name
+                else:
+                    self.view = port.name
+            elif (words[0] == "vlan" and len(words) == 2 and words[1].isdigit()) or words[0] == "user-interface":
+                self.view = " ".join(words)
+                vrp.blocks.setdefault(self.view, [])
             elif _matches(words, "lldp", "enable"):
                 vrp.lldp = True
             elif _matches(words, "undo", "lldp", "enable"):
                 vrp.lldp = False
             else:
                 _keep(vrp.global_lines, " ".join(words))
+            return []
+        if self.view in vrp.blocks:
+            _set(vrp.blocks[self.view], words)
             return []
         port = vrp.ports[self.view]
         if _matches(words, "shutdown"):
@@ -428,6 +471,15 @@ def _keep(lines: list[str], line: str) -> None:
             lines.remove(line[5:])
     elif line not in lines:
         lines.append(line)
+
+
+def _set(lines: list[str], words: list[str]) -> None:
+    """A line of a block view: it replaces the setting of the same keyword; `undo X` removes it."""
+    undo = words[0] == "undo"
+    keyword = words[1] if undo else words[0]
+    lines[:] = [line for line in lines if line.split()[0] != keyword]
+    if not undo:
+        lines.append(" ".join(words))
 
 
 def _garbage(command: str) -> list[str]:

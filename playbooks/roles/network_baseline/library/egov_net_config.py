@@ -1,0 +1,288 @@
+#!/usr/bin/python
+"""Ansible module egov_net_config: bring a router's or switch's running configuration up to
+a golden configuration, over its SSH CLI with netmiko, adding only what is missing."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: egov_net_config
+short_description: Apply the lines of a golden configuration a network device lacks (netmiko)
+description:
+  - Logs in to the device with netmiko, reads its running configuration and computes, per
+    context (global, or a block such as C(interface X), C(line vty 0 4), C(vlan 10)), the
+    golden lines it lacks. A golden line C(no X) (IOS) or C(undo X) (VRP) asks that no line
+    C(X ...) be there.
+  - Sends only the missing lines, one at a time, then saves (C(write memory) / C(save)).
+    When the device rejects a line (C(% Invalid input) on IOS, C(Error:) on VRP) it stops,
+    saves nothing, fails and reports the lines applied before it.
+  - In check mode it reads the configuration and reports the diff without changing anything.
+  - Runs on the controller (connection local); the cisco.ios collection is not needed.
+options:
+  host: {description: Address of the device., type: str, required: true}
+  port: {description: Its SSH port., type: int, default: 22}
+  device_type: {description: "netmiko device_type: cisco_ios, cisco_xe, huawei.", type: str, required: true}
+  username: {description: Login name., type: str, required: true}
+  password: {description: The password; else the variable password_env names., type: str}
+  password_env: {description: NAME of the controller's environment variable holding the password., type: str}
+  secret_env:
+    description: NAME of the variable holding the Cisco enable secret (below privilege 15).
+    type: str
+  known_hosts:
+    description: known_hosts file holding the device's host key; without it any key is accepted.
+    type: path
+  lines:
+    description: "The golden configuration as the device prints it: blocks' lines indented."
+    type: list
+    elements: str
+    required: true
+  timeout: {description: Seconds for the connection and for each command., type: int, default: 30}
+author: egov-agent maintainers
+"""
+
+EXAMPLES = r"""
+- name: Config | Apply the missing lines
+  egov_net_config:
+    host: 127.10.9.1
+    device_type: cisco_ios
+    username: egov-netops
+    password_env: EGOV_NET_PASSWORD
+    lines: "{{ lookup('ansible.builtin.template', 'cisco_ios.j2').splitlines() }}"
+"""
+
+RETURN = r"""
+applied: {description: Lines sent to the device (would be sent, in check mode)., type: list, returned: always}
+missing:
+  description: "Missing lines per context: [context, [lines]]; context '' is global."
+  type: list
+  returned: always
+"""
+
+import os
+import re
+import sys
+
+# What each platform needs beyond netmiko: how to read the configuration, leave a block,
+# negate a line, and what a rejected command looks like.
+PLATFORMS = {
+    "cisco_ios": {"show": "show running-config", "exit": "exit", "negation": "no ",
+                  "error": r"% ?(Invalid input|Incomplete command|Ambiguous command)", "hostname": "hostname "},
+    "huawei": {"show": "display current-configuration", "exit": "quit", "negation": "undo ",
+               "error": r"(?m)^\s*Error:", "hostname": "sysname "},
+}
+PLATFORMS["cisco_xe"] = PLATFORMS["cisco_ios"]
+PLATFORMS["huawei_vrpv8"] = PLATFORMS["huawei"]
+
+
+# ------------------------------------------------------------------ pure parts, tested directly
+
+def parse_config(lines):
+    """Configuration lines as {context: [lines]}: context '' holds the global lines (block
+    headers too), a block header its indented lines. A separator (! on IOS, # on VRP) ends a
+    block: VRP indents its global lines too, each section between two #. Separators,
+    comments and the devices' preamble (Building configuration..., end, return) are left out."""
+    blocks = {"": []}
+    header = None
+    for raw in lines:
+        line = raw.rstrip()
+        text = " ".join(line.split())
+        if not text or text[0] in "!#":
+            header = None
+            continue
+        if text in ("end", "return") or _preamble(text):
+            continue
+        if line[0] not in " \t":
+            header = text
+            blocks[""].append(text)
+        elif header is not None:
+            blocks.setdefault(header, []).append(text)
+        else:  # an indented line outside any block: VRP's global lines
+            blocks[""].append(text)
+    return blocks
+
+
+def _preamble(text):
+    return text.startswith(("Building configuration", "Current configuration :"))
+
+
+def satisfied(line, present, negation):
+    """A golden line is there; `no X` is satisfied when no line is X or X followed by more."""
+    if line.startswith(negation):
+        unwanted = line[len(negation):]
+        return not any(have == unwanted or have.startswith(unwanted + " ") for have in present)
+    return line in present
+
+
+def missing_lines(golden, running, negation="no "):
+    """[(context, [missing lines])] in the golden order; a block's header counts as present
+    when the block is there. Both arguments are lists of configuration lines."""
+    want, have = parse_config(golden), parse_config(running)
+    out = []
+    block_headers = [h for h in want if h and want[h]]
+    lacking = [line for line in want[""] if line not in block_headers and not satisfied(line, have[""], negation)]
+    if lacking:
+        out.append(("", lacking))
+    for header in block_headers:
+        lacking = [line for line in want[header] if not satisfied(line, have.get(header, []), negation)]
+        if lacking:
+            out.append((header, lacking))
+    return out
+
+
+def commands(missing, exit_command):
+    """The lines to type in configuration mode, one context after the other."""
+    typed = []
+    for header, lines in missing:
+        if header:
+            typed += [header, *(" " + line for line in lines), exit_command]
+        else:
+            typed += lines
+    return typed
+
+
+def merged(running, missing):
+    """The running configuration as it would read with the missing lines added, for the diff:
+    a block's lines at the end of the block, new blocks and global lines at the end."""
+    out = [line.rstrip() for line in running]
+    last = len(out)
+    while last and out[last - 1].strip() in ("", "end", "return"):
+        last -= 1
+    out, closing = out[:last], out[last:]
+    tail = []
+    for header, lines in missing:
+        if not header:
+            tail += lines
+            continue
+        starts = [i for i, line in enumerate(out) if " ".join(line.split()) == header]
+        if not starts:
+            tail += [header, *(" " + line for line in lines)]
+            continue
+        end = starts[0] + 1
+        while end < len(out) and out[end][:1] in (" ", "\t"):
+            end += 1
+        out[end:end] = [" " + line for line in lines]
+    return out + tail + closing
+
+
+# ------------------------------------------------------------------ the device
+
+
+class Rejected(Exception):
+    def __init__(self, line, answer):
+        super().__init__(line)
+        self.line, self.answer = line, answer
+
+
+def connect(params, password, secret):
+    from netmiko import ConnectHandler
+
+    settings = dict(device_type=params["device_type"], host=params["host"], port=params["port"],
+                    username=params["username"], password=password, secret=secret or "",
+                    timeout=params["timeout"], conn_timeout=params["timeout"], auth_timeout=params["timeout"],
+                    banner_timeout=params["timeout"], fast_cli=False)
+    if params["known_hosts"]:
+        settings.update(ssh_strict=True, system_host_keys=False, alt_host_keys=True,
+                        alt_key_file=params["known_hosts"])
+    connection = ConnectHandler(**settings)
+    if secret:
+        connection.enable()
+    return connection
+
+
+def login_failure(err, known_hosts):
+    """Why a login failed, in our words."""
+    from netmiko.exceptions import NetmikoAuthenticationException
+
+    cause = err.__context__ or err
+    if "not found in known_hosts" in str(cause):
+        return f"its host key is not in {known_hosts}: refused"
+    if type(cause).__name__ == "BadHostKeyException":
+        return f"it presents a host key other than the one in {known_hosts}: refused"
+    if isinstance(err, NetmikoAuthenticationException):
+        return "the device refused the login"
+    return type(err).__name__
+
+
+def apply(connection, typed, platform, timeout, applied):
+    """Type the lines in configuration mode, one at a time, appending each accepted one to
+    `applied`; raise Rejected at the first the device refuses. The hostname comes last: the
+    prompt changes with it."""
+    error = re.compile(platform["error"])
+    connection.config_mode()
+    rename = [line for line in typed if line.startswith(platform["hostname"])]
+    for line in [line for line in typed if line not in rename]:
+        answer = connection.send_config_set([line], enter_config_mode=False, exit_config_mode=False,
+                                            read_timeout=timeout)
+        if error.search(answer):
+            raise Rejected(line, answer)
+        applied.append(line)
+    for line in rename:
+        connection.send_config_set([line], enter_config_mode=False, exit_config_mode=False, cmd_verify=False)
+        applied.append(line)
+        # netmiko finds its way by the prompt: the new name, without IOS's "(config)"
+        connection.set_base_prompt(pri_prompt_terminator="#", alt_prompt_terminator="]")
+        connection.base_prompt = re.sub(r"\(config[^)]*\)$", "", connection.base_prompt)
+    connection.exit_config_mode()
+
+
+def main():
+    from ansible.module_utils.basic import AnsibleModule
+
+    module = AnsibleModule(
+        argument_spec=dict(host=dict(type="str", required=True), port=dict(type="int", default=22),
+                           device_type=dict(type="str", required=True), username=dict(type="str", required=True),
+                           password=dict(type="str", no_log=True), password_env=dict(type="str", no_log=False),
+                           secret_env=dict(type="str", no_log=False), known_hosts=dict(type="path"),
+                           lines=dict(type="list", elements="str", required=True),
+                           timeout=dict(type="int", default=30)),
+        required_one_of=[("password", "password_env")], supports_check_mode=True)
+    params = module.params
+    platform = PLATFORMS.get(params["device_type"])
+    if platform is None:
+        module.fail_json(msg=f"device_type {params['device_type']!r} is not supported; "
+                             f"one of {', '.join(sorted(PLATFORMS))}")
+    password = params["password"] or os.environ.get(params["password_env"] or "")
+    if not password:
+        module.fail_json(msg=f"the environment variable {params['password_env']} (the device password) is not set")
+    secret = os.environ.get(params["secret_env"]) if params["secret_env"] else None
+    where = f"{params['host']}:{params['port']}"
+    applied = []
+    try:
+        connection = connect(params, password, secret)
+    except ImportError:
+        module.fail_json(msg=f"netmiko is not installed for {sys.executable} (the plays' ansible_python_interpreter)")
+    except Exception as err:  # the library's messages can carry the settings: our words only
+        module.fail_json(msg=f"cannot log in to {where}: {login_failure(err, params['known_hosts'])}")
+    try:
+        running = connection.send_command(platform["show"], read_timeout=params["timeout"]).splitlines()
+        missing = missing_lines(params["lines"], running, platform["negation"])
+        typed = commands(missing, platform["exit"])
+        result = dict(changed=bool(missing), missing=[[h, lines] for h, lines in missing], applied=[],
+                      diff={"before": "\n".join(running) + "\n",
+                            "after": "\n".join(merged(running, missing)) + "\n",
+                            "before_header": f"{where} running", "after_header": f"{where} golden"})
+        if module.check_mode or not missing:
+            result["applied"] = typed
+            module.exit_json(**result)
+        apply(connection, typed, platform, params["timeout"], applied)
+        connection.save_config()
+        result["applied"] = applied
+        module.exit_json(**result)
+    except Rejected as err:
+        answer = " ".join(line.strip() for line in err.answer.splitlines() if platform["error"] and
+                          re.search(platform["error"], line))
+        before = "; ".join(applied) if applied else "nothing"
+        module.fail_json(msg=f"{where} rejected {err.line!r} ({answer}); applied before it, in the running "
+                             f"configuration and not saved: {before}", applied=applied, rejected=err.line)
+    except Exception as err:
+        module.fail_json(msg=f"{where}: {type(err).__name__} after applying {len(applied)} lines",
+                         applied=applied)
+    finally:
+        try:
+            connection.disconnect()
+        except Exception:  # the device already closed the session
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,406 @@
+"""`egov-agent provision` on network gear: the network_baseline role and its egov_net_config
+module, run through ansible-runner against simulated Cisco IOS and Huawei VRP devices over
+real SSH (tests/sim). What the devices hold afterwards is read back over SSH; the golden
+lines are the role's templates as Ansible renders them for each device. The expensive runs
+happen once in module fixtures; the tests assert their separate aspects. Below them, the
+module's pure diff functions on configurations in the devices' own format.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agent import provision
+from tests.peer_sim import PASSWORD, start_fleet
+from tests.peer_sshd import Run, parse_summary
+from tests.sim import Device, Port, public_key_line
+
+REPO = Path(__file__).resolve().parent.parent
+ROLE = REPO / "playbooks/roles/network_baseline"
+PASSWORD_ENV = "EGOV_TEST_NET_PASSWORD"
+ENV = {PASSWORD_ENV: PASSWORD}
+REJECTED = "snmp-server group EGOV-RO v3 priv"  # the line thu02-rtr refuses in the failure test
+
+_spec = importlib.util.spec_from_file_location("egov_net_config", ROLE / "library/egov_net_config.py")
+net_config = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(net_config)
+
+# Devices boot with factory hostnames ("Switch", "Huawei"): the baseline renames them.
+# inventory name -> (the simulated device's boot name, platform, address, uplink, extra spec)
+DEVICES = {
+    "thu01-sw": ("Switch", "cisco_ios", "127.81.1.1", "GigabitEthernet1/0/1",
+                 {"model": "WS-C2960X-24TS-L", "ports": [Port("GigabitEthernet1/0/1"), Port("GigabitEthernet1/0/2")]}),
+    "thu01-rtr": ("Huawei", "huawei", "127.81.1.2", "GigabitEthernet0/0/0", {}),
+    "thu02-rtr": ("thu02-rtr", "cisco_ios", "127.81.2.1", "GigabitEthernet0/0", {}),
+    "thu02-sw": ("thu02-sw", "huawei", "127.81.2.2", "GigabitEthernet0/0/1", {}),
+}
+OFFICES = {"xa_thu_01": ["thu01-sw", "thu01-rtr"], "xa_thu_02": ["thu02-rtr", "thu02-sw"]}
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("network_fleet")
+    devices = [Device(boot, address, platform, password=PASSWORD, **extra)
+               for boot, platform, address, _, extra in DEVICES.values()]
+    fleet = start_fleet(devices, directory)
+    known_hosts = directory / "known_hosts"
+    known_hosts.write_text("".join(f"[{d.address}]:{fleet.port} {public_key_line(d.name)}\n" for d in devices))
+    inventory = directory / "inventory.yml"
+    inventory.write_text(yaml.safe_dump(_inventory(fleet.port, known_hosts), sort_keys=False))
+    try:
+        yield fleet, inventory, known_hosts, directory
+    finally:
+        fleet.stop()
+
+
+def _inventory(port: int, known_hosts: Path) -> dict:
+    offices = {office: {"vars": {"egov_site_type": "commune", "egov_uplink": "pop-bacson"},
+                        "hosts": {name: {"ansible_host": DEVICES[name][2], "egov_platform": DEVICES[name][1],
+                                         "egov_checks": {"ssh": {"uplinks": [DEVICES[name][3]]}}}
+                                  for name in names}}
+               for office, names in OFFICES.items()}
+    return {"all": {"vars": {
+        "host_baseline_ntp_servers": ["127.10.1.123"], "host_baseline_log_server": "127.10.1.51",
+        "egov_check_defaults": {"ssh": {"username": "egov-netops", "password_env": PASSWORD_ENV, "port": port}},
+        "network_baseline_known_hosts": str(known_hosts)},
+        "children": offices}}
+
+
+def provision_run(site: str, inventory: Path, check: bool = False) -> Run:
+    out = io.StringIO()
+    rc = provision.run(site, str(inventory), check=check, envvars=ENV, out=out)
+    output = out.getvalue()
+    return Run(rc, output, 0.0, parse_summary(output))
+
+
+class Cli:
+    """A session on a simulated device, as an operator would open one."""
+
+    def __init__(self, fleet, name: str):
+        from netmiko import ConnectHandler
+
+        _, platform, address, _, _ = DEVICES[name]
+        self.platform = platform
+        self.connection = ConnectHandler(device_type=platform, host=address, port=fleet.port,
+                                         username="egov-netops", password=PASSWORD)
+
+    def running(self) -> list[str]:
+        command = net_config.PLATFORMS[self.platform]["show"]
+        return self.connection.send_command(command).splitlines()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.connection.disconnect()
+
+
+def running_config(fleet, name: str) -> list[str]:
+    with Cli(fleet, name) as cli:
+        return cli.running()
+
+
+def simulate(fleet, name: str, action: str, line: str) -> None:
+    """The simulator's test hook: make the device refuse (or accept again) one config line."""
+    with Cli(fleet, name) as cli:
+        cli.connection.send_command_timing(f"simulate {action} {line}")
+
+
+def golden(inventory: Path, directory: Path) -> dict[str, list[str]]:
+    """Each device's golden configuration: the role's template rendered by Ansible with the
+    role's defaults and the inventory."""
+    out = directory / "golden"
+    out.mkdir(exist_ok=True)
+    playbook = directory / "render.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Render", "hosts": "all", "gather_facts": False, "connection": "local",
+        "vars_files": [str(ROLE / "defaults/main.yml")],
+        "vars": {"ansible_python_interpreter": sys.executable},
+        "tasks": [{"name": "Render", "ansible.builtin.copy": {
+            "dest": f"{out}/{{{{ inventory_hostname }}}}.cfg",
+            "content": f"{{{{ lookup('ansible.builtin.template', '{ROLE}/templates/' "
+                       f"+ network_baseline_templates[egov_platform]) }}}}", "mode": "0644"}}]}]))
+    ansible_playbook = str(Path(sys.executable).parent / "ansible-playbook")
+    result = subprocess.run([ansible_playbook, "-i", str(inventory), str(playbook)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return {name: (out / f"{name}.cfg").read_text().splitlines() for name in DEVICES}
+
+
+@pytest.fixture(scope="module")
+def office(fleet):
+    """xa_thu_01 on factory-fresh devices: check mode, apply, apply again, check mode again."""
+    inventory = fleet[1]
+    names = OFFICES["xa_thu_01"]
+    runs = {"before": {name: running_config(fleet[0], name) for name in names}}
+    runs["fresh_check"] = provision_run("xa_thu_01", inventory, check=True)
+    runs["after_check"] = {name: running_config(fleet[0], name) for name in names}
+    runs["apply"] = provision_run("xa_thu_01", inventory)
+    runs["running"] = {name: running_config(fleet[0], name) for name in names}
+    runs["reapply"] = provision_run("xa_thu_01", inventory)
+    runs["check"] = provision_run("xa_thu_01", inventory, check=True)
+    runs["golden"] = golden(inventory, fleet[3])
+    return runs
+
+
+def _explain(run: Run) -> str:
+    return f"rc={run.rc}\n{run.output[-6000:]}"
+
+
+def _assert_compliant(running: list[str], golden_lines: list[str], platform: str) -> None:
+    """Every golden line is in its context of the running config; `no X` / `undo X`: no X there."""
+    negation = net_config.PLATFORMS[platform]["negation"]
+    want, have = net_config.parse_config(golden_lines), net_config.parse_config(running)
+    for header, lines in want.items():
+        for line in lines:
+            if header == "" and want.get(line):
+                assert line in have[""], f"block {line!r} missing from\n" + "\n".join(running)
+            elif line.startswith(negation):
+                unwanted = line[len(negation):]
+                assert not [h for h in have.get(header, []) if h == unwanted or h.startswith(unwanted + " ")], line
+            else:
+                assert line in have.get(header, []), f"{line!r} (in {header or 'global'!r}) missing from\n" + \
+                    "\n".join(running)
+
+
+def test_check_mode_on_fresh_devices_shows_the_diff_and_changes_nothing(office):
+    run = office["fresh_check"]
+    assert run.rc == 0, _explain(run)
+    assert "check mode" in run.output
+    for name in OFFICES["xa_thu_01"]:
+        assert run.hosts[name]["changed"] == 1, _explain(run)
+        assert f"{name}: would change: Config | Apply the lines" in run.output
+    assert "      +ntp server 127.10.1.123" in run.output  # the IOS diff
+    assert "      +info-center loghost 127.10.1.51" in run.output  # the VRP diff
+    assert " + description UPLINK to pop-bacson" in run.output  # into the uplink's block
+    assert office["after_check"] == office["before"]
+
+
+def test_baseline_applies_every_golden_line_on_both_platforms(office):
+    run = office["apply"]
+    assert run.rc == 0, _explain(run)
+    for name in OFFICES["xa_thu_01"]:
+        assert run.hosts[name]["changed"] == 1 and run.hosts[name]["failed"] == 0, _explain(run)
+        platform = DEVICES[name][1]
+        golden_lines = office["golden"][name]
+        assert len(golden_lines) > 25
+        _assert_compliant(office["running"][name], golden_lines, platform)
+        assert net_config.missing_lines(golden_lines, office["running"][name],
+                                        net_config.PLATFORMS[platform]["negation"]) == []
+    assert "applied: Config: Apply the lines" in run.output
+
+
+def test_the_golden_configs_hold_the_baseline(office):
+    ios, vrp = office["golden"]["thu01-sw"], office["golden"]["thu01-rtr"]
+    for line in ("hostname thu01-sw", "ip ssh version 2", "no ip http server", "service password-encryption",
+                 "no snmp-server community public", "snmp-server group EGOV-RO v3 priv", "ntp server 127.10.1.123",
+                 "logging host 127.10.1.51", "vlan 99", " name MGMT", " name ONE-STOP",
+                 "interface GigabitEthernet1/0/1", " transport input ssh", " exec-timeout 5 0",
+                 "banner login ^Authorised access only. Activity is logged.^"):
+        assert line in ios
+    for line in ("sysname thu01-rtr", "stelnet server enable", "undo telnet server enable", "undo http server enable",
+                 "snmp-agent sysinfo version v3", "undo snmp-agent community public",
+                 "ntp-service unicast-server 127.10.1.123", "info-center loghost 127.10.1.51",
+                 "vlan batch 99 10 20 30 40", " protocol inbound ssh", " idle-timeout 5 0",
+                 'header login information "Authorised access only. Activity is logged."'):
+        assert line in vrp
+
+
+def test_devices_are_renamed_and_the_session_goes_on(office):
+    assert "hostname thu01-sw" in office["running"]["thu01-sw"]
+    assert " sysname thu01-rtr" in office["running"]["thu01-rtr"]
+    assert "hostname Switch" in office["before"]["thu01-sw"]
+
+
+def test_a_second_run_changes_nothing(office):
+    run = office["reapply"]
+    assert run.rc == 0, _explain(run)
+    for name in OFFICES["xa_thu_01"]:
+        assert run.hosts[name]["changed"] == 0 and run.hosts[name]["failed"] == 0, _explain(run)
+
+
+def test_check_mode_on_compliant_devices_reports_no_change(office):
+    run = office["check"]
+    assert run.rc == 0, _explain(run)
+    for name in OFFICES["xa_thu_01"]:
+        assert run.hosts[name]["changed"] == 0, _explain(run)
+    assert "would change" not in run.output
+
+
+@pytest.fixture(scope="module")
+def rejecting(fleet):
+    """xa_thu_02, whose Cisco router refuses one line half-way; then the rejection is lifted."""
+    device_fleet, inventory, _, _ = fleet
+    simulate(device_fleet, "thu02-rtr", "reject", REJECTED)
+    runs = {"failed": provision_run("xa_thu_02", inventory),
+            "partial": running_config(device_fleet, "thu02-rtr")}
+    simulate(device_fleet, "thu02-rtr", "accept", REJECTED)
+    runs["completed"] = provision_run("xa_thu_02", inventory)
+    runs["running"] = running_config(device_fleet, "thu02-rtr")
+    runs["again"] = provision_run("xa_thu_02", inventory)
+    return runs
+
+
+def test_a_rejected_line_fails_that_device_and_says_what_was_applied(rejecting):
+    run = rejecting["failed"]
+    assert run.rc == 2, _explain(run)
+    assert run.hosts["thu02-rtr"]["failed"] == 1, _explain(run)
+    assert f"rejected '{REJECTED}' (% Invalid input detected at '^' marker.)" in run.output
+    assert "applied before it, in the running configuration and not saved: service password-encryption; " \
+           "ip ssh version 2" in run.output
+    # what came before the rejected line is on the device, nothing after it
+    assert "ip ssh version 2" in rejecting["partial"]
+    assert REJECTED not in rejecting["partial"] and "ntp server 127.10.1.123" not in rejecting["partial"]
+
+
+def test_the_other_devices_of_the_office_complete(rejecting):
+    run = rejecting["failed"]
+    assert run.hosts["thu02-sw"] == {"ok": 4, "changed": 1, "failed": 0, "unreachable": 0}, _explain(run)
+
+
+def test_the_next_run_completes_the_rejecting_device(rejecting, fleet):
+    run = rejecting["completed"]
+    assert run.rc == 0, _explain(run)
+    assert run.hosts["thu02-rtr"]["changed"] == 1 and run.hosts["thu02-sw"]["changed"] == 0, _explain(run)
+    assert REJECTED in rejecting["running"] and "ntp server 127.10.1.123" in rejecting["running"]
+    again = rejecting["again"]
+    assert again.rc == 0 and again.hosts["thu02-rtr"]["changed"] == 0, _explain(again)
+
+
+def test_a_device_whose_host_key_is_not_known_is_refused(fleet, tmp_path):
+    device_fleet, inventory, known_hosts, _ = fleet
+    data = yaml.safe_load(inventory.read_text())
+    data["all"]["vars"]["network_baseline_known_hosts"] = str(tmp_path / "empty_known_hosts")
+    (tmp_path / "empty_known_hosts").write_text("")
+    other = tmp_path / "inventory.yml"
+    other.write_text(yaml.safe_dump(data))
+    run = provision_run("thu02-sw", other, check=True)
+    assert run.rc == 2, _explain(run)
+    assert f"cannot log in to 127.81.2.2:{device_fleet.port}: its host key is not in {tmp_path}" in run.output
+    assert PASSWORD not in run.output
+
+
+def test_devices_without_an_ssh_check_are_left_alone(fleet, tmp_path):
+    _, inventory, _, _ = fleet
+    data = yaml.safe_load(inventory.read_text())
+    data["all"]["children"]["xa_thu_01"]["hosts"]["thu01-sw"].pop("egov_checks")
+    other = tmp_path / "inventory.yml"
+    other.write_text(yaml.safe_dump(data))
+    run = provision_run("thu01-sw", other, check=True)
+    assert run.rc == 0, _explain(run)
+    assert run.hosts["thu01-sw"] == {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0}, _explain(run)
+    assert "network_baseline" not in run.output
+
+
+# -- the module's pure parts, on configurations in the devices' format
+
+IOS_RUNNING = """\
+Building configuration...
+
+Current configuration : 1201 bytes
+!
+version 15.7
+service timestamps log datetime msec
+!
+hostname thu01-sw
+!
+no ip http server
+ip ssh version 2
+snmp-server community public RO
+ntp server 127.10.1.123
+!
+vlan 99
+ name MGMT
+!
+interface GigabitEthernet0/0
+ description UPLINK to pop-bacson
+ ip address 198.51.100.2 255.255.255.252
+!
+line con 0
+ exec-timeout 10 0
+line vty 0 4
+ exec-timeout 5 0
+ login local
+ transport input ssh
+!
+end""".splitlines()
+
+VRP_RUNNING = """\
+!Software Version V300R019C13SPC200
+#
+ sysname thu01-rtr
+#
+ vlan batch 99 10
+#
+ stelnet server enable
+ snmp-agent sysinfo version v3
+#
+vlan 99
+ description MGMT
+#
+interface GigabitEthernet0/0/0
+ description UPLINK to pop-bacson
+#
+user-interface vty 0 4
+ authentication-mode aaa
+ protocol inbound ssh
+#
+return""".splitlines()
+
+
+def test_parse_config_keeps_blocks_and_ios_globals():
+    blocks = net_config.parse_config(IOS_RUNNING)
+    assert "hostname thu01-sw" in blocks[""] and "interface GigabitEthernet0/0" in blocks[""]
+    assert "end" not in blocks[""] and not any(line.startswith("Building") for line in blocks[""])
+    assert blocks["interface GigabitEthernet0/0"] == ["description UPLINK to pop-bacson",
+                                                      "ip address 198.51.100.2 255.255.255.252"]
+    assert blocks["line vty 0 4"] == ["exec-timeout 5 0", "login local", "transport input ssh"]
+
+
+def test_parse_config_takes_vrp_indented_lines_between_hashes_as_global():
+    blocks = net_config.parse_config(VRP_RUNNING)
+    assert {"sysname thu01-rtr", "vlan batch 99 10", "stelnet server enable",
+            "snmp-agent sysinfo version v3", "vlan 99"} <= set(blocks[""])
+    assert blocks["vlan 99"] == ["description MGMT"]
+    assert "sysname thu01-rtr" not in blocks and "return" not in blocks[""]
+
+
+def test_missing_lines_per_context_with_negations():
+    golden = ["hostname thu01-sw", "ip ssh version 2", "no ip http server", "no snmp-server community public",
+              "no snmp-server community private", "logging host 127.10.1.51", "vlan 99", " name MGMT",
+              "vlan 10", " name OFFICE-LAN", "interface GigabitEthernet0/0", " description UPLINK to pop-bacson",
+              "line con 0", " exec-timeout 5 0", "line vty 0 4", " exec-timeout 5 0", " transport input ssh"]
+    assert net_config.missing_lines(golden, IOS_RUNNING) == [
+        ("", ["no snmp-server community public", "logging host 127.10.1.51"]),
+        ("vlan 10", ["name OFFICE-LAN"]),
+        ("line con 0", ["exec-timeout 5 0"]),
+    ]
+
+
+def test_missing_lines_on_vrp_uses_undo():
+    golden = ["sysname thu01-rtr", "undo telnet server enable", "stelnet server enable",
+              "info-center loghost 127.10.1.51", "user-interface vty 0 4", " protocol inbound ssh",
+              " idle-timeout 5 0"]
+    assert net_config.missing_lines(golden, VRP_RUNNING, "undo ") == [
+        ("", ["info-center loghost 127.10.1.51"]), ("user-interface vty 0 4", ["idle-timeout 5 0"])]
+    assert net_config.missing_lines(golden[:3], VRP_RUNNING + ["telnet server enable"], "undo ") == [
+        ("", ["undo telnet server enable"])]
+
+
+def test_commands_leave_each_block_and_merged_shows_lines_in_place():
+    missing = [("", ["logging host 127.10.1.51"]), ("line con 0", ["exec-timeout 5 0"]),
+               ("vlan 10", ["name OFFICE-LAN"])]
+    assert net_config.commands(missing, "exit") == ["logging host 127.10.1.51", "line con 0", " exec-timeout 5 0",
+                                                    "exit", "vlan 10", " name OFFICE-LAN", "exit"]
+    after = net_config.merged(IOS_RUNNING, missing)
+    con = after.index("line con 0")
+    assert after[con + 1:con + 3] == [" exec-timeout 10 0", " exec-timeout 5 0"]
+    assert after[-4:] == ["logging host 127.10.1.51", "vlan 10", " name OFFICE-LAN", "end"]
+    assert net_config.merged(IOS_RUNNING, []) == IOS_RUNNING

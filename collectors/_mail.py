@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from agent.collector import CollectorError
-from agent.probe import Sample
+from agent.probe import Probe, Sample
 from collectors import _tls
 
 LINE_LIMIT = 64 * 1024  # asyncio's stream limit, which _tls.connect keeps: a longer line is no mail server's
@@ -127,3 +128,13 @@ class Dialogue:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class MailProbe(Probe):
+    """What the smtp, imap and mail_roundtrip probes share: passwords from the environment
+    (injected for tests) and TLS contexts cached per check."""
+
+    def __init__(self, settings=None, context=None, environ=os.environ):
+        super().__init__(settings, context)
+        self._environ = environ
+        self._tls = _tls.Contexts()

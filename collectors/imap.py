@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 import re
 import ssl
 from typing import NamedTuple
 
 from agent.collector import CollectorError, register
-from agent.probe import Probe, ProbeSettings
+from agent.probe import ProbeSettings
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, Phases, login
+from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
 
 # untagged lines answering one command. None of the commands sent here (CAPABILITY,
 # AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
@@ -152,7 +151,7 @@ class ImapSession:
 
 
 @register
-class ImapProbe(Probe):
+class ImapProbe(MailProbe):
     name = "imap"
     help = "IMAP servers of the inventory: greeting, TLS or STARTTLS, certificate expiry, login (egov_imap_*)"
     Settings = ProbeSettings
@@ -170,11 +169,6 @@ imap:
   # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
   # carry server_name (default: the address probed).
 """
-
-    def __init__(self, settings=None, context=None, environ=os.environ):
-        super().__init__(settings, context)
-        self._environ = environ
-        self._tls = _tls.Contexts()
 
     async def probe(self, target, check):
         phases = Phases()

@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import os
 import secrets
 import time
 from dataclasses import dataclass
 
 from agent.checks import Check, above
 from agent.collector import CollectorError, register
-from agent.probe import Probe, Sample
+from agent.probe import Sample
 from agent.schema import Duration
-from collectors import _tls
-from collectors._mail import Phases, login
+from collectors._mail import MailProbe, Phases, login
 from collectors.imap import ImapSession, quote
 from collectors.smtp import SmtpSession, SmtpSettings
 
@@ -66,7 +64,7 @@ async def wait_for_message(imap: ImapSession, token: str) -> list[int]:
 
 
 @register
-class MailRoundtripProbe(Probe):
+class MailRoundtripProbe(MailProbe):
     name = "mail_roundtrip"
     help = "End-to-end mail delivery: SMTP in, IMAP out, delivery time (egov_mail_roundtrip_*)"
     Settings = RoundtripSettings
@@ -84,11 +82,6 @@ mail_roundtrip:
   #                    password_env: EGOV_MAIL_PROBE_PASSWORD, deadline: 30s}
   # Use a mailbox of its own: each run deletes the probe messages this agent left there.
 """
-
-    def __init__(self, settings=None, context=None, environ=os.environ):
-        super().__init__(settings, context)
-        self._environ = environ
-        self._tls = _tls.Contexts()
 
     async def probe(self, target, check):
         credentials = login(check, self._environ)

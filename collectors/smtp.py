@@ -4,16 +4,15 @@
 from __future__ import annotations
 
 import base64
-import os
 import re
 import ssl
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from agent.collector import CollectorError, register
-from agent.probe import Probe, ProbeSettings
+from agent.probe import ProbeSettings
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, Phases, login
+from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
 
 MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
 REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
@@ -145,7 +144,7 @@ class SmtpSettings(ProbeSettings):
 
 
 @register
-class SmtpProbe(Probe):
+class SmtpProbe(MailProbe):
     name = "smtp"
     help = "SMTP servers of the inventory: banner, EHLO, STARTTLS, certificate expiry, AUTH (egov_smtp_*)"
     Settings = SmtpSettings
@@ -163,11 +162,6 @@ smtp:
   # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
   # carry server_name (default: the address probed).
 """
-
-    def __init__(self, settings=None, context=None, environ=os.environ):
-        super().__init__(settings, context)
-        self._environ = environ
-        self._tls = _tls.Contexts()
 
     async def probe(self, target, check):
         phases = Phases()

@@ -6,7 +6,7 @@ import functools
 import os
 import re
 
-from agent.collector import CollectorError
+from agent.collector import Collector, CollectorError
 
 
 def read_text(root: str, relative: str) -> str:
@@ -58,3 +58,11 @@ def invalid_regexes(settings, *names: str):
 def with_samples(families):
     """Only the families that have samples: node_exporter prints no HELP for a metric it has no value of."""
     return [family for family in families if family.samples]
+
+
+class ProcCollector(Collector):
+    """A collector that reads /proc; tests point `proc_root` at captured fixture files."""
+
+    def __init__(self, settings=None, context=None, proc_root="/proc"):
+        super().__init__(settings, context)
+        self._proc_root = proc_root

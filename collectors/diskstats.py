@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from agent.collector import Collector, CollectorSettings, register
-from collectors._proc import invalid_regexes, matches, parser, read_text, with_samples
+from agent.collector import CollectorSettings, register
+from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text, with_samples
 
 _SECTOR = 512  # diskstats counts 512-byte sectors whatever the device's block size
 _MS = 0.001
@@ -64,7 +64,7 @@ class DiskstatsSettings(CollectorSettings):
 
 
 @register
-class DiskstatsCollector(Collector):
+class DiskstatsCollector(ProcCollector):
     name = "diskstats"
     help = "Block device I/O from /proc/diskstats (node_disk_*)"
     Settings = DiskstatsSettings
@@ -74,10 +74,6 @@ diskstats:
   # devices not reported (a regex searched in the name); null reports them all
   device_exclude: '^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$'
 """.lstrip()
-
-    def __init__(self, settings=None, context=None, proc_root="/proc"):
-        super().__init__(settings, context)
-        self._proc_root = proc_root
 
     def collect(self):
         families = [family(f"node_disk_{name}", documentation, labels=["device"])

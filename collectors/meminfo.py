@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from prometheus_client.core import GaugeMetricFamily
 
 from agent.checks import Check, State, below
-from agent.collector import Collector, CollectorSettings, register
-from collectors._proc import parser, read_text
+from agent.collector import CollectorSettings, register
+from collectors._proc import ProcCollector, parser, read_text
 
 _PARENTHESES = re.compile(r"\((.*)\)")
 
@@ -39,7 +39,7 @@ class MeminfoSettings(CollectorSettings):
 
 
 @register
-class MeminfoCollector(Collector):
+class MeminfoCollector(ProcCollector):
     name = "meminfo"
     help = "Memory and swap from /proc/meminfo (node_memory_*)"
     Settings = MeminfoSettings
@@ -50,10 +50,6 @@ meminfo:
   available_warning: 0.10
   available_critical: 0.05
 """
-
-    def __init__(self, settings=None, context=None, proc_root="/proc"):
-        super().__init__(settings, context)
-        self._proc_root = proc_root
 
     def collect(self):
         # /proc/meminfo rather than psutil: psutil's `cached` adds SReclaimable, unlike node_memory_Cached_bytes.

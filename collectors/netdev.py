@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from prometheus_client.core import CounterMetricFamily
 
-from agent.collector import Collector, CollectorSettings, register
-from collectors._proc import invalid_regexes, matches, parser, read_text, with_samples
+from agent.collector import CollectorSettings, register
+from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text, with_samples
 
 COLUMNS = ("receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo", "receive_frame",
            "receive_compressed", "receive_multicast", "transmit_bytes", "transmit_packets", "transmit_errs",
@@ -42,7 +42,7 @@ class NetdevSettings(CollectorSettings):
 
 
 @register
-class NetdevCollector(Collector):
+class NetdevCollector(ProcCollector):
     name = "netdev"
     help = "Network interface counters from /proc/net/dev (node_network_*_total)"
     Settings = NetdevSettings
@@ -52,10 +52,6 @@ netdev:
   # interfaces not reported (a regex searched in the name); null (node_exporter's default) reports all
   device_exclude: '^lo$'
 """
-
-    def __init__(self, settings=None, context=None, proc_root="/proc"):
-        super().__init__(settings, context)
-        self._proc_root = proc_root
 
     def collect(self):
         families = {column: CounterMetricFamily(f"node_network_{column}_total", f"Network device statistic {column}.",

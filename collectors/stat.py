@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from agent.collector import Collector, register
-from collectors._proc import parser, read_text
+from agent.collector import register
+from collectors._proc import ProcCollector, parser, read_text
 
 # /proc/stat key: (metric family, metric name, HELP)
 _METRICS = {
@@ -31,17 +31,13 @@ def parse_stat(text: str) -> dict[str, float]:
 
 
 @register
-class StatCollector(Collector):
+class StatCollector(ProcCollector):
     name = "stat"
     help = "Boot time, context switches, interrupts, forks and process states from /proc/stat"
     SAMPLE = """\
 stat:
   interval: 15s
 """
-
-    def __init__(self, settings=None, context=None, proc_root="/proc"):
-        super().__init__(settings, context)
-        self._proc_root = proc_root
 
     def collect(self):
         for key, value in parse_stat(read_text(self._proc_root, "stat")).items():

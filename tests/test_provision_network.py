@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from agent import provision
+from agent.audit import configtext, golden
 from tests.peer_sim import PASSWORD, start_fleet
 from tests.peer_sshd import Run, parse_summary
 from tests.sim import Device, Port, public_key_line
@@ -113,27 +112,6 @@ def simulate(fleet, name: str, action: str, line: str) -> None:
         cli.connection.send_command_timing(f"simulate {action} {line}")
 
 
-def golden(inventory: Path, directory: Path) -> dict[str, list[str]]:
-    """Each device's golden configuration: the role's template rendered by Ansible with the
-    role's defaults and the inventory."""
-    out = directory / "golden"
-    out.mkdir(exist_ok=True)
-    playbook = directory / "render.yml"
-    playbook.write_text(yaml.safe_dump([{
-        "name": "Render", "hosts": "all", "gather_facts": False, "connection": "local",
-        "vars_files": [str(ROLE / "defaults/main.yml")],
-        "vars": {"ansible_python_interpreter": sys.executable},
-        "tasks": [{"name": "Render", "ansible.builtin.copy": {
-            "dest": f"{out}/{{{{ inventory_hostname }}}}.cfg",
-            "content": f"{{{{ lookup('ansible.builtin.template', '{ROLE}/templates/' "
-                       f"+ network_baseline_templates[egov_platform]) }}}}", "mode": "0644"}}]}]))
-    ansible_playbook = str(Path(sys.executable).parent / "ansible-playbook")
-    result = subprocess.run([ansible_playbook, "-i", str(inventory), str(playbook)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return {name: (out / f"{name}.cfg").read_text().splitlines() for name in DEVICES}
-
-
 @pytest.fixture(scope="module")
 def office(fleet):
     """xa_thu_01 on factory-fresh devices: check mode, apply, apply again, check mode again."""
@@ -146,7 +124,7 @@ def office(fleet):
     runs["running"] = {name: running_config(fleet[0], name) for name in names}
     runs["reapply"] = provision_run("xa_thu_01", inventory)
     runs["check"] = provision_run("xa_thu_01", inventory, check=True)
-    runs["golden"] = golden(inventory, fleet[3])
+    runs["golden"] = golden.render(str(inventory))
     return runs
 
 
@@ -157,7 +135,7 @@ def _explain(run: Run) -> str:
 def _assert_compliant(running: list[str], golden_lines: list[str], platform: str) -> None:
     """Every golden line is in its context of the running config; `no X` / `undo X`: no X there."""
     negation = net_config.PLATFORMS[platform]["negation"]
-    want, have = net_config.parse_config(golden_lines), net_config.parse_config(running)
+    want, have = configtext.parse(golden_lines, platform), configtext.parse(running, platform)
     for header, lines in want.items():
         for line in lines:
             if header == "" and want.get(line):
@@ -192,7 +170,7 @@ def test_baseline_applies_every_golden_line_on_both_platforms(office):
         golden_lines = office["golden"][name]
         assert len(golden_lines) > 25
         _assert_compliant(office["running"][name], golden_lines, platform)
-        assert net_config.missing_lines(golden_lines, office["running"][name],
+        assert configtext.missing_lines(golden_lines, office["running"][name],
                                         net_config.PLATFORMS[platform]["negation"]) == []
     assert "applied: Config: Apply the lines" in run.output
 
@@ -298,109 +276,3 @@ def test_devices_without_an_ssh_check_are_left_alone(fleet, tmp_path):
     assert run.hosts["thu01-sw"] == {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0}, _explain(run)
     assert "network_baseline" not in run.output
 
-
-# -- the module's pure parts, on configurations in the devices' format
-
-IOS_RUNNING = """\
-Building configuration...
-
-Current configuration : 1201 bytes
-!
-version 15.7
-service timestamps log datetime msec
-!
-hostname thu01-sw
-!
-no ip http server
-ip ssh version 2
-snmp-server community public RO
-ntp server 127.10.1.123
-!
-vlan 99
- name MGMT
-!
-interface GigabitEthernet0/0
- description UPLINK to pop-bacson
- ip address 198.51.100.2 255.255.255.252
-!
-line con 0
- exec-timeout 10 0
-line vty 0 4
- exec-timeout 5 0
- login local
- transport input ssh
-!
-end""".splitlines()
-
-VRP_RUNNING = """\
-!Software Version V300R019C13SPC200
-#
- sysname thu01-rtr
-#
- vlan batch 99 10
-#
- stelnet server enable
- snmp-agent sysinfo version v3
-#
-vlan 99
- description MGMT
-#
-interface GigabitEthernet0/0/0
- description UPLINK to pop-bacson
-#
-user-interface vty 0 4
- authentication-mode aaa
- protocol inbound ssh
-#
-return""".splitlines()
-
-
-def test_parse_config_keeps_blocks_and_ios_globals():
-    blocks = net_config.parse_config(IOS_RUNNING)
-    assert "hostname thu01-sw" in blocks[""] and "interface GigabitEthernet0/0" in blocks[""]
-    assert "end" not in blocks[""] and not any(line.startswith("Building") for line in blocks[""])
-    assert blocks["interface GigabitEthernet0/0"] == ["description UPLINK to pop-bacson",
-                                                      "ip address 198.51.100.2 255.255.255.252"]
-    assert blocks["line vty 0 4"] == ["exec-timeout 5 0", "login local", "transport input ssh"]
-
-
-def test_parse_config_takes_vrp_indented_lines_between_hashes_as_global():
-    blocks = net_config.parse_config(VRP_RUNNING)
-    assert {"sysname thu01-rtr", "vlan batch 99 10", "stelnet server enable",
-            "snmp-agent sysinfo version v3", "vlan 99"} <= set(blocks[""])
-    assert blocks["vlan 99"] == ["description MGMT"]
-    assert "sysname thu01-rtr" not in blocks and "return" not in blocks[""]
-
-
-def test_missing_lines_per_context_with_negations():
-    golden = ["hostname thu01-sw", "ip ssh version 2", "no ip http server", "no snmp-server community public",
-              "no snmp-server community private", "logging host 127.10.1.51", "vlan 99", " name MGMT",
-              "vlan 10", " name OFFICE-LAN", "interface GigabitEthernet0/0", " description UPLINK to pop-bacson",
-              "line con 0", " exec-timeout 5 0", "line vty 0 4", " exec-timeout 5 0", " transport input ssh"]
-    assert net_config.missing_lines(golden, IOS_RUNNING) == [
-        ("", ["no snmp-server community public", "logging host 127.10.1.51"]),
-        ("vlan 10", ["name OFFICE-LAN"]),
-        ("line con 0", ["exec-timeout 5 0"]),
-    ]
-
-
-def test_missing_lines_on_vrp_uses_undo():
-    golden = ["sysname thu01-rtr", "undo telnet server enable", "stelnet server enable",
-              "info-center loghost 127.10.1.51", "user-interface vty 0 4", " protocol inbound ssh",
-              " idle-timeout 5 0"]
-    assert net_config.missing_lines(golden, VRP_RUNNING, "undo ") == [
-        ("", ["info-center loghost 127.10.1.51"]), ("user-interface vty 0 4", ["idle-timeout 5 0"])]
-    assert net_config.missing_lines(golden[:3], VRP_RUNNING + ["telnet server enable"], "undo ") == [
-        ("", ["undo telnet server enable"])]
-
-
-def test_commands_leave_each_block_and_merged_shows_lines_in_place():
-    missing = [("", ["logging host 127.10.1.51"]), ("line con 0", ["exec-timeout 5 0"]),
-               ("vlan 10", ["name OFFICE-LAN"])]
-    assert net_config.commands(missing, "exit") == ["logging host 127.10.1.51", "line con 0", " exec-timeout 5 0",
-                                                    "exit", "vlan 10", " name OFFICE-LAN", "exit"]
-    after = net_config.merged(IOS_RUNNING, missing)
-    con = after.index("line con 0")
-    assert after[con + 1:con + 3] == [" exec-timeout 10 0", " exec-timeout 5 0"]
-    assert after[-4:] == ["logging host 127.10.1.51", "vlan 10", " name OFFICE-LAN", "end"]
-    assert net_config.merged(IOS_RUNNING, []) == IOS_RUNNING

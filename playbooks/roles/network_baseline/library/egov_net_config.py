@@ -17,7 +17,9 @@ description:
     When the device rejects a line (C(% Invalid input) on IOS, C(Error:) on VRP) it stops,
     saves nothing, fails and reports the lines applied before it.
   - In check mode it reads the configuration and reports the diff without changing anything.
-  - Runs on the controller (connection local); the cisco.ios collection is not needed.
+  - Runs on the controller (connection local), in the Python where egov-agent is installed
+    (its agent.audit.configtext reads configurations for the audit too); the cisco.ios
+    collection is not needed.
 options:
   host: {description: Address of the device., type: str, required: true}
   port: {description: Its SSH port., type: int, default: 22}
@@ -62,6 +64,8 @@ import os
 import re
 import sys
 
+from agent.audit.configtext import commands, merged, missing_lines
+
 # What each platform needs beyond netmiko: how to read the configuration, leave a block,
 # negate a line, and what a rejected command looks like.
 PLATFORMS = {
@@ -72,96 +76,6 @@ PLATFORMS = {
 }
 PLATFORMS["cisco_xe"] = PLATFORMS["cisco_ios"]
 PLATFORMS["huawei_vrpv8"] = PLATFORMS["huawei"]
-
-
-# ------------------------------------------------------------------ pure parts, tested directly
-
-def parse_config(lines):
-    """Configuration lines as {context: [lines]}: context '' holds the global lines (block
-    headers too), a block header its indented lines. A separator (! on IOS, # on VRP) ends a
-    block: VRP indents its global lines too, each section between two #. Separators,
-    comments and the devices' preamble (Building configuration..., end, return) are left out."""
-    blocks = {"": []}
-    header = None
-    for raw in lines:
-        line = raw.rstrip()
-        text = " ".join(line.split())
-        if not text or text[0] in "!#":
-            header = None
-            continue
-        if text in ("end", "return") or _preamble(text):
-            continue
-        if line[0] not in " \t":
-            header = text
-            blocks[""].append(text)
-        elif header is not None:
-            blocks.setdefault(header, []).append(text)
-        else:  # an indented line outside any block: VRP's global lines
-            blocks[""].append(text)
-    return blocks
-
-
-def _preamble(text):
-    return text.startswith(("Building configuration", "Current configuration :"))
-
-
-def satisfied(line, present, negation):
-    """A golden line is there; `no X` is satisfied when no line is X or X followed by more."""
-    if line.startswith(negation):
-        unwanted = line[len(negation):]
-        return not any(have == unwanted or have.startswith(unwanted + " ") for have in present)
-    return line in present
-
-
-def missing_lines(golden, running, negation="no "):
-    """[(context, [missing lines])] in the golden order; a block's header counts as present
-    when the block is there. Both arguments are lists of configuration lines."""
-    want, have = parse_config(golden), parse_config(running)
-    out = []
-    block_headers = [h for h in want if h and want[h]]
-    lacking = [line for line in want[""] if line not in block_headers and not satisfied(line, have[""], negation)]
-    if lacking:
-        out.append(("", lacking))
-    for header in block_headers:
-        lacking = [line for line in want[header] if not satisfied(line, have.get(header, []), negation)]
-        if lacking:
-            out.append((header, lacking))
-    return out
-
-
-def commands(missing, exit_command):
-    """The lines to type in configuration mode, one context after the other."""
-    typed = []
-    for header, lines in missing:
-        if header:
-            typed += [header, *(" " + line for line in lines), exit_command]
-        else:
-            typed += lines
-    return typed
-
-
-def merged(running, missing):
-    """The running configuration as it would read with the missing lines added, for the diff:
-    a block's lines at the end of the block, new blocks and global lines at the end."""
-    out = [line.rstrip() for line in running]
-    last = len(out)
-    while last and out[last - 1].strip() in ("", "end", "return"):
-        last -= 1
-    out, closing = out[:last], out[last:]
-    tail = []
-    for header, lines in missing:
-        if not header:
-            tail += lines
-            continue
-        starts = [i for i, line in enumerate(out) if " ".join(line.split()) == header]
-        if not starts:
-            tail += [header, *(" " + line for line in lines)]
-            continue
-        end = starts[0] + 1
-        while end < len(out) and out[end][:1] in (" ", "\t"):
-            end += 1
-        out[end:end] = [" " + line for line in lines]
-    return out + tail + closing
 
 
 # ------------------------------------------------------------------ the device

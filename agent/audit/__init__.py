@@ -1,0 +1,1 @@
+"""Configuration audit: backups, policy packs, drift, reports."""

@@ -1,0 +1,182 @@
+"""Device configurations as text: blocks, golden lines, drift.
+
+One reading of a configuration serves the provisioning module (which lines of the golden
+configuration a device lacks), the policy packs and the drift report:
+
+- Cisco IOS and Huawei VRP: a line at column 0 is a global line and, when indented lines
+  follow it, the header of their block (`interface X`, `line vty 0 4`, `aaa`). A separator
+  (`!` on IOS, `#` on VRP) ends a block: VRP indents its global lines too, one section
+  between two `#`. An IOS banner is one line whatever its delimiter and however many lines
+  it spans: typed as `banner login ^Text^`, IOS prints `banner login ^CText^C`, and both
+  read `banner login ^CText^C`.
+- Linux hosts: a backup is several files, each after a header line `==> NAME <==` (as
+  `tail` prints several files); each file is a block whose lines are its non-comment lines.
+
+Lines are compared with their whitespace collapsed. Anything a device prints that is not a
+configuration line (IOS's `Building configuration...`, `end`, `return`) is left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+NEGATION = {"cisco_ios": "no ", "cisco_xe": "no ", "huawei": "undo ", "huawei_vrpv8": "undo "}
+SECTION = re.compile(r"^==> (.+) <==$")
+_BANNER = re.compile(r"^(banner \S+) (\^C|\S)(.*)$")
+_PREAMBLE = ("Building configuration", "Current configuration :")
+
+
+def parse(lines: list[str] | str, platform: str = "cisco_ios") -> dict[str, list[str]]:
+    """The configuration as {context: [lines]}: context '' holds the global lines (block
+    headers too), a block header its lines."""
+    if isinstance(lines, str):
+        lines = lines.splitlines()
+    if platform == "linux":
+        return _parse_sections(lines)
+    blocks: dict[str, list[str]] = {"": []}
+    header = None
+    banner = None  # (start, delimiter, text so far) inside a banner spanning lines
+    for raw in lines:
+        line = raw.rstrip()
+        text = " ".join(line.split())
+        if banner is not None:
+            start, delimiter, body = banner
+            if delimiter in text:
+                blocks[""].append(_banner(start, body + [text[:text.index(delimiter)]]))
+                banner = None
+            else:
+                body.append(text)
+            continue
+        if not text or text[0] in "!#":
+            header = None
+            continue
+        if text in ("end", "return") or text.startswith(_PREAMBLE):
+            continue
+        if line[0] not in " \t":
+            match = _BANNER.match(text)
+            if match:
+                start, delimiter, rest = match.groups()
+                if delimiter in rest:
+                    blocks[""].append(_banner(start, [rest[:rest.index(delimiter)]]))
+                else:
+                    banner = (start, delimiter, [rest])
+                continue
+            header = text
+            blocks[""].append(text)
+        elif header is not None:
+            blocks.setdefault(header, []).append(text)
+        else:  # an indented line outside any block: VRP's global lines
+            blocks[""].append(text)
+    if banner is not None:  # a banner never closed: keep what there is
+        blocks[""].append(_banner(banner[0], banner[2]))
+    return blocks
+
+
+def _banner(start: str, body: list[str]) -> str:
+    return f"{start} ^C{' '.join(part for part in body if part)}^C"
+
+
+def _parse_sections(lines: list[str]) -> dict[str, list[str]]:
+    blocks: dict[str, list[str]] = {"": []}
+    current = blocks[""]
+    for raw in lines:
+        text = " ".join(raw.split())
+        section = SECTION.match(text)
+        if section:
+            blocks[""].append(text)
+            current = blocks.setdefault(text, [])
+        elif text and not text.startswith("#"):
+            current.append(text)
+    return blocks
+
+
+def satisfied(line: str, present: list[str], negation: str) -> bool:
+    """A golden line is there; `no X` is satisfied when no line is X or X followed by more."""
+    if line.startswith(negation):
+        unwanted = line[len(negation):]
+        return not any(have == unwanted or have.startswith(unwanted + " ") for have in present)
+    return line in present
+
+
+def missing_lines(golden: list[str], running: list[str], negation: str = "no ",
+                  platform: str = "cisco_ios") -> list[tuple[str, list[str]]]:
+    """[(context, [missing lines])] in the golden order; a block's header counts as present
+    when the block is there."""
+    return _missing(parse(golden, platform), parse(running, platform), negation)
+
+
+def _missing(want: dict[str, list[str]], have: dict[str, list[str]], negation: str) -> list[tuple[str, list[str]]]:
+    out = []
+    block_headers = [h for h in want if h and want[h]]
+    lacking = [line for line in want[""] if line not in block_headers and not satisfied(line, have[""], negation)]
+    if lacking:
+        out.append(("", lacking))
+    for header in block_headers:
+        lacking = [line for line in want[header] if not satisfied(line, have.get(header, []), negation)]
+        if lacking:
+            out.append((header, lacking))
+    return out
+
+
+def _extra(want: dict[str, list[str]], have: dict[str, list[str]], negation: str) -> list[tuple[str, list[str]]]:
+    """Lines of the device the standard would have otherwise: in the contexts the golden
+    configuration sets, a line that shares its keyword with a golden line without being
+    one (`ntp server 203.0.113.9` where the standard says `ntp server 192.0.2.123`,
+    `exec-timeout 10 0` in a `line vty` block that should say 5). Globally a keyword is
+    the first two words, in a block the first word. Order does not matter."""
+    out = []
+    for header, golden in want.items():
+        if header and not golden:
+            continue
+        width = 2 if header == "" else 1
+        keys = {tuple(line.split()[:width]) for line in golden if not line.startswith(negation)
+                and len(line.split()) > width}
+        present = set(golden)
+        lines = [line for line in have.get(header, []) if line not in present
+                 and tuple(line.split()[:width]) in keys]
+        if lines:
+            out.append((header, lines))
+    return out
+
+
+def drift(golden: list[str] | str, running: list[str] | str, platform: str) -> dict[str, list[tuple[str, list[str]]]]:
+    """What separates a device from its golden configuration: {'missing': [...], 'extra': [...]},
+    each [(context, [lines])]."""
+    want, have = parse(golden, platform), parse(running, platform)
+    negation = NEGATION.get(platform, "no ")
+    return {"missing": _missing(want, have, negation), "extra": _extra(want, have, negation)}
+
+
+def commands(missing: list[tuple[str, list[str]]], exit_command: str) -> list[str]:
+    """The lines to type in configuration mode, one context after the other."""
+    typed: list[str] = []
+    for header, lines in missing:
+        if header:
+            typed += [header, *(" " + line for line in lines), exit_command]
+        else:
+            typed += [line.replace("^C", "^") if _BANNER.match(line) else line for line in lines]
+    return typed
+
+
+def merged(running: list[str], missing: list[tuple[str, list[str]]]) -> list[str]:
+    """The running configuration as it would read with the missing lines added, for the diff:
+    a block's lines at the end of the block, new blocks and global lines at the end."""
+    out = [line.rstrip() for line in running]
+    last = len(out)
+    while last and out[last - 1].strip() in ("", "end", "return"):
+        last -= 1
+    out, closing = out[:last], out[last:]
+    tail: list[str] = []
+    for header, lines in missing:
+        if not header:
+            tail += lines
+            continue
+        starts = [i for i, line in enumerate(out) if " ".join(line.split()) == header]
+        if not starts:
+            tail += [header, *(" " + line for line in lines)]
+            continue
+        end = starts[0] + 1
+        while end < len(out) and out[end][:1] in (" ", "\t"):
+            end += 1
+        out[end:end] = [" " + line for line in lines]
+    return out + tail + closing

@@ -1,0 +1,151 @@
+"""Reading device configurations (agent/audit/configtext.py): blocks, banners, Linux
+sections, the lines a device lacks, drift from the golden configuration."""
+
+from agent.audit import configtext
+
+IOS_RUNNING = """\
+Building configuration...
+
+Current configuration : 1201 bytes
+!
+version 15.7
+service timestamps log datetime msec
+!
+hostname thu01-sw
+!
+no ip http server
+ip ssh version 2
+snmp-server community public RO
+ntp server 127.10.1.123
+!
+vlan 99
+ name MGMT
+!
+interface GigabitEthernet0/0
+ description UPLINK to pop-bacson
+ ip address 198.51.100.2 255.255.255.252
+!
+line con 0
+ exec-timeout 10 0
+line vty 0 4
+ exec-timeout 5 0
+ login local
+ transport input ssh
+!
+end""".splitlines()
+
+VRP_RUNNING = """\
+!Software Version V300R019C13SPC200
+#
+ sysname thu01-rtr
+#
+ vlan batch 99 10
+#
+ stelnet server enable
+ snmp-agent sysinfo version v3
+#
+vlan 99
+ description MGMT
+#
+interface GigabitEthernet0/0/0
+ description UPLINK to pop-bacson
+#
+user-interface vty 0 4
+ authentication-mode aaa
+ protocol inbound ssh
+#
+return""".splitlines()
+
+
+def test_parse_config_keeps_blocks_and_ios_globals():
+    blocks = configtext.parse(IOS_RUNNING)
+    assert "hostname thu01-sw" in blocks[""] and "interface GigabitEthernet0/0" in blocks[""]
+    assert "end" not in blocks[""] and not any(line.startswith("Building") for line in blocks[""])
+    assert blocks["interface GigabitEthernet0/0"] == ["description UPLINK to pop-bacson",
+                                                      "ip address 198.51.100.2 255.255.255.252"]
+    assert blocks["line vty 0 4"] == ["exec-timeout 5 0", "login local", "transport input ssh"]
+
+
+def test_parse_config_takes_vrp_indented_lines_between_hashes_as_global():
+    blocks = configtext.parse(VRP_RUNNING)
+    assert {"sysname thu01-rtr", "vlan batch 99 10", "stelnet server enable",
+            "snmp-agent sysinfo version v3", "vlan 99"} <= set(blocks[""])
+    assert blocks["vlan 99"] == ["description MGMT"]
+    assert "sysname thu01-rtr" not in blocks and "return" not in blocks[""]
+
+
+def test_missing_lines_per_context_with_negations():
+    golden = ["hostname thu01-sw", "ip ssh version 2", "no ip http server", "no snmp-server community public",
+              "no snmp-server community private", "logging host 127.10.1.51", "vlan 99", " name MGMT",
+              "vlan 10", " name OFFICE-LAN", "interface GigabitEthernet0/0", " description UPLINK to pop-bacson",
+              "line con 0", " exec-timeout 5 0", "line vty 0 4", " exec-timeout 5 0", " transport input ssh"]
+    assert configtext.missing_lines(golden, IOS_RUNNING) == [
+        ("", ["no snmp-server community public", "logging host 127.10.1.51"]),
+        ("vlan 10", ["name OFFICE-LAN"]),
+        ("line con 0", ["exec-timeout 5 0"]),
+    ]
+
+
+def test_missing_lines_on_vrp_uses_undo():
+    golden = ["sysname thu01-rtr", "undo telnet server enable", "stelnet server enable",
+              "info-center loghost 127.10.1.51", "user-interface vty 0 4", " protocol inbound ssh",
+              " idle-timeout 5 0"]
+    assert configtext.missing_lines(golden, VRP_RUNNING, "undo ") == [
+        ("", ["info-center loghost 127.10.1.51"]), ("user-interface vty 0 4", ["idle-timeout 5 0"])]
+    assert configtext.missing_lines(golden[:3], VRP_RUNNING + ["telnet server enable"], "undo ") == [
+        ("", ["undo telnet server enable"])]
+
+
+def test_commands_leave_each_block_and_merged_shows_lines_in_place():
+    missing = [("", ["logging host 127.10.1.51"]), ("line con 0", ["exec-timeout 5 0"]),
+               ("vlan 10", ["name OFFICE-LAN"])]
+    assert configtext.commands(missing, "exit") == ["logging host 127.10.1.51", "line con 0", " exec-timeout 5 0",
+                                                    "exit", "vlan 10", " name OFFICE-LAN", "exit"]
+    after = configtext.merged(IOS_RUNNING, missing)
+    con = after.index("line con 0")
+    assert after[con + 1:con + 3] == [" exec-timeout 10 0", " exec-timeout 5 0"]
+    assert after[-4:] == ["logging host 127.10.1.51", "vlan 10", " name OFFICE-LAN", "end"]
+    assert configtext.merged(IOS_RUNNING, []) == IOS_RUNNING
+
+
+def test_an_ios_banner_reads_the_same_typed_or_printed_and_over_several_lines():
+    typed = configtext.parse(["banner login ^Authorised access only.^"])[""]
+    printed = configtext.parse(["banner login ^CAuthorised access only.^C"])[""]
+    spanning = configtext.parse(["banner login ^C", "Authorised access only.", "^C", "hostname r1"])[""]
+    assert typed == printed == ["banner login ^CAuthorised access only.^C"]
+    assert spanning == ["banner login ^CAuthorised access only.^C", "hostname r1"]
+    # a banner's text never becomes configuration lines, even when it reads like one
+    tricky = configtext.parse(["banner motd #", "no service password-encryption", "ip http server", "#"])
+    assert tricky == {"": ["banner motd ^Cno service password-encryption ip http server^C"]}
+    # the golden line is typed with the delimiter it was written with
+    assert configtext.commands([("", typed)], "exit") == ["banner login ^Authorised access only.^"]
+
+
+def test_a_banner_never_closed_keeps_its_text_and_ends_the_file():
+    assert configtext.parse(["hostname r1", "banner exec ^C", "half a banner"])[""] == [
+        "hostname r1", "banner exec ^Chalf a banner^C"]
+
+
+def test_linux_backups_read_as_one_block_per_file_without_comments():
+    text = "\n".join(["==> /etc/ssh/sshd_config <==", "# a comment", "PermitRootLogin   no", "",
+                      "==> sshd -T <==", "permitrootlogin no", "passwordauthentication no"])
+    assert configtext.parse(text, "linux") == {
+        "": ["==> /etc/ssh/sshd_config <==", "==> sshd -T <=="],
+        "==> /etc/ssh/sshd_config <==": ["PermitRootLogin no"],
+        "==> sshd -T <==": ["permitrootlogin no", "passwordauthentication no"]}
+
+
+def test_drift_names_missing_and_extra_lines_in_their_context_whatever_the_order():
+    golden = ["hostname thu01-sw", "ntp server 127.10.1.123", "logging host 127.10.1.51",
+              "no ip http server", "line vty 0 4", " exec-timeout 5 0", " transport input ssh"]
+    running = ["hostname thu01-sw", "logging host 127.10.1.51", "ip http server", "ntp server 203.0.113.9",
+               "service timestamps log datetime msec", "!", "line vty 0 4", " transport input ssh",
+               " exec-timeout 10 0", " login local"]
+    found = configtext.drift(golden, running, "cisco_ios")
+    assert found["missing"] == [("", ["ntp server 127.10.1.123", "no ip http server"]),
+                                ("line vty 0 4", ["exec-timeout 5 0"])]
+    # lines that take the place of a standard one; unrelated lines are not drift
+    assert found["extra"] == [("", ["ntp server 203.0.113.9"]), ("line vty 0 4", ["exec-timeout 10 0"])]
+    shuffled = running[2:5] + running[:2] + running[5:]
+    assert configtext.drift(golden, shuffled, "cisco_ios") == found
+    assert configtext.drift(golden, golden, "cisco_ios") == {"missing": [], "extra": []}

@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     targets.add_argument("--shard", metavar="I/N", help="only the agents standing at a site of shard I of N "
                          "(sites split by uplink subtree)")
 
+    audit = commands.add_parser("audit", help="configuration audit: backups with history, policy packs, "
+                                "drift from the golden configurations, reports")
+    from agent.audit.cli import add_commands as add_audit_commands
+
+    add_audit_commands(audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION"))
+
     commands.add_parser("sample-config", help="print a commented sample agent.yml")
     return parser
 
@@ -175,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             from agent.targets import run as write_targets
 
             return write_targets(args.inventory, args.output, args.agents, args.shard)
+        if args.command == "audit":
+            return args.func(args)
         if args.command == "sample-config":
             print(sample_config())
             return 0

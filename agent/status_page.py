@@ -66,7 +66,7 @@ table td[data-label]::before{content:attr(data-label) ": ";font-size:.8rem;color
 """
 
 
-def _both(vietnamese: str, english: str) -> str:
+def both(vietnamese: str, english: str) -> str:
     """Vietnamese first, then English (both already safe HTML)."""
     return f'{vietnamese} / <span lang=en>{english}</span>'
 
@@ -75,7 +75,7 @@ def _badge(state: State) -> str:
     return f"<span class='st {state.name}'>{STATE_NAMES[state]} ({state.name})</span>"
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     seconds = int(max(0, seconds))
     days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
     if days:
@@ -88,7 +88,7 @@ def _duration(seconds: float) -> str:
 def _since(timestamp: float, now: float) -> str:
     """How long, then the local time it began (the agent's clock)."""
     began = time.localtime(timestamp)
-    return (f"<time datetime='{time.strftime('%Y-%m-%dT%H:%M:%S%z', began)}'>{_duration(now - timestamp)}</time> "
+    return (f"<time datetime='{time.strftime('%Y-%m-%dT%H:%M:%S%z', began)}'>{duration(now - timestamp)}</time> "
             f"<small>{time.strftime('%Y-%m-%d %H:%M:%S', began)}</small>")
 
 
@@ -117,7 +117,7 @@ def _cell(content: str, css: str = "", label: str = "") -> str:
 
 
 def _table(headings: list[tuple[str, str]], rows: list[str]) -> str:
-    head = "".join(f"<th>{_both(vi, en)}</th>" for vi, en in headings)
+    head = "".join(f"<th>{both(vi, en)}</th>" for vi, en in headings)
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
@@ -157,14 +157,14 @@ class _Page:
     def counts(self) -> str:
         per_state = Counter(state for _, state, _, _ in self.rows)
         return "".join(f"<span>{_badge(state)} {per_state[state]}</span> " for state in _URGENCY if per_state[state]) \
-            or f"<small>{_both('Chưa có kết quả kiểm tra', 'no check results yet')}</small>"
+            or f"<small>{both('Chưa có kết quả kiểm tra', 'no check results yet')}</small>"
 
     def tree(self) -> str:
         parts = []
         if self.inventory is not None:
             parts.append(self._site(self.inventory.root.name, top=True))
         if self.inventory is None or self.targets_at[THIS_HOST]:
-            label = f"<span class=site>{_both('Máy này', 'This host')}</span>"
+            label = f"<span class=site>{both('Máy này', 'This host')}</span>"
             parts.append(f"<li data-site='{THIS_HOST}' data-state={self.rolled[THIS_HOST].name}>"
                          f"{_badge(self.rolled[THIS_HOST])} {label}{self._hosts(THIS_HOST)}</li>")
         return f"<ul class='tree top'>{''.join(parts)}</ul>"
@@ -174,7 +174,7 @@ class _Page:
         label = (f"{_badge(state)} <span class=site>{escape(site.display_name)}</span> "
                  f"<small>{escape(site.name)} · {escape(site.type)}</small>")
         if site.uplink and site.uplink != site.parent:
-            label += f" <small>· {_both('đường truyền qua', 'uplink via')} {escape(site.uplink)}</small>"
+            label += f" <small>· {both('đường truyền qua', 'uplink via')} {escape(site.uplink)}</small>"
         label += self._outage_note(name)
         children = "".join(self._site(child.name) for child in self.inventory.children(name))
         inside = self._hosts(name) + (f"<ul class=tree>{children}</ul>" if children else "")
@@ -188,15 +188,15 @@ class _Page:
         cause = self.outages.cause.get(site)
         if cause is not None:
             shown = escape(self.inventory.sites[cause].display_name)
-            text = _both(f"Mất kết nối: đường truyền của {shown} bị gián đoạn",
+            text = both(f"Mất kết nối: đường truyền của {shown} bị gián đoạn",
                          f"cut off: the uplink of {shown} is down")
             return f"<span class=note>{text} <small>({escape(cause)})</small></span>"
         if self.outages.uplink_up.get(site) is False:
-            text = _both("Đường truyền bị gián đoạn: không router nào trả lời ping",
+            text = both("Đường truyền bị gián đoạn: không router nào trả lời ping",
                          "uplink down: no router answers ping")
             behind = self.outages.roots.get(site, 0)
             if behind:
-                text += " — " + _both(f"{behind} điểm phía sau mất kết nối",
+                text += " — " + both(f"{behind} điểm phía sau mất kết nối",
                                       f"{behind} sites cut off behind it")
             return f"<span class=note>{text}</span>"
         return ""
@@ -211,7 +211,7 @@ class _Page:
     def problems(self) -> str:
         rows = [self._check_row(row, with_target=True) for row in self.rows if row[1] != State.OK]
         if not rows:
-            return f"<p>{_badge(State.OK)} {_both('Mọi kiểm tra đều bình thường.', 'All checks OK.')}</p>"
+            return f"<p>{_badge(State.OK)} {both('Mọi kiểm tra đều bình thường.', 'All checks OK.')}</p>"
         return _table([("Trạng thái", "State"), ("Đối tượng", "Target"), ("Kiểm tra", "Check"),
                        ("Từ lúc", "Since"), ("Chi tiết", "Detail")], rows)
 
@@ -223,16 +223,16 @@ class _Page:
         cells += [_cell(escape(check.name)), _cell(_since(since, self.now), label="Từ lúc / Since")]
         measured = []
         if check.value is not None:
-            measured.append(f"{_both('giá trị', 'value')} {_number(check.value)}")
+            measured.append(f"{both('giá trị', 'value')} {_number(check.value)}")
         if _thresholds(check):
-            measured.append(f"{_both('ngưỡng', 'thresholds')} {_thresholds(check)}")
+            measured.append(f"{both('ngưỡng', 'thresholds')} {_thresholds(check)}")
         detail = escape(check.summary) + (f"<br><small>{'; '.join(measured)}</small>" if measured else "")
         cells.append(_cell(detail, "block"))
         return f"<tr>{''.join(cells)}</tr>"
 
     def targets(self) -> str:
         if not self.by_target:
-            none = _both("Chưa có đối tượng nào được kiểm tra.", "No target checked yet.")
+            none = both("Chưa có đối tượng nào được kiểm tra.", "No target checked yet.")
             return f"<p><small>{none}</small></p>"
         parts = []
         order = sorted(self.by_target, key=lambda t: (_URGENCY.index(self._target_state(t)), t))
@@ -240,7 +240,7 @@ class _Page:
             rows = self.by_target[target]
             state, site = self._target_state(target), rows[0][3]
             where = (escape(self.inventory.sites[site].display_name) if site != THIS_HOST
-                     else _both("Máy này", "this host"))
+                     else both("Máy này", "this host"))
             table = _table([("Trạng thái", "State"), ("Kiểm tra", "Check"), ("Từ lúc", "Since"),
                             ("Chi tiết", "Detail")], [self._check_row(row, with_target=False) for row in rows])
             is_open = " open" if state != State.OK else ""
@@ -258,11 +258,11 @@ class _Page:
             last = status.last
             name = _cell(f"<b>{escape(status.name)}</b>")
             if last is None:
-                rows.append(f"<tr>{name}{_cell(_both('chưa chạy', 'never'))}{_cell(_both('đang chờ', 'pending'))}"
+                rows.append(f"<tr>{name}{_cell(both('chưa chạy', 'never'))}{_cell(both('đang chờ', 'pending'))}"
                             "<td></td><td></td></tr>")
                 continue
             result = _badge(State.OK) if last.success else f"{_badge(State.CRITICAL)} {escape(last.reason or '')}"
-            ago = f"{_duration(self.now - last.started)} {_both('trước', 'ago')}"
+            ago = f"{duration(self.now - last.started)} {both('trước', 'ago')}"
             rows.append(f"<tr>{name}{_cell(ago)}{_cell(result)}{_cell(f'{last.duration * 1000:.1f} ms', 'num')}"
                         f"{_cell(escape(last.detail), 'block')}</tr>")
         return _table([("Bộ thu thập", "Collector"), ("Lần chạy cuối", "Last run"), ("Kết quả", "Result"),
@@ -286,15 +286,15 @@ def render(snapshot: Snapshot) -> bytes:
     page = _Page(snapshot, now)
     overall = page.overall()
     generated = time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(now))
-    links = [f"<a href='#{anchor}'>{_both(vi, en)}</a>" for anchor, vi, en, _ in _SECTIONS]
+    links = [f"<a href='#{anchor}'>{both(vi, en)}</a>" for anchor, vi, en, _ in _SECTIONS]
     links += ["<a href='/metrics'>metrics</a>", "<a href='/healthz'>healthz</a>"]
-    sections = "".join(f"<h2 id={anchor}>{_both(vi, en)}</h2>\n{part(page)}\n" for anchor, vi, en, part in _SECTIONS)
+    sections = "".join(f"<h2 id={anchor}>{both(vi, en)}</h2>\n{part(page)}\n" for anchor, vi, en, part in _SECTIONS)
     html = f"""<!doctype html>
 <html lang=vi><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
 <title>{STATE_NAMES[overall]} ({overall.name}) — egov-agent</title><style>{_STYLE}</style></head><body>
-<h1>{_both('Trạng thái', 'Status')}</h1>
-<p class=meta>{_both('Tổng thể', 'Overall')}: {_badge(overall)}<br>
-egov-agent {escape(__version__)} · {_both('cập nhật lúc', 'as of')} {generated}</p>
+<h1>{both('Trạng thái', 'Status')}</h1>
+<p class=meta>{both('Tổng thể', 'Overall')}: {_badge(overall)}<br>
+egov-agent {escape(__version__)} · {both('cập nhật lúc', 'as of')} {generated}</p>
 <p class=counts>{page.counts()}</p>
 <nav>{" · ".join(links)}</nav>
 {sections}</body></html>

@@ -39,6 +39,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,59 +149,25 @@ ssh:
         if parsers is None:
             raise CollectorError("config", f"platform {target.platform!r} is not one the ssh collector reads "
                                            f"(it reads {', '.join(PLATFORMS)})")
-        credentials = self._credentials(check)
+        logins = credentials(check, self._environ)
         deadline = time.monotonic() + self.settings.probe_timeout
         loop = asyncio.get_running_loop()
-        facts = await loop.run_in_executor(self._pool, self._session, target, check, parsers, credentials, deadline)
+        facts = await loop.run_in_executor(self._pool, self._session, target, check, parsers, logins, deadline)
         findings = uplink_findings(target, check.uplinks, facts, self.context.inventory)
         self._uplinks[target.name] = findings
         return samples(facts, check.uplinks, findings)
 
-    def _credentials(self, check) -> dict:
-        """netmiko's keyword arguments for logging in; a missing secret is a config failure."""
-        if not check.username:
-            raise CollectorError("config", "the ssh check sets no username")
-        if not check.password_env and not check.key_file:
-            raise CollectorError("config", "the ssh check sets neither password_env nor key_file")
-        found = {"username": check.username, "password": self._secret(check.password_env, "password_env"),
-                 "secret": self._secret(check.secret_env, "secret_env")}
-        if check.key_file:
-            if not os.access(check.key_file, os.R_OK):
-                raise CollectorError("config", f"key_file {check.key_file} cannot be read")
-            found.update(use_keys=True, key_file=check.key_file)
-        return found
-
-    def _secret(self, variable: str | None, field: str) -> str:
-        if not variable:
-            return ""
-        value = self._environ.get(variable)
-        if not value:
-            raise CollectorError("config", f"environment variable {variable} ({field}) is not set")
-        return value
-
-    def _session(self, target, check, parsers: ModuleType, credentials: dict, deadline: float) -> Facts:
+    def _session(self, target, check, parsers: ModuleType, logins: dict, deadline: float) -> Facts:
         """Log in, run the commands, log out: in a worker thread."""
-        settings = self.settings
-        known_hosts = Path(check.known_hosts or settings.known_hosts)
-        where = f"{target.address}:{check.port}"
+        known_hosts = Path(check.known_hosts or self.settings.known_hosts)
+        connection = login(target, check, logins, known_hosts, self.settings.connect_timeout, self.log)
+        command = ""
         try:
-            KnownHosts(known_hosts, self.log).ensure(target, check.port, settings.connect_timeout)
-            connection = session_class(target.platform, parsers.LOGOUT)(
-                device_type=target.platform, host=target.address, port=check.port, **credentials,
-                allow_agent=False, ssh_strict=True, alt_key_file=str(known_hosts),
-                conn_timeout=settings.connect_timeout, banner_timeout=settings.connect_timeout,
-                auth_timeout=settings.connect_timeout)
-        except Exception as err:
-            raise failure(err, target.name, where, "logging in", known_hosts) from None
-        command = "enable"
-        try:
-            if credentials["secret"] and not connection.check_enable_mode():
-                connection.enable()
             found: dict[str, object] = {}
             for group in check.commands or GROUPS:
                 for candidate in parsers.COMMANDS[group]:
                     command = candidate.command
-                    read_timeout = max(1.0, min(settings.command_timeout, deadline - time.monotonic()))
+                    read_timeout = max(1.0, min(self.settings.command_timeout, deadline - time.monotonic()))
                     value = candidate.parse(connection.send_command(command, read_timeout=read_timeout))
                     if value is not None:
                         found[group] = value
@@ -215,12 +182,10 @@ ssh:
             raise CollectorError("parse", str(err)) from None
         except Exception as err:
             closed = connection.remote_conn is None or connection.remote_conn.closed
-            raise failure(err, target.name, where, repr(command), known_hosts, closed) from None
+            raise failure(err, target.name, f"{target.address}:{check.port}", repr(command), known_hosts,
+                          closed) from None
         finally:
-            try:
-                connection.disconnect()
-            except Exception:  # the device already closed it
-                pass
+            close(connection)
 
     def evaluate(self, outcome: Outcome) -> Check:
         """CPU and memory against the check's thresholds; a declared uplink that is down is critical."""
@@ -352,6 +317,62 @@ def samples(facts: Facts, uplinks, findings: list[Finding]) -> list[Sample]:
     return out
 
 
+def credentials(check, environ: Mapping[str, str]) -> dict:
+    """netmiko's keyword arguments for logging in as the ssh check says, the secrets from the
+    environment variables it names; a missing one is a config failure."""
+    def secret(variable: str | None, field: str) -> str:
+        if not variable:
+            return ""
+        value = environ.get(variable)
+        if not value:
+            raise CollectorError("config", f"environment variable {variable} ({field}) is not set")
+        return value
+
+    if not check.username:
+        raise CollectorError("config", "the ssh check sets no username")
+    if not check.password_env and not check.key_file:
+        raise CollectorError("config", "the ssh check sets neither password_env nor key_file")
+    found = {"username": check.username, "password": secret(check.password_env, "password_env"),
+             "secret": secret(check.secret_env, "secret_env")}
+    if check.key_file:
+        if not os.access(check.key_file, os.R_OK):
+            raise CollectorError("config", f"key_file {check.key_file} cannot be read")
+        found.update(use_keys=True, key_file=check.key_file)
+    return found
+
+
+def login(target, check, logins: dict, known_hosts: Path, timeout: float, log: logging.Logger):
+    """A session on the device (a `session_class`): its host key checked against known_hosts,
+    recorded on first contact; logged in with `logins` (credentials()); enabled when there is
+    a secret. CollectorError with the reason when not. `timeout`: TCP connect, SSH banner and
+    authentication, each. The caller closes it (close())."""
+    where = f"{target.address}:{check.port}"
+    try:
+        KnownHosts(known_hosts, log).ensure(target, check.port, timeout)
+        connection = session_class(target.platform, PLATFORMS[target.platform].LOGOUT)(
+            device_type=target.platform, host=target.address, port=check.port, **logins,
+            allow_agent=False, ssh_strict=True, alt_key_file=str(known_hosts),
+            conn_timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
+    except Exception as err:
+        raise failure(err, target.name, where, "logging in", known_hosts) from None
+    try:
+        if logins["secret"] and not connection.check_enable_mode():
+            connection.enable()
+    except Exception as err:
+        closed = connection.remote_conn is None or connection.remote_conn.closed
+        close(connection)
+        raise failure(err, target.name, where, "'enable'", known_hosts, closed) from None
+    return connection
+
+
+def close(connection) -> None:
+    """Log out of a session; one the device already closed is no error."""
+    try:
+        connection.disconnect()
+    except Exception:
+        pass
+
+
 @functools.cache
 def session_class(device_type: str, logout: str) -> type:
     """netmiko's class for the platform, with two changes. Host keys: paramiko is given the
@@ -365,7 +386,7 @@ def session_class(device_type: str, logout: str) -> type:
 
     def _build_ssh_client(self) -> paramiko.SSHClient:
         client = paramiko.SSHClient()
-        entry = _entry(f"{self.host}:{self.port}")
+        entry = host_key_entry(f"{self.host}:{self.port}")
         for kind, key in KnownHosts(Path(self.alt_key_file)).known(entry).items():
             client.get_host_keys().add(entry, kind, key)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
@@ -391,8 +412,8 @@ def failure(err: Exception, target: str, where: str, doing: str, known_hosts: Pa
     if isinstance(cause, paramiko.BadHostKeyException):
         return CollectorError("tls", f"{target} ({where}) presents host key {cause.key.fingerprint}, but "
                                      f"{known_hosts} holds {cause.expected_key.fingerprint} for it: refused. If the "
-                                     f"device was replaced, remove the old key (ssh-keygen -R '{_entry(where)}' "
-                                     f"-f {known_hosts})")
+                                     f"device was replaced, remove the old key "
+                                     f"(ssh-keygen -R '{host_key_entry(where)}' -f {known_hosts})")
     if isinstance(cause, paramiko.SSHException) and "not found in known_hosts" in str(cause):
         return CollectorError("tls", f"{target} ({where}) has no recorded host key in {known_hosts}: refused")
     if isinstance(err, NetmikoAuthenticationException) or isinstance(cause, paramiko.AuthenticationException):
@@ -412,7 +433,7 @@ def failure(err: Exception, target: str, where: str, doing: str, known_hosts: Pa
     return CollectorError("error", f"{type(err).__name__} while {doing}")
 
 
-def _entry(where: str) -> str:
+def host_key_entry(where: str) -> str:
     """known_hosts' name for an address:port ('[addr]:port' unless the port is 22)."""
     address, _, port = where.rpartition(":")
     return address if port == "22" else f"[{address}]:{port}"
@@ -451,7 +472,7 @@ class KnownHosts:
         return cached[1]
 
     def ensure(self, target, port: int, timeout: float) -> None:
-        entry = _entry(f"{target.address}:{port}")
+        entry = host_key_entry(f"{target.address}:{port}")
         if self.known(entry):
             return
         key = fetch_host_key(target.address, port, timeout)

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-agent}
 
-agent_packages=(python3 python3-venv python3-pip)
+agent_packages=(python3 python3-venv python3-pip git)  # git: the audit store
 # real peers the test suite starts on loopback (tests/conftest.py) and the anchors of benchmarks/
 test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager prometheus-blackbox-exporter openssl
                fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio

@@ -140,12 +140,13 @@ def test_drift_names_missing_and_extra_lines_in_their_context_whatever_the_order
               "no ip http server", "line vty 0 4", " exec-timeout 5 0", " transport input ssh"]
     running = ["hostname thu01-sw", "logging host 127.10.1.51", "ip http server", "ntp server 203.0.113.9",
                "service timestamps log datetime msec", "!", "line vty 0 4", " transport input ssh",
-               " exec-timeout 10 0", " login local"]
+               " exec-timeout 10 0", " login local", "line vty 5 15", " transport input ssh"]
     found = configtext.drift(golden, running, "cisco_ios")
     assert found["missing"] == [("", ["ntp server 127.10.1.123", "no ip http server"]),
                                 ("line vty 0 4", ["exec-timeout 5 0"])]
     # lines that take the place of a standard one; unrelated lines are not drift
     assert found["extra"] == [("", ["ntp server 203.0.113.9"]), ("line vty 0 4", ["exec-timeout 10 0"])]
+    # (`line vty 5 15` is another block, not a global line replacing `line vty 0 4`)
     shuffled = running[2:5] + running[:2] + running[5:]
     assert configtext.drift(golden, shuffled, "cisco_ios") == found
     assert configtext.drift(golden, golden, "cisco_ios") == {"missing": [], "extra": []}

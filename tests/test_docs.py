@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from agent.audit.store import Store
 from tests.test_daemon import all_collected
 from tests.test_mail_probes import POSTQUEUE_J
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+REPORT_CONFIGS = Path(__file__).resolve().parent / "fixtures/audit/report/configs"
 ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| (?P<type>\w+) \| (?P<labels>[^|]*) \| (?P<collector>[^|]+) \| .+ \|$")
 
 
@@ -38,15 +42,30 @@ def as_regex(name: str) -> re.Pattern:
                       + "$")
 
 
+def audit_store(directory: Path) -> tuple[Path, Path]:
+    """An audit store holding one router's backup and golden configuration, and an inventory naming it."""
+    store = Store(directory / "store")
+    store.init()
+    store.write("doc-rtr", "network", (REPORT_CONFIGS / "xa-a-rtr.cfg").read_text())
+    store.write_golden("doc-rtr", (REPORT_CONFIGS / "xa-a-rtr.golden").read_text())
+    store.update_status({"doc-rtr": {"platform": "cisco_ios", "last_success": time.time() - 60}})
+    inventory = directory / "inventory.yml"
+    inventory.write_text(json.dumps({"province": {"vars": {"egov_site_type": "province"}, "hosts": {
+        "doc-rtr": {"ansible_host": "127.0.0.1", "egov_role": "router", "egov_platform": "cisco_ios"}}}}))
+    return store.path, inventory
+
+
 def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
     postqueue = tmp_path / "postqueue"  # stands in for postfix's, printing captured `postqueue -j` output
     postqueue.write_text(f"#!/bin/sh\ncat <<'EOF'\n{POSTQUEUE_J}EOF\n")
     postqueue.chmod(0o755)
+    store, inventory = audit_store(tmp_path)
     config = tmp_path / "agent.yml"  # every collector on, and a service that is surely running: the agent
     config.write_text("collectors:\n  services:\n    services:\n"
                       "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n"
-                      f"  postfix_queue: {{enabled: true, postqueue: '{postqueue}'}}\n")
-    agent = start_agent("-c", str(config))
+                      f"  postfix_queue: {{enabled: true, postqueue: '{postqueue}'}}\n"
+                      f"  audit: {{enabled: true, store: '{store}'}}\n")
+    agent = start_agent("-c", str(config), "-i", str(inventory))
     served = {}
     for family in text_string_to_metric_families(all_collected(agent, config).decode()):
         name = family.name + {"counter": "_total", "info": "_info"}.get(family.type, "")

@@ -1,0 +1,142 @@
+"""Secrets out of configurations, replaced by stable tokens.
+
+`redact(text, platform, key)` replaces every secret (passwords and their hashes, SNMP
+communities and USM keys, RADIUS/TACACS+ keys, pre-shared keys, routing protocol keys,
+PEM private keys) with `<redacted:XXXXXXXXXXXX>`: the first 12 hex digits of the
+HMAC-SHA256 of the secret under `key`. The same secret gives the same token run after run,
+so an unchanged config stays unchanged in the history and a changed secret shows as a
+changed line; without the key (kept in the backup store, never committed: store.py) a
+token cannot be checked against a dictionary of likely passwords. What is around a secret
+stays: `enable secret 9 <redacted:…>` still says it is a type 9 hash, which the policies
+judge.
+
+A hash is redacted too: a type 5 hash falls to a dictionary attack, a type 7 "password"
+decodes in a blink. SNMP communities `public` and `private` are not secrets but the
+defaults everyone knows; they stay readable so the policies can forbid them.
+
+The rules are per platform and per line: the first rule that finds something on a line
+redacts every secret it finds there. A rule may be limited to the lines of some blocks
+(`within`: the unindented line that heads the block), for keywords that are secrets in one
+block and key numbers in another (` key 7 X` in a `tacacs server` block, ` key 1` in a
+`key chain`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+
+from agent.audit.configtext import SECTION
+
+TOKEN = re.compile(r"<redacted:[0-9a-f]{12}>")
+# not secrets but the defaults everyone knows: readable, so that the policies can forbid them
+_DEFAULT_COMMUNITIES = frozenset({"public", "private"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Each match of `secret` on a line is redacted (its group `s`, unless it is one of
+    `keep`), on the lines that match `line` (default: any) in a block whose header matches
+    `within` (default: any)."""
+
+    secret: re.Pattern
+    line: re.Pattern | None = None
+    within: re.Pattern | None = None
+    keep: frozenset[str] = frozenset()
+
+    def applies(self, line: str, header: str) -> bool:
+        return (self.line is None or self.line.search(line) is not None) and \
+            (self.within is None or self.within.search(header) is not None)
+
+
+def _rule(secret: str, line: str | None = None, within: str | None = None, keep=frozenset()) -> Rule:
+    return Rule(re.compile(secret), re.compile(line) if line else None, re.compile(within) if within else None, keep)
+
+
+# A secret that IOS takes as "the rest of the line" (it may hold spaces): `password` and
+# `secret` are the last words of their commands.
+_REST = r"(?P<s>\S.*?)\s*$"
+# an IOS encryption type before a value: only when a value follows ("password 7" is a password)
+_TYPE = r"(?:\d{1,2} (?=\S))?"
+
+IOS = [
+    _rule(rf"^\s*enable (?:secret|password) (?:level \d+ )?{_TYPE}{_REST}"),
+    _rule(rf"^\s*username \S+ .*?\b(?:secret|password) {_TYPE}{_REST}"),
+    _rule(r"^\s*snmp-server community (?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
+    _rule(r"^\s*snmp-server host \S+ (?:vrf \S+ )?(?:(?:informs|traps) )?(?:version (?:1|2c) )?(?P<s>\S+)",
+          line=r"^\s*snmp-server host (?!.* version 3 )", keep=_DEFAULT_COMMUNITIES),
+    _rule(r"\b(?:auth (?:md5|sha\S*)|priv (?:des|3des|aes(?: \d+)?)) (?P<s>\S+)", line=r"^\s*snmp-server user "),
+    _rule(rf"\bkey {_TYPE}(?P<s>\S+)", line=r"^\s*(?:tacacs-server|radius-server|server-private) "),
+    _rule(rf"^\s*key {_TYPE}{_REST}", within=r"^(?:tacacs|radius) server "),
+    _rule(rf"^\s*crypto isakmp key {_TYPE}(?P<s>\S+)"),
+    _rule(rf"\bpre-shared-key (?:address \S+(?: \S+)? )?key {_TYPE}(?P<s>\S+)"),
+    _rule(rf"^\s*pre-shared-key (?:local |remote )?{_TYPE}(?P<s>\S+)$"),
+    _rule(r"^\s*ntp authentication-key \d+ \S+ (?P<s>\S+)"),
+    _rule(rf"\bip ospf authentication-key {_TYPE}(?P<s>\S+)"),
+    _rule(rf"\bmessage-digest-key \d+ md5 {_TYPE}(?P<s>\S+)"),
+    _rule(rf"\bkey-string {_TYPE}{_REST}"),
+    _rule(rf"^\s*key config-key password-encrypt {_REST}"),
+    _rule(r"\bauthentication text (?P<s>\S+)"),  # HSRP, VRRP
+    _rule(rf"\bwpa-psk (?:ascii|hex) {_TYPE}(?P<s>\S+)"),
+    # every other password or secret: line passwords, BGP neighbours, PPP, HSRP ...
+    _rule(rf"\b(?:password|secret) {_TYPE}{_REST}", line=r"^(?!\s*(?:no )?password encryption )"),
+]
+
+VRP = [
+    _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?:cipher )?(?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
+    _rule(r"^\s*snmp-agent community (?:read|write) (?:cipher )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
+    _rule(r"\bauthentication-mode (?:md5|hmac-md5|hmac-sha256|simple)(?: \d+)? (?:cipher |plain )?(?P<s>\S+)"),
+    _rule(r"\b(?:password(?: level \d+)?|shared-key|pre-shared-key|key) (?:cipher|irreversible-cipher|simple) "
+          r"(?P<s>\S+)"),
+    # whatever VRP shows as a cipher is a secret by definition
+    _rule(r"\b(?:cipher|irreversible-cipher) (?P<s>\S+)"),
+    _rule(r"\b(?:shared-key|pre-shared-key) (?P<s>\S+)"),
+]
+
+# The agent's own YAML (/etc/egov-agent/*.yml): a value under a password- or secret-like
+# key, except the names of environment variables and paths (`password_env`, `key_file`),
+# and bcrypt hashes (web.yml's basic_auth_users).
+YAML = [
+    _rule(r"^\s*(?:- )?[\w.-]*(?:password|passwd|secret|token|community|psk|priv_key|auth_key)[\w.-]*"
+          r"(?<!_env)(?<!_file)\s*:\s*(?P<s>\S.*?)\s*$"),
+    _rule(r"(?P<s>\$2[abxy]?\$\d\d\$[./A-Za-z0-9]+)"),
+]
+
+PLATFORMS = {"cisco_ios": IOS, "cisco_xe": IOS, "huawei": VRP, "huawei_vrpv8": VRP, "linux": []}
+
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S)
+
+
+def redact(text: str, platform: str, key: bytes) -> str:
+    """`text` with every secret replaced by its token (see the module's docstring)."""
+    if platform not in PLATFORMS:
+        raise ValueError(f"no redaction rules for platform {platform!r} (known: {', '.join(PLATFORMS)})")
+    text = _PEM.sub(lambda m: token(m[0], key), text)
+    rules = PLATFORMS[platform]
+    out, header = [], ""
+    for line in text.split("\n"):
+        if platform == "linux" and (section := SECTION.match(line)):
+            rules = YAML if section[1].endswith((".yml", ".yaml")) else []
+        elif line[:1] not in (" ", "\t", ""):
+            header = line
+        out.append(_redact_line(line, header, rules, key))
+    return "\n".join(out)
+
+
+def _redact_line(line: str, header: str, rules: list[Rule], key: bytes) -> str:
+    for rule in rules:
+        if not rule.applies(line, header):
+            continue
+        matches = list(rule.secret.finditer(line))
+        if matches:
+            for m in reversed(matches):
+                if m["s"] not in rule.keep and not TOKEN.fullmatch(m["s"]):
+                    line = line[:m.start("s")] + token(m["s"], key) + line[m.end("s"):]
+            return line
+    return line
+
+
+def token(secret: str, key: bytes) -> str:
+    return f"<redacted:{hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()[:12]}>"

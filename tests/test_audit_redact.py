@@ -1,0 +1,153 @@
+"""Redaction of secrets in configurations: each kind of secret in real vendor syntax, tokens
+stable across runs and keyed, a changed secret a changed token, nothing left to read."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from agent.audit.redact import TOKEN, redact, token
+
+KEY = bytes(range(32))
+
+# (platform, configuration lines, the secrets in them): lines as the devices print them
+CASES = [
+    ("cisco_ios", "enable secret 9 $9$nhEmQVczB7dqsO$X.HsgL6x1il0RxkOSSvyQYwucySCt7qFm4v7pqCxkKM",
+     ["$9$nhEmQVczB7dqsO$X.HsgL6x1il0RxkOSSvyQYwucySCt7qFm4v7pqCxkKM"]),
+    ("cisco_ios", "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0", ["$1$mERr$hx5rVt7rPNoS4wqbXKX7m0"]),
+    ("cisco_ios", "enable secret 8 $8$dsYGNam3K1SIJO$7nv/35M/qr6t.dVc7UY9zrJDWRVqncHub1PE9UlMQFs",
+     ["$8$dsYGNam3K1SIJO$7nv/35M/qr6t.dVc7UY9zrJDWRVqncHub1PE9UlMQFs"]),
+    ("cisco_ios", "enable secret level 5 5 $1$iUJX$3kAbrEjuVsDqkrLmZpzo/1", ["$1$iUJX$3kAbrEjuVsDqkrLmZpzo/1"]),
+    ("cisco_ios", "enable password 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "enable password 0 Cisco123", ["Cisco123"]),
+    ("cisco_ios", "enable password 1234", ["1234"]),  # a digit-only password is no encryption type
+    ("cisco_ios", "username admin privilege 15 secret 9 $9$4lWh7mZpBzE0y.$Uu0pL1VvH2nwR1xbn1Ec9rRn0Mxm9X0FfB0vLK9T2xQ",
+     ["$9$4lWh7mZpBzE0y.$Uu0pL1VvH2nwR1xbn1Ec9rRn0Mxm9X0FfB0vLK9T2xQ"]),
+    ("cisco_ios", "username noc password 7 094F471A1A0A", ["094F471A1A0A"]),
+    ("cisco_ios", "username ops privilege 15 password 0 two words", ["two words"]),
+    ("cisco_ios", "username bob algorithm-type scrypt secret 9 $9$Ab12$Cd34", ["$9$Ab12$Cd34"]),
+    ("cisco_ios", "snmp-server community Tinh-M4u-RO RO 10", ["Tinh-M4u-RO"]),
+    ("cisco_ios", "snmp-server host 192.0.2.10 version 2c Tr4pC0mm", ["Tr4pC0mm"]),
+    ("cisco_ios", "snmp-server user egov EGOV-RO v3 auth sha AuthPhrase1 priv aes 128 PrivPhrase1",
+     ["AuthPhrase1", "PrivPhrase1"]),
+    ("cisco_ios", "tacacs-server host 192.0.2.5 key 7 045802150C2E", ["045802150C2E"]),
+    ("cisco_ios", "tacacs-server key TacKey99", ["TacKey99"]),
+    ("cisco_ios", "radius-server host 192.0.2.6 auth-port 1812 acct-port 1813 key 7 13061E010803",
+     ["13061E010803"]),
+    ("cisco_ios", "tacacs server TAC-1\n address ipv4 192.0.2.5\n key 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "radius server RAD-1\n address ipv4 192.0.2.6 auth-port 1812 acct-port 1813\n key RadKey 1",
+     ["RadKey 1"]),
+    ("cisco_ios", "aaa group server tacacs+ TAC\n server-private 192.0.2.5 key 7 121A0C041104", ["121A0C041104"]),
+    ("cisco_ios", "crypto isakmp key 6 Vpn$ecretKey address 203.0.113.1", ["Vpn$ecretKey"]),
+    ("cisco_ios", "crypto isakmp key PlainPsk address 0.0.0.0 0.0.0.0", ["PlainPsk"]),
+    ("cisco_ios", "crypto keyring KR-1\n pre-shared-key address 203.0.113.1 key KeyringPsk", ["KeyringPsk"]),
+    ("cisco_ios", "crypto ikev2 keyring KR-2\n peer HQ\n  address 203.0.113.2\n  pre-shared-key local LocalPsk",
+     ["LocalPsk"]),
+    ("cisco_ios", "ntp authentication-key 1 md5 104D000A0618 7", ["104D000A0618"]),
+    ("cisco_ios", "interface GigabitEthernet0/0\n ip ospf authentication-key 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "interface GigabitEthernet0/1\n ip ospf message-digest-key 1 md5 7 070C285F4D06",
+     ["070C285F4D06"]),
+    ("cisco_ios", "router bgp 65001\n neighbor 192.0.2.1 password 7 02050D480809", ["02050D480809"]),
+    ("cisco_ios", "key chain OSPF-KEYS\n key 1\n  key-string 7 110A1016141D", ["110A1016141D"]),
+    ("cisco_ios", "line vty 0 4\n password 7 0822455D0A16\n login", ["0822455D0A16"]),
+    ("cisco_ios", "interface Vlan99\n standby 1 authentication text HsrpPw", ["HsrpPw"]),
+    ("cisco_ios", "key config-key password-encrypt MasterKey1", ["MasterKey1"]),
+    ("huawei", "aaa\n local-user admin password irreversible-cipher $1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$",
+     ["$1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$"]),
+    ("huawei", "aaa\n local-user ops password cipher %^%#m6Y`7k=<.D%^%#", ["%^%#m6Y`7k=<.D%^%#"]),
+    ("huawei", " snmp-agent community read cipher %^%#R3adC0mm%^%#", ["%^%#R3adC0mm%^%#"]),
+    ("huawei", " snmp-agent community write Wr1teC0mm mib-view iso-view", ["Wr1teC0mm"]),
+    ("huawei", " snmp-agent usm-user v3 egov authentication-mode sha cipher %^%#AuthK%^%# privacy-mode aes128 "
+               "cipher %^%#PrivK%^%#", ["%^%#AuthK%^%#", "%^%#PrivK%^%#"]),
+    ("huawei", " super password level 15 cipher %^%#SuperPw%^%#", ["%^%#SuperPw%^%#"]),
+    ("huawei", "radius-server template RAD\n radius-server shared-key cipher %^%#RadKey%^%#", ["%^%#RadKey%^%#"]),
+    ("huawei", "hwtacacs-server template TAC\n hwtacacs-server shared-key cipher %^%#TacKey%^%#",
+     ["%^%#TacKey%^%#"]),
+    ("huawei", "ospf 1\n area 0.0.0.0\n  authentication-mode md5 1 cipher %^%#OspfKey%^%#", ["%^%#OspfKey%^%#"]),
+    ("huawei", "interface GigabitEthernet0/0/1\n ospf authentication-mode simple plain OspfPlain", ["OspfPlain"]),
+    ("huawei", " ntp-service authentication-keyid 1 authentication-mode md5 cipher %^%#NtpKey%^%#",
+     ["%^%#NtpKey%^%#"]),
+    ("huawei", "ike peer HQ\n pre-shared-key cipher %^%#IkePsk%^%#", ["%^%#IkePsk%^%#"]),
+    ("huawei", "bgp 65001\n peer 192.0.2.1 password cipher %^%#BgpPw%^%#", ["%^%#BgpPw%^%#"]),
+    ("huawei", "user-interface vty 0 4\n set authentication password cipher %^%#VtyPw%^%#", ["%^%#VtyPw%^%#"]),
+    ("linux", "==> /etc/egov-agent/agent.yml <==\ncollectors:\n  imap:\n    password: hunter2\n"
+              "    smtp_secret: 'quoted secret'", ["hunter2", "'quoted secret'"]),
+    ("linux", "==> /etc/egov-agent/web.yml <==\nbasic_auth_users:\n"
+              "  prometheus: $2y$10$Ap9QwFJ3VsdmNg1Hw8FRA.xHLs2dORZkVpqpJ3b6dTUq0EjT/kQxC",
+     ["$2y$10$Ap9QwFJ3VsdmNg1Hw8FRA.xHLs2dORZkVpqpJ3b6dTUq0EjT/kQxC"]),
+]
+
+
+@pytest.mark.parametrize("platform, text, secrets", CASES, ids=[c[1].split("\n")[-1][:40] for c in CASES])
+def test_each_secret_becomes_its_token(platform, text, secrets):
+    redacted = redact(text, platform, KEY)
+    for secret in secrets:
+        assert secret not in redacted
+        assert token(secret, KEY) in redacted
+    assert len(TOKEN.findall(redacted)) == len(secrets)
+    # what surrounds a secret stays: the command and its encryption type
+    first = text.split("\n")[-1].split()[0]
+    assert first in redacted
+
+
+def test_the_encryption_type_stays_readable():
+    assert redact("enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0", "cisco_ios", KEY).startswith("enable secret 5 <")
+    assert redact("username noc password 7 094F471A1A0A", "cisco_ios", KEY).startswith("username noc password 7 <")
+
+
+def test_tokens_are_stable_and_keyed():
+    line = "snmp-server community Tinh-M4u-RO RO"
+    assert redact(line, "cisco_ios", KEY) == redact(line, "cisco_ios", KEY)
+    other_key = redact(line, "cisco_ios", b"another key")
+    assert other_key != redact(line, "cisco_ios", KEY)
+    assert re.fullmatch(r"snmp-server community <redacted:[0-9a-f]{12}> RO", other_key)
+
+
+def test_a_changed_secret_is_a_changed_token():
+    before = redact("enable secret 9 $9$aaaa$bbbb", "cisco_ios", KEY)
+    after = redact("enable secret 9 $9$aaaa$cccc", "cisco_ios", KEY)
+    assert before != after and before.rsplit(" ", 1)[0] == after.rsplit(" ", 1)[0]
+
+
+def test_redacting_twice_changes_nothing():
+    text = "\n".join(c[1] for c in CASES if c[0] == "cisco_ios")
+    once = redact(text, "cisco_ios", KEY)
+    assert redact(once, "cisco_ios", KEY) == once
+
+
+def test_what_is_not_secret_stays():
+    ios = ["service password-encryption", "password encryption aes", "snmp-server community public RO",
+           "snmp-server host 192.0.2.10 version 3 priv egov", "key chain OSPF-KEYS", " key 1",
+           "security passwords min-length 10", "ip ssh version 2", "no ip http server"]
+    assert redact("\n".join(ios), "cisco_ios", KEY) == "\n".join(ios)
+    vrp = [" snmp-agent community read public", "user-interface vty 0 4", " authentication-mode aaa",
+           " ssh user egov-netops authentication-type password", " stelnet server enable"]
+    assert redact("\n".join(vrp), "huawei", KEY) == "\n".join(vrp)
+    linux = ["==> /etc/egov-agent/agent.yml <==", "collectors:", "  imap: {port: 993, username: monitor}",
+             "    password_env: EGOV_IMAP_PASSWORD", "    key_file: /etc/egov-agent/agent.key",
+             "==> /etc/ssh/sshd_config <==", "PasswordAuthentication no", "==> /etc/sudoers <==",
+             "%egov-admins ALL=(ALL:ALL) NOPASSWD: ALL", "==> nft list ruleset <==", "table inet filter {"]
+    assert redact("\n".join(linux), "linux", KEY) == "\n".join(linux)
+
+
+def test_a_yaml_like_line_outside_the_agent_config_is_left_alone():
+    text = "==> /etc/ssh/sshd_config <==\n# password: not-yaml-here\n"
+    assert redact(text, "linux", KEY) == text
+
+
+@pytest.mark.parametrize("platform", ["cisco_ios", "huawei", "linux"])
+def test_a_pem_private_key_goes_whole(platform):
+    block = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAxVd1m0bS\nq8E3yQ9bDd1y0ExHw2d\n"
+             "-----END RSA PRIVATE KEY-----")
+    text = f"==> /etc/egov-agent/tls.yml <==\ncert: |\n  -----BEGIN CERTIFICATE-----\n  MIIB\n" \
+           f"  -----END CERTIFICATE-----\nkey: |\n  {block}\nafter: 1\n"
+    redacted = redact(text, platform, KEY)
+    assert "PRIVATE KEY" not in redacted and "MIIEowIBAAKCAQEAxVd1m0bS" not in redacted
+    assert f"  {token(block, KEY)}\nafter: 1\n" in redacted
+    assert "-----BEGIN CERTIFICATE-----\n  MIIB" in redacted  # a certificate is public
+
+
+def test_an_unknown_platform_is_refused():
+    with pytest.raises(ValueError, match="juniper_junos"):
+        redact("set system root-authentication encrypted-password x", "juniper_junos", KEY)

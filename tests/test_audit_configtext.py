@@ -150,3 +150,24 @@ def test_drift_names_missing_and_extra_lines_in_their_context_whatever_the_order
     shuffled = running[2:5] + running[:2] + running[5:]
     assert configtext.drift(golden, shuffled, "cisco_ios") == found
     assert configtext.drift(golden, golden, "cisco_ios") == {"missing": [], "extra": []}
+
+
+def test_secrets_are_compared_without_their_values():
+    golden = ["enable secret <env:EGOV_NET_ENABLE_SECRET>", "username egov-netops privilege 15 secret <env:PW>",
+              "aaa", " local-user egov-netops password irreversible-cipher <env:PW>"]
+    device = ["enable secret 9 $9$8d7f0c2a", "username egov-netops privilege 15 secret 9 $9$aa01",
+              "aaa", " local-user egov-netops password irreversible-cipher $1c$Zx1$"]
+    backup = ["enable secret <redacted:3f9c0a1b2c4d>", "username egov-netops privilege 15 secret <redacted:99>",
+              "aaa", " local-user egov-netops password irreversible-cipher <redacted:0a>"]
+    assert configtext.missing_lines(golden, device) == []
+    assert configtext.drift(golden, backup, "huawei") == {"missing": [], "extra": []}
+    # another user, or a password where a secret is wanted, is still a difference
+    assert configtext.missing_lines(golden, ["enable password 7 0822455D0A16", device[1], "aaa"]) == [
+        ("", ["enable secret <env:EGOV_NET_ENABLE_SECRET>"]), ("aaa", [golden[3].strip()])]
+
+
+def test_a_default_on_ios_feature_is_off_only_when_no_x_is_shown():
+    golden = ["no service pad", "no ip http server"]
+    assert configtext.missing_lines(golden, ["hostname r1"]) == [("", ["no service pad"])]
+    assert configtext.missing_lines(golden, ["no service pad"]) == []
+    assert configtext.missing_lines(golden, ["service pad", "ip http server"]) == [("", golden)]

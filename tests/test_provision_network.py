@@ -24,7 +24,8 @@ from tests.sim import Device, Port, public_key_line
 REPO = Path(__file__).resolve().parent.parent
 ROLE = REPO / "playbooks/roles/network_baseline"
 PASSWORD_ENV = "EGOV_TEST_NET_PASSWORD"
-ENV = {PASSWORD_ENV: PASSWORD}
+ENABLE_SECRET = "golden-enable-secret"  # what the baseline sets; a test value
+ENV = {PASSWORD_ENV: PASSWORD, "EGOV_NET_ENABLE_SECRET": ENABLE_SECRET}
 REJECTED = "snmp-server group EGOV-RO v3 priv"  # the line thu02-rtr refuses in the failure test
 
 _spec = importlib.util.spec_from_file_location("egov_net_config", ROLE / "library/egov_net_config.py")
@@ -133,7 +134,8 @@ def _explain(run: Run) -> str:
 
 
 def _assert_compliant(running: list[str], golden_lines: list[str], platform: str) -> None:
-    """Every golden line is in its context of the running config; `no X` / `undo X`: no X there."""
+    """Every golden line is in its context of the running config (a secret by its place: the
+    device shows its hash); `no X` / `undo X`: no X there."""
     negation = net_config.PLATFORMS[platform]["negation"]
     want, have = configtext.parse(golden_lines, platform), configtext.parse(running, platform)
     for header, lines in want.items():
@@ -144,8 +146,9 @@ def _assert_compliant(running: list[str], golden_lines: list[str], platform: str
                 unwanted = line[len(negation):]
                 assert not [h for h in have.get(header, []) if h == unwanted or h.startswith(unwanted + " ")], line
             else:
-                assert line in have.get(header, []), f"{line!r} (in {header or 'global'!r}) missing from\n" + \
-                    "\n".join(running)
+                shown = {configtext.comparable(h) for h in have.get(header, [])}
+                assert configtext.comparable(line) in shown, f"{line!r} (in {header or 'global'!r}) missing from\n" \
+                    + "\n".join(running)
 
 
 def test_check_mode_on_fresh_devices_shows_the_diff_and_changes_nothing(office):
@@ -158,6 +161,7 @@ def test_check_mode_on_fresh_devices_shows_the_diff_and_changes_nothing(office):
     assert "      +ntp server 127.10.1.123" in run.output  # the IOS diff
     assert "      +info-center loghost 127.10.1.51" in run.output  # the VRP diff
     assert " + description UPLINK to pop-bacson" in run.output  # into the uplink's block
+    assert "      +enable secret <env:EGOV_NET_ENABLE_SECRET>" in run.output  # a secret only by its name
     assert office["after_check"] == office["before"]
 
 
@@ -181,7 +185,9 @@ def test_the_golden_configs_hold_the_baseline(office):
                  "no snmp-server community public", "snmp-server group EGOV-RO v3 priv", "ntp server 127.10.1.123",
                  "logging host 127.10.1.51", "vlan 99", " name MGMT", " name ONE-STOP",
                  "interface GigabitEthernet1/0/1", " transport input ssh", " exec-timeout 5 0",
-                 "banner login ^Authorised access only. Activity is logged.^"):
+                 "banner login ^Authorised access only. Activity is logged.^", "aaa new-model",
+                 "enable secret <env:EGOV_NET_ENABLE_SECRET>",
+                 "username egov-netops privilege 15 secret <env:EGOV_TEST_NET_PASSWORD>"):
         assert line in ios
     for line in ("sysname thu01-rtr", "stelnet server enable", "undo telnet server enable", "undo http server enable",
                  "snmp-agent sysinfo version v3", "undo snmp-agent community public",
@@ -189,6 +195,15 @@ def test_the_golden_configs_hold_the_baseline(office):
                  "vlan batch 99 10 20 30 40", " protocol inbound ssh", " idle-timeout 5 0",
                  'header login information "Authorised access only. Activity is logged."'):
         assert line in vrp
+
+
+def test_secrets_are_typed_from_the_environment_and_shown_nowhere(office):
+    outputs = "".join(office[run].output for run in ("fresh_check", "apply", "reapply", "check"))
+    for secret in (PASSWORD, ENABLE_SECRET):
+        assert secret not in outputs and not any(secret in "".join(g) for g in office["golden"].values())
+    ios = office["running"]["thu01-sw"]
+    assert [line for line in ios if line.startswith("enable secret 9 ")], "the enable secret was not set"
+    assert "no aaa new-model" not in ios and "aaa new-model" in ios
 
 
 def test_devices_are_renamed_and_the_session_goes_on(office):
@@ -232,7 +247,7 @@ def test_a_rejected_line_fails_that_device_and_says_what_was_applied(rejecting):
     assert run.hosts["thu02-rtr"]["failed"] == 1, _explain(run)
     assert f"rejected '{REJECTED}' (% Invalid input detected at '^' marker.)" in run.output
     assert "applied before it, in the running configuration and not saved: service password-encryption; " \
-           "ip ssh version 2" in run.output
+           "service tcp-keepalives-in; no service pad; no ip source-route" in run.output
     # what came before the rejected line is on the device, nothing after it
     assert "ip ssh version 2" in rejecting["partial"]
     assert REJECTED not in rejecting["partial"] and "ntp server 127.10.1.123" not in rejecting["partial"]

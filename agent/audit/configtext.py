@@ -21,6 +21,13 @@ from __future__ import annotations
 import re
 
 NEGATION = {"cisco_ios": "no ", "cisco_xe": "no ", "huawei": "undo ", "huawei_vrpv8": "undo "}
+# IOS prints `no X` for a feature that is on by default: for these a golden `no X` needs the
+# line `no X` itself; for the others it means only that no line X is there.
+SHOWN_WHEN_OFF = ("service pad", "ip source-route", "cdp run", "ip bootp server", "ip domain-lookup")
+# A secret's value is not compared: a golden line holds a placeholder (`<env:NAME>`, typed
+# from the environment), a device its hash, a backup a token. `enable secret 9 $9$...`,
+# `enable secret <env:X>` and `enable secret <redacted:ab12>` all read `enable secret <secret>`.
+_SECRET = re.compile(r"^(.*?\b(?:secret|password|cipher|irreversible-cipher))(?: \d)? \S+$")
 SECTION = re.compile(r"^==> (.+) <==$")
 _BANNER = re.compile(r"^(banner \S+) (\^C|\S)(.*)$")
 _PREAMBLE = ("Building configuration", "Current configuration :")
@@ -90,12 +97,33 @@ def _parse_sections(lines: list[str]) -> dict[str, list[str]]:
     return blocks
 
 
+_PLACEHOLDER = re.compile(r"<env:([A-Za-z_][A-Za-z0-9_]*)>")
+
+
+def fill(line: str, environ: dict[str, str]) -> str:
+    """A golden line as typed: each `<env:NAME>` replaced by the variable's value (a secret
+    kept out of templates, golden files, diffs and logs). KeyError names a variable not set."""
+    def value(match: re.Match) -> str:
+        if not environ.get(match[1]):
+            raise KeyError(match[1])
+        return environ[match[1]]
+    return _PLACEHOLDER.sub(value, line)
+
+
+def comparable(line: str) -> str:
+    """The line with a secret's value left out."""
+    return _SECRET.sub(r"\1 <secret>", line)
+
+
 def satisfied(line: str, present: list[str], negation: str) -> bool:
-    """A golden line is there; `no X` is satisfied when no line is X or X followed by more."""
+    """A golden line is there; `no X` is satisfied when no line is X or X followed by more
+    (and, for what IOS shows when off, when `no X` is there)."""
     if line.startswith(negation):
         unwanted = line[len(negation):]
-        return not any(have == unwanted or have.startswith(unwanted + " ") for have in present)
-    return line in present
+        if any(have == unwanted or have.startswith(unwanted + " ") for have in present):
+            return False
+        return unwanted not in SHOWN_WHEN_OFF or line in present
+    return comparable(line) in {comparable(have) for have in present}
 
 
 def missing_lines(golden: list[str], running: list[str], negation: str = "no ",
@@ -131,8 +159,8 @@ def _extra(want: dict[str, list[str]], have: dict[str, list[str]], negation: str
         width = 2 if header == "" else 1
         keys = {tuple(line.split()[:width]) for line in golden if not line.startswith(negation)
                 and len(line.split()) > width and not want.get(line)}  # a block header is no keyword
-        present = set(golden)
-        lines = [line for line in have.get(header, []) if line not in present
+        present = {comparable(line) for line in golden}
+        lines = [line for line in have.get(header, []) if comparable(line) not in present
                  and tuple(line.split()[:width]) in keys]
         if lines:
             out.append((header, lines))

@@ -477,15 +477,18 @@ def show_running_config(config: SwitchConfiguration) -> list[str]:
     device = sim.device
     body = ["!", "version 15.7", "service timestamps debug datetime msec", "service timestamps log datetime msec",
             "!", f"hostname {config.name}", "!", "boot-start-marker", "boot-end-marker", "!"]
-    if device.secret:
+    typed = sim.global_lines  # a typed `enable secret`, `username` or `aaa new-model` replaces the boot one
+    if device.secret and not any(line.startswith("enable secret ") for line in typed):
         body += [_hide_secrets(f"enable secret {device.secret}"), "!"]
-    body += ["no aaa new-model", "!"]
+    if "aaa new-model" not in typed:
+        body += ["no aaa new-model", "!"]
     if not sim.cdp:
         body.append("no cdp run")
     if sim.lldp:
         body.append("lldp run")
-    body += [*sim.global_lines, "!",
-             _hide_secrets(f"username {device.username} privilege 15 secret {device.password}"), "!"]
+    body += [*typed, "!"]
+    if not any(line.startswith(f"username {device.username} ") for line in typed):
+        body += [_hide_secrets(f"username {device.username} privilege 15 secret {device.password}"), "!"]
     for vlan in config.vlans:
         if vlan.number != 1:
             body += build_running_vlan(vlan) + ["!"]

@@ -34,7 +34,11 @@ options:
     description: known_hosts file holding the device's host key; without it any key is accepted.
     type: path
   lines:
-    description: "The golden configuration as the device prints it: blocks' lines indented."
+    description:
+      - "The golden configuration as the device prints it: blocks' lines indented."
+      - A secret is written C(<env:NAME>) and typed from the controller's environment variable NAME;
+        it is compared without its value, so the golden configuration, the diff and the results
+        never hold it.
     type: list
     elements: str
     required: true
@@ -64,7 +68,7 @@ import os
 import re
 import sys
 
-from agent.audit.configtext import commands, merged, missing_lines
+from agent.audit.configtext import commands, fill, merged, missing_lines
 
 # What each platform needs beyond netmiko: how to read the configuration, leave a block,
 # negate a line, and what a rejected command looks like.
@@ -125,8 +129,8 @@ def apply(connection, typed, platform, timeout, applied):
     connection.config_mode()
     rename = [line for line in typed if line.startswith(platform["hostname"])]
     for line in [line for line in typed if line not in rename]:
-        answer = connection.send_config_set([line], enter_config_mode=False, exit_config_mode=False,
-                                            read_timeout=timeout)
+        answer = connection.send_config_set([fill(line, os.environ)], enter_config_mode=False,
+                                            exit_config_mode=False, read_timeout=timeout)
         if error.search(answer):
             raise Rejected(line, answer)
         applied.append(line)
@@ -182,6 +186,9 @@ def main():
         connection.save_config()
         result["applied"] = applied
         module.exit_json(**result)
+    except KeyError as err:  # a <env:NAME> placeholder of the golden configuration
+        module.fail_json(msg=f"{where}: the environment variable {err.args[0]} (a secret of the golden configuration) "
+                             f"is not set; applied before it: {'; '.join(applied) or 'nothing'}", applied=applied)
     except Rejected as err:
         answer = " ".join(line.strip() for line in err.answer.splitlines() if platform["error"] and
                           re.search(platform["error"], line))

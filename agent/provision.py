@@ -149,12 +149,13 @@ def summary(stats: dict, hosts: dict[str, HostResult], check: bool) -> list[str]
 
 def run(site: str, inventory: str | list[str], check: bool = False, playbook: str = DEFAULT_PLAYBOOK,
         forks: int = 10, extravars: dict | None = None, envvars: dict | None = None,
-        out: TextIO = sys.stdout) -> int:
+        out: TextIO | None = None) -> int:
     """Run `playbook` (a name in playbooks/ or a path) on `site` (any host pattern) and
     return ansible-playbook's exit code: 0 all well, 2 a task failed, 4 a host was
     unreachable; 1 when the site matched no host."""
     import ansible_runner  # heavy, and only the provision command needs it
 
+    out = out or sys.stdout
     playbook_path = Path(playbook) if Path(playbook).is_absolute() else PLAYBOOKS / playbook
     inventories = [inventory] if isinstance(inventory, str) else list(inventory)
     progress = Progress(out, check)

@@ -91,10 +91,11 @@ def _evidence(finding: Finding) -> list[tuple[str, str, str]]:
 
 # --- terminal --------------------------------------------------------------------------------
 
-def table(audits: list[DeviceAudit], out: TextIO = sys.stdout, lines: int = 5) -> None:
+def table(audits: list[DeviceAudit], out: TextIO | None = None, lines: int = 5) -> None:
     """One line per device, then the failed rules by severity, each with the devices it failed
     on and up to `lines` offending lines (or missing patterns) a device; a summary last.
     Control characters a device wrote are shown as \\xNN: none reaches the terminal."""
+    out = out or sys.stdout
     paint = (lambda text, key: f"\x1b[{_COLOURS[key]}m{text}\x1b[0m") if out.isatty() else (lambda text, key: text)
     audits = _ordered(audits)
     head = ["site", "device", "platform", "critical", "high", "medium", "low", "drift -/+", "backup"]

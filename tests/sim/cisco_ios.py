@@ -85,9 +85,10 @@ class Sim:
     def keep(self, lines: list[str], line: str) -> None:
         """Store a config line as IOS would show it; `no X` removes X."""
         line = _hide_secrets(line.strip())
-        if line.startswith("no "):
-            if line[3:] in lines:
-                lines.remove(line[3:])
+        if line.startswith("no "):  # `no snmp-server community public` removes `... public RO` too
+            removed = [have for have in lines if have == line[3:] or have.startswith(line[3:] + " ")]
+            if removed:
+                lines[:] = [have for have in lines if have not in removed]
                 return
         elif "no " + line in lines:
             lines.remove("no " + line)

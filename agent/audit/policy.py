@@ -6,7 +6,9 @@ and asks for lines there (`require`), against lines there (`forbid`), or a numbe
 bounds (`numeric`). `only_if` / `unless` choose which blocks a rule is about (access
 ports, interfaces without a description). With `match: each` (the default) every block must
 pass and a configuration without such a block passes (not applicable); with `match: any` one
-passing block is enough and there must be one (an sshd setting in any of its files).
+passing block is enough and there must be one (an sshd setting in any of its files);
+`prefer` narrows the blocks (after only_if / unless) to those whose header matches it, when
+there are any (the effective `sshd -T` over the files it is made of).
 
 Patterns are Python regular expressions, matched per line (^ and $ are a line's ends) on
 lines with their whitespace collapsed (agent/audit/configtext.py). Each context's lines are
@@ -22,12 +24,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import policies
 from agent import yamlfile
 from agent.audit import configtext
 from agent.schema import build
 from agent.yamlfile import ConfigError
 
-POLICIES = Path(__file__).resolve().parent.parent.parent / "policies"
+POLICIES = Path(policies.__file__).resolve().parent
 SEVERITIES = ("critical", "high", "medium", "low")
 Severity = Literal["critical", "high", "medium", "low"]
 
@@ -66,6 +69,7 @@ class _Compiled:
     require: list[re.Pattern]
     forbid: list[re.Pattern]
     numeric: re.Pattern | None
+    prefer: re.Pattern | None
 
 
 @dataclass
@@ -77,6 +81,7 @@ class Rule:
     remediation: str
     reference: str = ""  # the benchmark item it comes from
     context: str = "global"  # or a pattern on block headers
+    prefer: str = ""  # among those blocks, only the ones whose header matches this, when there are any
     match: Literal["each", "any"] = "each"
     only_if: list[str] = field(default_factory=list)  # a block counts when one of its lines matches one
     unless: list[str] = field(default_factory=list)  # a block is skipped when one of its lines matches one
@@ -93,11 +98,13 @@ class Rule:
                     _compile(pattern)
                 except re.error as err:
                     return [(key, f"{pattern!r} is not a regular expression: {err}")]
-        if self.context != "global":
-            try:
-                _compile(self.context)
-            except re.error as err:
-                return [("context", f"not a regular expression: {err}")]
+        for key in ("context", "prefer"):
+            pattern = getattr(self, key)
+            if pattern and pattern != "global":
+                try:
+                    _compile(pattern)
+                except re.error as err:
+                    return [(key, f"not a regular expression: {err}")]
         return []
 
     @cached_property
@@ -105,7 +112,8 @@ class Rule:
         patterns = lambda key: [_compile(p) for p in getattr(self, key)]  # noqa: E731
         return _Compiled(None if self.context == "global" else _compile(self.context), patterns("only_if"),
                          patterns("unless"), patterns("require"), patterns("forbid"),
-                         _compile(self.numeric.line) if self.numeric else None)
+                         _compile(self.numeric.line) if self.numeric else None,
+                         _compile(self.prefer) if self.prefer else None)
 
 
 @dataclass
@@ -179,16 +187,15 @@ def _evaluate(rule: Rule, blocks: dict[str, list[str]], text_of) -> Finding:
     if patterns.header is None:
         contexts = [""]
     else:
-        contexts = [header for header in blocks[""] if patterns.header.search(header)]
+        # a header printed twice (configurations pasted together) is one block: judge it once
+        contexts = list(dict.fromkeys(header for header in blocks[""] if patterns.header.search(header)))
+    contexts = [context for context in contexts if _about(patterns, text_of(context))]
+    if patterns.prefer:  # the effective settings (`sshd -T`) over the files, when there are any
+        contexts = [context for context in contexts if patterns.prefer.search(context)] or contexts
     offending, missing, failed = [], [], []
-    considered = 0
+    considered = len(contexts)
     for context in contexts:
         text = text_of(context)
-        if patterns.only_if and not any(p.search(text) for p in patterns.only_if):
-            continue
-        if any(p.search(text) for p in patterns.unless):
-            continue
-        considered += 1
         bad = [(context, _line_at(text, match)) for pattern in patterns.forbid for match in pattern.finditer(text)]
         absent = [(context, pattern.pattern) for pattern in patterns.require if not pattern.search(text)]
         if rule.numeric:
@@ -208,6 +215,13 @@ def _evaluate(rule: Rule, blocks: dict[str, list[str]], text_of) -> Finding:
         return Finding(rule, passed=True, applicable=False)
     return Finding(rule, passed=not failed, offending=tuple(dict.fromkeys(offending)), missing=tuple(missing),
                    contexts=tuple(failed))
+
+
+def _about(patterns: _Compiled, text: str) -> bool:
+    """The block is one the rule is about (only_if, unless)."""
+    if patterns.only_if and not any(p.search(text) for p in patterns.only_if):
+        return False
+    return not any(p.search(text) for p in patterns.unless)
 
 
 def _line_at(text: str, match: re.Match) -> str:

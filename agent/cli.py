@@ -9,6 +9,7 @@ import sys
 
 from agent import __version__, logs
 from agent.checks import State, worst
+from agent.audit.store import DEFAULT_STORE
 from agent.config import DEFAULT_LISTEN, sample_config
 from agent.yamlfile import ConfigError
 
@@ -59,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     provision.add_argument("--playbook", default="commune_office.yml", metavar="NAME",
                            help="a playbook in playbooks/ (commune_office.yml, deploy_agent.yml, site.yml) or a path")
     provision.add_argument("--forks", type=int, default=10, metavar="N", help="hosts worked on in parallel (default 10)")
+    provision.add_argument("--store", metavar="DIR", default=DEFAULT_STORE,
+                           help="the audit store the first audit of the office goes to (commune_office.yml only)")
 
     targets = commands.add_parser("targets", help="write the Prometheus file_sd file listing the agents to scrape")
     targets.add_argument("-i", "--inventory", metavar="PATH", required=True,
@@ -173,8 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             print(table, end="")
             return code
         if args.command == "provision":
-            from agent import provision
+            from agent import onboard, provision
 
+            if args.playbook == provision.DEFAULT_PLAYBOOK:  # a whole office: baseline, monitoring, first audit
+                return onboard.run(args.site, args.inventory, args.store, check=args.check, forks=args.forks)
             return provision.run(args.site, args.inventory, check=args.check, playbook=args.playbook,
                                  forks=args.forks)
         if args.command == "targets":

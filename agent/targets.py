@@ -151,9 +151,17 @@ def run(inventory_path: str, out_path: str, agents: str | None = None, shard: st
     if shard is not None:
         parse_shard(shard)  # a bad spec is an error before the inventory is read
     groups = target_groups(load_inventory(inventory_path), agents, shard)
+    text = json.dumps(groups, indent=2, ensure_ascii=False) + "\n"
+    where = f"{out_path}: {len(groups)} agent(s)" + (f" in shard {shard}" if shard else "")
     try:
-        write_atomically(Path(out_path), json.dumps(groups, indent=2, ensure_ascii=False) + "\n")
+        if Path(out_path).read_text(encoding="utf-8") == text:  # Ansible's changed_when reads this
+            print(f"{where}, unchanged")
+            return 0
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        write_atomically(Path(out_path), text)
     except OSError as err:
         raise ConfigError(f"cannot write the targets file: {err.strerror}", out_path) from None
-    print(f"{out_path}: {len(groups)} agent(s)" + (f" in shard {shard}" if shard else ""))
+    print(where)
     return 0

@@ -1,6 +1,7 @@
 """The audit as the security team runs it, through the CLI, on simulated routers over SSH:
 back up, report (a critical finding stops the pipeline), fix with the provisioning
-playbook, back up again (clean, history kept), and the same results as metrics."""
+playbook, back up again (clean, history kept), and the same results as metrics. Last, the
+office provisioned as network staff do it: baseline, monitoring, first audit on record."""
 
 from __future__ import annotations
 
@@ -48,9 +49,8 @@ def province(tmp_path_factory):
     inventory = directory / "inventory.yml"
     inventory.write_text(yaml.safe_dump({"all": {
         "vars": {"host_baseline_ntp_servers": ["127.10.1.123"], "host_baseline_log_server": "127.10.1.51",
-                 "network_baseline_known_hosts": str(known_hosts),
                  "egov_check_defaults": {"ssh": {"username": "egov-netops", "password_env": PASSWORD_ENV,
-                                                 "port": fleet.port}}},
+                                                 "port": fleet.port, "known_hosts": str(known_hosts)}}},
         "children": {"xa_kiem": {"vars": {"egov_site_type": "commune"}, "hosts": {
             name: {"ansible_host": address, "egov_role": "router" if name.endswith("rtr") else "switch",
                    "egov_platform": platform, "egov_checks": {"ssh": {"uplinks": [uplink]}}}
@@ -71,6 +71,7 @@ def province(tmp_path_factory):
     runs["report_after"] = cli("audit", "report", *common, "--format", "json")
     runs["diff"] = cli("audit", "diff", "kiem-rtr", "--store", store)
     runs["metrics_after"] = collect(store, inventory)
+    runs["onboard"] = cli("provision", "xa_kiem", "-i", str(inventory), "--store", store)
     runs["directory"] = directory
     try:
         yield runs
@@ -162,3 +163,17 @@ def test_the_collector_exports_findings_drift_and_backup_age(province):
     assert value(after, "egov_audit_drift_lines", device="kiem-rtr", kind="missing") == 0
     assert 0 <= value(after, "egov_audit_backup_age_seconds", device="kiem-sw") < 600
     assert value(after, "egov_audit_device_audited", device="kiem-sw", site="xa_kiem") == 1
+
+
+def test_provisioning_the_office_ends_with_its_first_audit_on_record(province):
+    code, output = province["onboard"]
+    assert code == 0, output
+    baseline, _, rest = output.partition("== monitoring")
+    assert "kiem-sw: changed: Config | Apply the lines" in baseline  # kiem-rtr was fixed already
+    monitoring, _, audit = rest.partition("== first audit of xa_kiem")
+    assert "no host of the inventory matches 'monitoring_servers'" in monitoring
+    assert "kiem-rtr" in audit and "kiem-sw" in audit
+    report = Path(audit.split("report: ")[1].split()[0])
+    assert report.parent == province["directory"] / "store" / "reports" and "kiem-sw" in report.read_text()
+    # the baseline holds every critical and high rule on both platforms
+    assert "failed rules: 0 critical, 0 high," in audit and "\nCRITICAL" not in audit, audit

@@ -8,6 +8,7 @@ assert its separate aspects.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -23,6 +24,7 @@ from tests.peer_sshd import (connection, make_key, office_inventory, override_in
 from tests.peers import free_port, http_get
 
 REPO = Path(__file__).resolve().parent.parent
+FILE_SD = "/etc/prometheus/file_sd/egov.json"  # the agent host runs Prometheus too
 OFFICE = "xa_thu_01"
 LINUX_HOSTS = ["thu01-motcua-01", "thu01-motcua-02"]
 
@@ -195,7 +197,7 @@ def agent_host(ssh_targets, admin_key, tmp_path_factory):  # noqa: F811
     twice from a snapshot of this checkout (others may edit the checkout meanwhile)."""
     directory = tmp_path_factory.mktemp("agent_host")
     source = directory / "src"
-    for part in ("agent", "collectors"):
+    for part in ("agent", "collectors", "policies"):
         shutil.copytree(REPO / part, source / part, ignore=shutil.ignore_patterns("__pycache__"))
     for part in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / part, source / part)
@@ -208,7 +210,7 @@ def agent_host(ssh_targets, admin_key, tmp_path_factory):  # noqa: F811
     override = override_inventory(
         directory / "override.yml", {"egov-agent-01": connection(target, ssh_targets.root_key)}, admin_key,
         egov_agent_port=port, egov_agent_extras=[], egov_agent_source_dir=str(source),
-        egov_agent_wheelhouse=str(source / "build" / "wheelhouse"))
+        egov_agent_wheelhouse=str(source / "build" / "wheelhouse"), egov_agent_file_sd=FILE_SD)
     inventory = [str(REPO / "inventory" / "example"), str(override)]
     runs = [provision_run("egov-agent-01", inventory, playbook="deploy_agent.yml") for _ in range(2)]
     yield target, port, runs
@@ -222,6 +224,14 @@ def test_agent_is_deployed_and_answers_on_the_host_address(agent_host):
     assert (status, body.strip()) == (200, b"OK")
     status, _, metrics = http_get(f"http://{target.address}:{port}/metrics")
     assert status == 200 and b"egov_build_info" in metrics
+
+
+def test_the_prometheus_targets_are_written_from_the_deployed_inventory(agent_host):
+    target, port, (first, second) = agent_host
+    groups = json.loads(target.path(FILE_SD).read_text())
+    assert {"targets": [f"127.10.3.50:{port}"], "labels": {
+        "agent": "egov-agent-01", "site": "dc_chinh_rack_a2", "site_type": "rack"}} in groups
+    assert "Config: Write the Prometheus targets" not in second.output  # unchanged the second time
 
 
 def test_agent_config_unit_and_inventory_are_in_place(agent_host):

@@ -23,13 +23,12 @@ from typing import TextIO
 from agent import logs
 from agent.audit.fetch import Fetcher, devices
 from agent.audit.redact import redact
-from agent.audit.store import Change, Store, StoreError
+from agent.audit.store import DEFAULT_STORE, Change, Store, StoreError
 from agent.collector import CollectorError
 from agent.inventory import Inventory, load_inventory
 from agent.yamlfile import ConfigError
 from collectors.ssh_cli import SshSettings
 
-DEFAULT_STORE = "/var/lib/egov-agent/audit"
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -41,7 +41,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _inventory_store(parser: argparse.ArgumentParser, limit: bool = True) -> None:
-    from agent.audit.backup import DEFAULT_STORE
+    from agent.audit.store import DEFAULT_STORE
 
     parser.add_argument("-i", "--inventory", metavar="PATH", required=True, help="an Ansible YAML inventory")
     parser.add_argument("--store", metavar="DIR", default=DEFAULT_STORE,

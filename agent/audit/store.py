@@ -46,9 +46,11 @@ from pathlib import Path
 from agent.audit import configtext
 
 KINDS = {"network": "network", "host": "hosts"}  # a device's kind -> its directory
-_IGNORED = ["/status.json", "/.redaction-key", "/.lock", "/golden/", "*.tmp"]
+_IGNORED = ["/status.json", "/.redaction-key", "/.lock", "/golden/", "/reports/", "*.tmp"]
 _GIT = ["git", "-c", "user.name=egov-agent", "-c", "user.email=egov-agent@localhost", "-c", "commit.gpgsign=false"]
 
+
+DEFAULT_STORE = "/var/lib/egov-agent/audit"
 
 class StoreError(Exception):
     """The store cannot be used: locked by another run, or git failed."""

@@ -1,0 +1,73 @@
+"""`egov-agent provision SITE`: a commune office online end to end, in three phases.
+
+1. Baseline: playbooks/commune_office.yml on the site's hosts (Linux hosts and network gear).
+2. Monitoring: playbooks/deploy_agent.yml on the monitoring servers, so their agents get the
+   inventory with the new office (its devices are probed, its uplink watched) and, where a
+   server runs Prometheus (egov_agent_file_sd), its targets file is rewritten.
+3. First audit: the site's configurations backed up into the audit store, audited against
+   the policy packs and the golden configurations, the table printed and the HTML report
+   kept in the store (reports/), so the office starts on record.
+
+Each phase runs even when the one before failed for some hosts (one unreachable router does
+not keep the rest of the office from its baseline, nor from its audit); a rerun is safe.
+With `check`, phases 1 and 2 run in check mode and phase 3 is skipped (it would log in).
+The exit code is the baseline's (0, 2 failed, 4 unreachable), or 2 when the first audit
+could not back up a device or finds a critical rule failing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from agent import provision
+
+MONITORING_GROUP = "monitoring_servers"
+
+
+def run(site: str, inventory: list[str], store: str, check: bool = False, forks: int = 10,
+        out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    code = provision.run(site, inventory, check=check, forks=forks, out=out)
+    if code == provision.NO_HOSTS:
+        return code
+    print(f"\n== monitoring: the agents of {MONITORING_GROUP} take the new inventory", file=out, flush=True)
+    registered = provision.run(MONITORING_GROUP, inventory, check=check, playbook="deploy_agent.yml",
+                               forks=forks, out=out)
+    if registered != provision.NO_HOSTS:  # an inventory without monitoring servers has nothing to register
+        code = code or registered
+    if check:
+        print("\n== first audit: skipped in check mode", file=out)
+        return code
+    audited = first_audit(site, inventory[0] if len(inventory) == 1 else inventory, store, out)
+    return code or audited
+
+
+def first_audit(site: str, inventory, store: str, out: TextIO) -> int:
+    """Back up and audit the site; 2 when a device could not be backed up or a critical rule
+    fails, else 0."""
+    from agent.audit import backup, report
+    from agent.audit.assess import audit_store
+    from agent.audit.fetch import Fetcher
+    from agent.audit.store import Store
+    from agent.inventory import load_inventory
+    from collectors.ssh_cli import SshSettings
+
+    print(f"\n== first audit of {site}: backup into {store}", file=out, flush=True)
+    if isinstance(inventory, list):
+        print("first audit skipped: it reads one inventory, this run was given several", file=out)
+        return 0
+    fetched = backup.run(inventory, store, Fetcher(Path(SshSettings.known_hosts), 60.0, 20), limit=site, out=out)
+    loaded = load_inventory(inventory)
+    audits = audit_store(Store(store), loaded, backup.select(loaded, site))
+    report.table(audits, out)
+    path = Path(store) / "reports" / f"{site}-{time.strftime('%Y%m%d-%H%M%S')}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.html(audits), encoding="utf-8")
+    print(f"report: {path}", file=out)
+    if fetched != 0:
+        print("first audit: some configurations could not be backed up (above); the report shows their last "
+              "backup, if any", file=out)
+    return 2 if fetched != 0 or report.exit_code(audits) == 2 else 0

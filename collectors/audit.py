@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from prometheus_client.core import GaugeMetricFamily
 
-from agent.audit.backup import DEFAULT_STORE
+from agent.audit.store import DEFAULT_STORE
 from agent.audit.policy import POLICIES, SEVERITIES
 from agent.checks import Check, State
 from agent.collector import Collector, CollectorError, CollectorSettings, register

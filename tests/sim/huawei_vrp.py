@@ -465,10 +465,9 @@ class VrpSession:
 
 
 def _keep(lines: list[str], line: str) -> None:
-    """A config line as typed; `undo X` removes X."""
+    """A config line as typed; `undo X` removes X and X followed by more words."""
     if line.startswith("undo "):
-        if line[5:] in lines:
-            lines.remove(line[5:])
+        lines[:] = [have for have in lines if have != line[5:] and not have.startswith(line[5:] + " ")]
     elif line not in lines:
         lines.append(line)
 

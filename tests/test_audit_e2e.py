@@ -177,3 +177,12 @@ def test_provisioning_the_office_ends_with_its_first_audit_on_record(province):
     assert report.parent == province["directory"] / "store" / "reports" and "kiem-sw" in report.read_text()
     # the baseline holds every critical and high rule on both platforms
     assert "failed rules: 0 critical, 0 high," in audit and "\nCRITICAL" not in audit, audit
+
+
+def test_audit_file_names_what_it_cannot_read(tmp_path, capsys):
+    assert main(["audit", "file", str(tmp_path / "none.cfg"), "--platform", "cisco_ios"]) == 1
+    assert main(["audit", "file", str(tmp_path), "--platform", "linux"]) == 1
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'none.cfg'}: No such file or directory" in err and f"{tmp_path}: Is a directory" in err
+    with pytest.raises(SystemExit):
+        main(["audit", "file", str(tmp_path), "--platform", "junos"])

@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from agent.audit import redact
+
 FORMATS = ("table", "json", "html")
 
 
@@ -26,8 +28,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     file = commands.add_parser("file", help="audit one saved configuration offline")
     file.add_argument("path", metavar="PATH")
-    file.add_argument("--platform", required=True, metavar="PLATFORM",
-                      help="its egov_platform: cisco_ios, cisco_xe, huawei, huawei_vrpv8, linux")
+    file.add_argument("--platform", required=True, choices=list(redact.PLATFORMS),
+                      help="its egov_platform (those its secrets can be redacted for)")
     file.add_argument("--golden", metavar="FILE", help="a golden configuration to report drift against")
     _output(file)
     file.set_defaults(func=_file)
@@ -77,7 +79,12 @@ def _emit(audits, args) -> int:
 def _file(args) -> int:
     from agent.audit.assess import audit_file
 
-    return _emit([audit_file(args.path, args.platform, args.golden)], args)
+    try:
+        audit = audit_file(args.path, args.platform, args.golden)
+    except OSError as err:  # not there, a directory, not readable: nothing was audited
+        print(f"egov-agent: {err.filename}: {err.strerror}", file=sys.stderr)
+        return 1
+    return _emit([audit], args)
 
 
 def _report(args) -> int:

@@ -205,24 +205,29 @@ def connection(target: Target | None, key: SshKey, address: str | None = None, p
             "ansible_ssh_common_args": "-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no"}
 
 
-def office_inventory(path: Path, offices: dict[str, dict[str, dict]], admin_key: SshKey) -> Path:
+def office_inventory(path: Path, offices: dict[str, dict[str, dict]], admin_key: SshKey,
+                     gear: dict[str, dict[str, dict[str, dict]]] | None = None, **variables) -> Path:
     """An inventory file of commune offices, {site: {linux host: connection vars}}, each with
-    a router (network gear the host baseline leaves alone) and a monitoring server elsewhere."""
-    communes, linux, routers = {}, {}, {}
+    its network gear and a monitoring server elsewhere. `gear` gives a site's devices by role
+    group, {site: {"routers" or "switches": {device: host vars}}}; by default a site has a
+    router the host baseline leaves alone (no ssh check). `variables` join the province's."""
+    communes, linux, roles = {}, {}, {"routers": {}, "switches": {}}
     for n, (site, hosts) in enumerate(offices.items(), start=1):
-        router = f"{site}-rtr"
-        communes[site] = {"vars": {"egov_site_type": "commune"},
-                          "hosts": {**hosts, router: {"ansible_host": f"127.79.{n // 250}.{n % 250}",
-                                                      "egov_platform": "cisco_ios"}}}
+        site_gear = (gear or {}).get(site) or {"routers": {f"{site}-rtr": {
+            "ansible_host": f"127.79.{n // 250}.{n % 250}", "egov_platform": "cisco_ios"}}}
+        devices = {name: host_vars for group in site_gear.values() for name, host_vars in group.items()}
+        communes[site] = {"vars": {"egov_site_type": "commune"}, "hosts": {**hosts, **devices}}
         linux.update(dict.fromkeys(hosts))
-        routers[router] = None
+        for group, members in site_gear.items():
+            roles[group].update(dict.fromkeys(members))
     inventory = {
-        "all": {"vars": {**PROVINCE_VARS, "host_baseline_admin_users": admin_users(admin_key)}},
+        "all": {"vars": {**PROVINCE_VARS, "host_baseline_admin_users": admin_users(admin_key), **variables}},
         "tinh_thu": {"vars": {"egov_site_type": "province"}, "children": {
             "dc": {"vars": {"egov_site_type": "datacenter"},
                    "hosts": {"giamsat-01": {"ansible_host": "127.10.3.50"}}},
             "communes": {"children": communes}}},
-        "routers": {"vars": {"egov_role": "router"}, "hosts": routers},
+        **{group: {"vars": {"egov_role": role}, "hosts": roles[group]}
+           for group, role in (("routers", "router"), ("switches", "switch")) if roles[group]},
         "one_stop_pcs": {"vars": {"egov_role": "one_stop_pc", "egov_platform": "linux"}, "hosts": linux},
         "monitoring_servers": {"vars": {"egov_role": "monitoring_server", "egov_platform": "linux"},
                                "hosts": {"giamsat-01": None}},

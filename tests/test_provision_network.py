@@ -35,13 +35,13 @@ _spec.loader.exec_module(net_config)
 # Devices boot with factory hostnames ("Switch", "Huawei"): the baseline renames them.
 # inventory name -> (the simulated device's boot name, platform, address, uplink, extra spec)
 DEVICES = {
-    "thu01-sw": ("Switch", "cisco_ios", "127.81.1.1", "GigabitEthernet1/0/1",
+    "thu01-access-sw": ("Switch", "cisco_ios", "127.81.1.1", "GigabitEthernet1/0/1",
                  {"model": "WS-C2960X-24TS-L", "ports": [Port("GigabitEthernet1/0/1"), Port("GigabitEthernet1/0/2")]}),
     "thu01-rtr": ("Huawei", "huawei", "127.81.1.2", "GigabitEthernet0/0/0", {}),
     "thu02-rtr": ("thu02-rtr", "cisco_ios", "127.81.2.1", "GigabitEthernet0/0", {}),
     "thu02-sw": ("thu02-sw", "huawei", "127.81.2.2", "GigabitEthernet0/0/1", {}),
 }
-OFFICES = {"xa_thu_01": ["thu01-sw", "thu01-rtr"], "xa_thu_02": ["thu02-rtr", "thu02-sw"]}
+OFFICES = {"xa_thu_01": ["thu01-access-sw", "thu01-rtr"], "xa_thu_02": ["thu02-rtr", "thu02-sw"]}
 
 
 @pytest.fixture(scope="module")
@@ -180,8 +180,8 @@ def test_baseline_applies_every_golden_line_on_both_platforms(office):
 
 
 def test_the_golden_configs_hold_the_baseline(office):
-    ios, vrp = office["golden"]["thu01-sw"], office["golden"]["thu01-rtr"]
-    for line in ("hostname thu01-sw", "ip ssh version 2", "no ip http server", "service password-encryption",
+    ios, vrp = office["golden"]["thu01-access-sw"], office["golden"]["thu01-rtr"]
+    for line in ("hostname thu01-access-sw", "ip ssh version 2", "no ip http server", "service password-encryption",
                  "no snmp-server community public", "snmp-server group EGOV-RO v3 priv", "ntp server 127.10.1.123",
                  "logging host 127.10.1.51", "vlan 99", " name MGMT", " name ONE-STOP",
                  "interface GigabitEthernet1/0/1", " transport input ssh", " exec-timeout 5 0",
@@ -201,15 +201,15 @@ def test_secrets_are_typed_from_the_environment_and_shown_nowhere(office):
     outputs = "".join(office[run].output for run in ("fresh_check", "apply", "reapply", "check"))
     for secret in (PASSWORD, ENABLE_SECRET):
         assert secret not in outputs and not any(secret in "".join(g) for g in office["golden"].values())
-    ios = office["running"]["thu01-sw"]
+    ios = office["running"]["thu01-access-sw"]
     assert [line for line in ios if line.startswith("enable secret 9 ")], "the enable secret was not set"
     assert "no aaa new-model" not in ios and "aaa new-model" in ios
 
 
 def test_devices_are_renamed_and_the_session_goes_on(office):
-    assert "hostname thu01-sw" in office["running"]["thu01-sw"]
+    assert "hostname thu01-access-sw" in office["running"]["thu01-access-sw"]
     assert " sysname thu01-rtr" in office["running"]["thu01-rtr"]
-    assert "hostname Switch" in office["before"]["thu01-sw"]
+    assert "hostname Switch" in office["before"]["thu01-access-sw"]
 
 
 def test_a_second_run_changes_nothing(office):
@@ -283,11 +283,11 @@ def test_a_device_whose_host_key_is_not_known_is_refused(fleet, tmp_path):
 def test_devices_without_an_ssh_check_are_left_alone(fleet, tmp_path):
     _, inventory, _, _ = fleet
     data = yaml.safe_load(inventory.read_text())
-    data["all"]["children"]["xa_thu_01"]["hosts"]["thu01-sw"].pop("egov_checks")
+    data["all"]["children"]["xa_thu_01"]["hosts"]["thu01-access-sw"].pop("egov_checks")
     other = tmp_path / "inventory.yml"
     other.write_text(yaml.safe_dump(data))
-    run = provision_run("thu01-sw", other, check=True)
+    run = provision_run("thu01-access-sw", other, check=True)
     assert run.rc == 0, _explain(run)
-    assert run.hosts["thu01-sw"] == {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0}, _explain(run)
+    assert run.hosts["thu01-access-sw"] == {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0}, _explain(run)
     assert "network_baseline" not in run.output
 

@@ -137,10 +137,11 @@ def apply(connection, typed, platform, timeout, applied):
     for line in rename:
         connection.send_config_set([line], enter_config_mode=False, exit_config_mode=False, cmd_verify=False)
         applied.append(line)
-        # netmiko finds its way by the prompt: the new name, without IOS's "(config)"
-        connection.set_base_prompt(pri_prompt_terminator="#", alt_prompt_terminator="]")
-        connection.base_prompt = re.sub(r"\(config[^)]*\)$", "", connection.base_prompt)
     connection.exit_config_mode()
+    if rename:
+        # netmiko finds its way by the prompt: learn the new name outside configuration mode
+        # (netmiko keeps 16 characters of it, and "(config)" would take 8 of them)
+        connection.set_base_prompt()
 
 
 def main():

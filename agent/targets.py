@@ -7,9 +7,10 @@ egov-agent, `ADDRESS:PORT` with the labels `agent` (its inventory name), `site` 
     [{"targets": ["127.10.3.50:9469"],
       "labels": {"agent": "egov-agent-01", "site": "dc_chinh_rack_a2", "site_type": "rack"}}]
 
-Which hosts run egov-agent: those whose egov_role is monitoring_server, the hosts that
-playbooks/deploy_agent.yml installs it on (its `hosts: monitoring_servers` is that role's
-group); `--agents` names other groups or hosts instead. The port is the inventory
+Which hosts run egov-agent: those whose egov_role is monitoring_server (playbooks/deploy_agent.yml
+installs it there, with the inventory, to probe the province) and every Linux host
+(playbooks/commune_office.yml installs it there for the host's own metrics); `--agents`
+names other groups or hosts instead. The port is the inventory
 variable egov_agent_port (the egov_agent role's own default, 9469), so the agent's listen
 address and Prometheus's target come from the same value.
 
@@ -43,6 +44,7 @@ from agent.inventory.model import Host, Inventory
 from agent.yamlfile import ConfigError
 
 AGENT_ROLE = "monitoring_server"
+AGENT_PLATFORM = "linux"  # commune_office.yml installs egov-agent on every Linux host
 PORT_VAR = "egov_agent_port"
 
 
@@ -79,12 +81,14 @@ def sites_in_shard(inventory: Inventory, spec: str) -> list[str]:
 
 
 def agent_hosts(inventory: Inventory, agents: str | None = None) -> list[Host]:
-    """The hosts that run egov-agent: role monitoring_server, or the groups and hosts named in `agents`."""
+    """The hosts that run egov-agent: role monitoring_server and every Linux host, or the groups
+    and hosts named in `agents`."""
     if agents is None:
-        names = {host.name for host in inventory.hosts.values() if host.role == AGENT_ROLE}
+        names = {host.name for host in inventory.hosts.values()
+                 if host.role == AGENT_ROLE or host.platform == AGENT_PLATFORM}
         if not names:
-            raise ConfigError(f"no host has egov_role {AGENT_ROLE}: name the agent hosts or their group with "
-                              f"--agents", inventory.ansible.path)
+            raise ConfigError(f"no host has egov_role {AGENT_ROLE} or egov_platform {AGENT_PLATFORM}: name the "
+                              f"agent hosts or their group with --agents", inventory.ansible.path)
     else:
         names = set()
         for name in filter(None, (part.strip() for part in agents.split(","))):

@@ -138,6 +138,16 @@ def test_services_are_left_to_systemd_and_not_started_here(office):
     assert "Services | Enable and start the baseline services" not in runs["apply"].output.split("summary of")[1]
 
 
+def test_every_office_host_runs_the_agent_for_its_own_metrics(office):
+    """The agent answers on the host's address; without the inventory, it probes nothing."""
+    targets, _, _ = office
+    for target in targets.values():
+        status, _, metrics = http_get(f"http://{target.address}:9469/metrics")
+        assert status == 200 and b"node_load1" in metrics and b"egov_icmp_up" not in metrics
+        config = target.path("/etc/egov-agent/agent.yml").read_text()
+        assert "inventory:" not in config and not target.path("/etc/egov-agent/inventory").exists()
+
+
 def test_second_run_changes_nothing(office):
     _, runs, _ = office
     run = runs["reapply"]

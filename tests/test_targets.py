@@ -54,14 +54,20 @@ def four_agents(tmp_path_factory):
 
 # --- which hosts, which labels, which port --------------------------------------------
 
-def test_the_example_lists_its_monitoring_server(example):
-    assert target_groups(example) == [
-        {"targets": ["127.10.3.50:9469"],
-         "labels": {"agent": "egov-agent-01", "site": "dc_chinh_rack_a2", "site_type": "rack"}}]
+EXAMPLE_AGENTS = ["dns-01", "dns-02", "dvc-db-01", "dvc-portal-01", "egov-agent-01", "kvm-a1-01", "kvm-a1-02",
+                  "kvm-b1-01", "mail-01", "mail-02", "qlvb-app-01", "qlvb-app-02", "qlvb-db-01", "web-sites-01"]
+FOUR = {"dp-agent", "egov-agent-01", "noivu-agent", "tanlap-agent"}  # the monitoring servers of MORE_AGENTS
+
+
+def test_the_example_lists_its_linux_hosts_and_its_monitoring_server(example):
+    groups = target_groups(example)
+    assert [group["labels"]["agent"] for group in groups] == EXAMPLE_AGENTS  # the servers group is Linux
+    assert {"targets": ["127.10.3.50:9469"],
+            "labels": {"agent": "egov-agent-01", "site": "dc_chinh_rack_a2", "site_type": "rack"}} in groups
 
 
 def test_each_agent_host_with_its_site_port_and_address_form(four_agents):
-    assert target_groups(four_agents) == [
+    assert [group for group in target_groups(four_agents) if group["labels"]["agent"] in FOUR] == [
         {"targets": ["127.10.5.50:9470"], "labels": {"agent": "dp-agent", "site": "dc_du_phong_rack_b1",
                                                      "site_type": "rack"}},
         {"targets": ["127.10.3.50:9469"], "labels": {"agent": "egov-agent-01", "site": "dc_chinh_rack_a2",
@@ -99,9 +105,10 @@ def test_an_agent_host_needs_an_address(tmp_path):
 
 
 def test_an_inventory_without_agents_is_an_error(tmp_path):
-    inventory = load_inventory(inventory_copy(tmp_path, **{"group_vars__monitoring_servers.yml": (
-        "egov_role: dns_server\n")}))
-    with pytest.raises(ConfigError, match="no host has egov_role monitoring_server"):
+    inventory = load_inventory(inventory_copy(tmp_path, **{
+        "group_vars__monitoring_servers.yml": "egov_role: dns_server\n",
+        "group_vars__servers.yml": "egov_platform: windows\n"}))
+    with pytest.raises(ConfigError, match="no host has egov_role monitoring_server or egov_platform linux"):
         agent_hosts(inventory)
 
 
@@ -174,7 +181,7 @@ def test_a_bad_shard_is_an_error(example, spec):
 def test_each_agent_lands_in_the_shard_of_its_site(four_agents, count):
     shards = {i: target_groups(four_agents, shard=f"{i}/{count}") for i in range(1, count + 1)}
     seen = [group["labels"]["agent"] for groups in shards.values() for group in groups]
-    assert sorted(seen) == ["dp-agent", "egov-agent-01", "noivu-agent", "tanlap-agent"]
+    assert sorted(seen) == sorted(FOUR | set(EXAMPLE_AGENTS))  # each exactly once
     for i, groups in shards.items():
         for group in groups:
             assert group["labels"]["site"] in sites_in_shard(four_agents, f"{i}/{count}")
@@ -188,7 +195,7 @@ def test_run_writes_the_file_sd_json(tmp_path, capsys):
     assert json.loads(out.read_text()) == target_groups(load_inventory(EXAMPLE))
     assert out.stat().st_mode & 0o777 == 0o644  # readable by Prometheus's own user
     assert os.listdir(out.parent) == ["egov.json"]  # no temporary file left
-    assert capsys.readouterr().out == f"{out}: 1 agent(s)\n"
+    assert capsys.readouterr().out == f"{out}: {len(EXAMPLE_AGENTS)} agent(s)\n"
 
 
 def test_run_with_a_shard(tmp_path, capsys):
@@ -196,7 +203,7 @@ def test_run_with_a_shard(tmp_path, capsys):
     out = tmp_path / "shard.json"
     run(str(inventory), str(out), shard="2/3")
     written = json.loads(out.read_text())
-    assert [g["labels"]["agent"] for g in written] == ["tanlap-agent"]  # xa_tan_lap hangs behind pop_bac_son: 2/3
+    assert [g["labels"]["agent"] for g in written if g["labels"]["agent"] in FOUR] == ["tanlap-agent"]  # xa_tan_lap hangs behind pop_bac_son: 2/3
     assert capsys.readouterr().out == f"{out}: 1 agent(s) in shard 2/3\n"
 
 

@@ -41,11 +41,11 @@ def run(site: str, inventory: list[str], store: str, check: bool = False, forks:
     if check:
         print("\n== first audit: skipped in check mode", file=out)
         return code
-    audited = first_audit(site, inventory[0] if len(inventory) == 1 else inventory, store, out)
+    audited = first_audit(site, inventory, store, out)
     return code or audited
 
 
-def first_audit(site: str, inventory, store: str, out: TextIO) -> int:
+def first_audit(site: str, inventory: list[str], store: str, out: TextIO) -> int:
     """Back up and audit the site; 2 when a device could not be backed up or a critical rule
     fails, else 0."""
     from agent.audit import backup, report
@@ -56,11 +56,12 @@ def first_audit(site: str, inventory, store: str, out: TextIO) -> int:
     from collectors.ssh_cli import SshSettings
 
     print(f"\n== first audit of {site}: backup into {store}", file=out, flush=True)
-    if isinstance(inventory, list):
+    if len(inventory) > 1:
         print("first audit skipped: it reads one inventory, this run was given several", file=out)
         return 0
-    fetched = backup.run(inventory, store, Fetcher(Path(SshSettings.known_hosts), 60.0, 20), limit=site, out=out)
-    loaded = load_inventory(inventory)
+    fetched = backup.run(inventory[0], store, Fetcher(Path(SshSettings.known_hosts), 60.0, 20), limit=site,
+                         out=out)
+    loaded = load_inventory(inventory[0])
     audits = audit_store(Store(store), loaded, backup.select(loaded, site))
     report.table(audits, out)
     path = Path(store) / "reports" / f"{site}-{time.strftime('%Y%m%d-%H%M%S')}.html"

@@ -102,7 +102,7 @@ def _fix(args) -> int:
     lines the standard does not know (never removed automatically); --apply runs the
     provisioning playbook on the device alone."""
     from agent.audit.assess import audit_store
-    from agent.audit.configtext import commands
+    from agent.audit.configtext import EXIT, commands
     from agent.audit.store import Store
     from agent.inventory import load_inventory
 
@@ -115,10 +115,9 @@ def _fix(args) -> int:
         print(f"{args.device}: cannot audit: {audits[0].error if audits else 'no policy pack for its platform'}")
         return 1
     audit = audits[0]
-    exit_command = "quit" if audit.platform.startswith("huawei") else "exit"
     if audit.drift and audit.drift["missing"]:
         print(f"# {args.device}: configuration lines the golden configuration has and the device lacks")
-        print("\n".join(commands(audit.drift["missing"], exit_command)))
+        print("\n".join(commands(audit.drift["missing"], EXIT[audit.platform])))
     for finding in audit.failed:
         print(f"# {finding.rule.id} ({finding.rule.severity}) {finding.rule.title}")
         print(finding.rule.remediation.rstrip())

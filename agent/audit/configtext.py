@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 NEGATION = {"cisco_ios": "no ", "cisco_xe": "no ", "huawei": "undo ", "huawei_vrpv8": "undo "}
+EXIT = {"cisco_ios": "exit", "cisco_xe": "exit", "huawei": "quit", "huawei_vrpv8": "quit"}  # leaves a block
 # IOS prints `no X` for a feature that is on by default: for these a golden `no X` needs the
 # line `no X` itself; for the others it means only that no line X is there.
 SHOWN_WHEN_OFF = ("service pad", "ip source-route", "cdp run", "ip bootp server", "ip domain-lookup")

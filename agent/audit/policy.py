@@ -208,7 +208,8 @@ def _evaluate(rule: Rule, blocks: dict[str, list[str]], text_of) -> Finding:
             return Finding(rule, passed=True)
     if rule.match == "any":
         if not considered:  # nowhere to look: the required setting is nowhere
-            missing = [(rule.context, pattern) for pattern in rule.require] or [(rule.context, rule.context)]
+            where = "" if patterns.header is None else rule.context
+            missing = [(where, pattern) for pattern in rule.require] or [(where, rule.context)]
         return Finding(rule, passed=False, offending=tuple(offending), missing=tuple(missing),
                        contexts=tuple(failed))
     if not considered:

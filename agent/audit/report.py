@@ -79,10 +79,6 @@ def _summary(audits: list[DeviceAudit]) -> dict:
             "drift": sum(1 for audit in audits if any(_drift_counts(audit) or ()))}
 
 
-def _is_global(context: str) -> bool:
-    return context in ("", "global")
-
-
 def _evidence(finding: Finding) -> list[tuple[str, str, str]]:
     """(context, 'offending' or 'missing', line or pattern), offending lines first."""
     return [(c, "offending", line) for c, line in finding.offending] + \
@@ -143,7 +139,7 @@ def table(audits: list[DeviceAudit], out: TextIO | None = None, lines: int = 5) 
                 print(f"    {_printable(audit.device)}", file=out)
                 evidence = _evidence(finding)
                 for context, kind, text in evidence[:lines]:
-                    context = "global" if _is_global(context) else _printable(context)
+                    context = _printable(context) or "global"
                     text = f"missing /{text}/" if kind == "missing" else _printable(text)
                     print(f"      {context}: {text}", file=out)
                 if len(evidence) > lines:
@@ -237,12 +233,11 @@ def _excerpt(pairs: list[tuple[str, str]], limit: int, pattern: bool = False) ->
     global lines at the margin; patterns between slashes. At most `limit` lines."""
     text, last = [], None
     for context, line in pairs[:limit]:
-        block = "" if _is_global(context) else context
-        if block and block != last:
-            text.append(block)
-        last = block
+        if context and context != last:
+            text.append(context)
+        last = context
         shown = f"/{line}/" if pattern else line
-        text.append(f" {shown}" if block else shown)
+        text.append(f" {shown}" if context else shown)
     more = len(pairs) - limit
     note = f"\n… {both(f'còn {more} dòng', f'{more} more')}" if more > 0 else ""
     return f"<pre>{escape(chr(10).join(text))}{note}</pre>"

@@ -68,14 +68,14 @@ import os
 import re
 import sys
 
-from agent.audit.configtext import commands, fill, merged, missing_lines
+from agent.audit.configtext import EXIT, NEGATION, commands, fill, merged, missing_lines
 
 # What each platform needs beyond netmiko: how to read the configuration, leave a block,
 # negate a line, and what a rejected command looks like.
 PLATFORMS = {
-    "cisco_ios": {"show": "show running-config", "exit": "exit", "negation": "no ",
+    "cisco_ios": {"show": "show running-config", "exit": EXIT["cisco_ios"], "negation": NEGATION["cisco_ios"],
                   "error": r"% ?(Invalid input|Incomplete command|Ambiguous command)", "hostname": "hostname "},
-    "huawei": {"show": "display current-configuration", "exit": "quit", "negation": "undo ",
+    "huawei": {"show": "display current-configuration", "exit": EXIT["huawei"], "negation": NEGATION["huawei"],
                "error": r"(?m)^\s*Error:", "hostname": "sysname "},
 }
 PLATFORMS["cisco_xe"] = PLATFORMS["cisco_ios"]

@@ -83,12 +83,12 @@ def session_cost(devices: list[Device], port: int, sim_pid: int, known_hosts: Pa
     """Per platform and step of a session as the collector runs it, over 10 sessions one after
     the other: the median wall time, and the mean CPU of this process and of the simulator."""
     from collectors._cli import GROUPS
-    from collectors.ssh_cli import PLATFORMS as PARSERS
-    from collectors.ssh_cli import session_class
+    from agent import platforms
+    from collectors._ssh_session import session_class
 
     cost: dict[str, dict[str, float]] = {}
     for kind in PLATFORMS:
-        parsers, sample = PARSERS[kind], [d for d in devices if d.platform == kind][:10]
+        parsers, sample = platforms.get(kind).parsers(), [d for d in devices if d.platform == kind][:10]
         with known_hosts.open("a") as f:  # keys known already: the first contact is the cycles' business
             f.writelines(f"[{d.address}]:{port} {public_key_line(d.name)}\n" for d in sample)
         walls: dict[str, list[float]] = {}
@@ -104,7 +104,7 @@ def session_cost(devices: list[Device], port: int, sim_pid: int, known_hosts: Pa
 
         for device in sample:
             def login():
-                connection = session_class(kind, parsers.LOGOUT)(
+                connection = session_class(kind)(
                     device_type=kind, host=device.address, port=port, username=device.username,
                     password=device.password, secret=device.secret, allow_agent=False, use_keys=False,
                     alt_key_file=str(known_hosts))

@@ -20,41 +20,28 @@ each 60 s. netmiko's timeouts (connect, banner, authentication, each command, th
 ones cut to what remains of probe_timeout) end a worker thread soon after its probe is
 given up.
 
-Host keys are checked against a known_hosts file the operator controls. A device seen for
-the first time has its key recorded there (trust on first use, logged with its
-fingerprint); a key that differs from the recorded one is refused, naming the device and
-both fingerprints. Nothing is accepted silently.
-
-Credentials come from the environment variables the check names (`password_env`,
-`secret_env`) or a key file; they never appear in a metric, a log line or an error text.
+Logging in, credentials and host keys: collectors/_ssh_session.py, the one session layer
+the backup and provisioning use too. The platforms it reads: agent/platforms.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
-import functools
 import logging
 import os
-import socket
-import threading
 import time
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from agent import platforms
 from agent.checks import Check, State, above, worst
 from agent.collector import CollectorError, register
 from agent.probe import Outcome, Probe, ProbeSettings, Sample
 from agent.schema import Duration
-from collectors import _cli_cisco_ios, _cli_huawei
 from collectors._cli import COUNTERS, GROUPS, Interface, Neighbor, ParseError, Version, interface_key
-
-# netmiko device_type -> the parsers of its CLI
-PLATFORMS: dict[str, ModuleType] = {"cisco_ios": _cli_cisco_ios, "cisco_xe": _cli_cisco_ios,
-                                    "huawei": _cli_huawei, "huawei_vrpv8": _cli_huawei}
+from collectors._ssh_session import DEFAULT_KNOWN_HOSTS, close, credentials, failure, is_closed, login
 
 
 @dataclass
@@ -65,7 +52,7 @@ class SshSettings(ProbeSettings):
     probe_timeout: Duration = 30.0
     connect_timeout: Duration = 10.0  # TCP connect, SSH banner, authentication: each
     command_timeout: Duration = 20.0  # one command's whole output
-    known_hosts: str = "/var/lib/egov-agent/ssh_known_hosts"  # a check's known_hosts overrides it
+    known_hosts: str = DEFAULT_KNOWN_HOSTS  # a check's known_hosts overrides it
 
     def problems(self):
         yield from super().problems()
@@ -145,10 +132,11 @@ ssh:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def probe(self, target, check):
-        parsers = PLATFORMS.get(target.platform or "")
-        if parsers is None:
+        platform = platforms.get(target.platform)
+        if platform is None:
             raise CollectorError("config", f"platform {target.platform!r} is not one the ssh collector reads "
-                                           f"(it reads {', '.join(PLATFORMS)})")
+                                           f"(it reads {platforms.names()})")
+        parsers = platform.parsers()
         logins = credentials(check, self._environ)
         deadline = time.monotonic() + self.settings.probe_timeout
         loop = asyncio.get_running_loop()
@@ -160,7 +148,8 @@ ssh:
     def _session(self, target, check, parsers: ModuleType, logins: dict, deadline: float) -> Facts:
         """Log in, run the commands, log out: in a worker thread."""
         known_hosts = Path(check.known_hosts or self.settings.known_hosts)
-        connection = login(target, check, logins, known_hosts, self.settings.connect_timeout, self.log)
+        connection = login(target.name, target.platform, target.address, check.port, logins, known_hosts,
+                           self.settings.connect_timeout, self.log)
         command = ""
         try:
             found: dict[str, object] = {}
@@ -181,9 +170,8 @@ ssh:
         except ParseError as err:
             raise CollectorError("parse", str(err)) from None
         except Exception as err:
-            closed = connection.remote_conn is None or connection.remote_conn.closed
             raise failure(err, target.name, f"{target.address}:{check.port}", repr(command), known_hosts,
-                          closed) from None
+                          is_closed(connection)) from None
         finally:
             close(connection)
 
@@ -315,193 +303,3 @@ def samples(facts: Facts, uplinks, findings: list[Finding]) -> list[Sample]:
             out.append(Sample("uplink_neighbor_info", 1.0, (finding.interface, finding.neighbor.system_name,
                                                             finding.neighbor.port, finding.neighbor_site)))
     return out
-
-
-def credentials(check, environ: Mapping[str, str]) -> dict:
-    """netmiko's keyword arguments for logging in as the ssh check says, the secrets from the
-    environment variables it names; a missing one is a config failure."""
-    def secret(variable: str | None, field: str) -> str:
-        if not variable:
-            return ""
-        value = environ.get(variable)
-        if not value:
-            raise CollectorError("config", f"environment variable {variable} ({field}) is not set")
-        return value
-
-    if not check.username:
-        raise CollectorError("config", "the ssh check sets no username")
-    if not check.password_env and not check.key_file:
-        raise CollectorError("config", "the ssh check sets neither password_env nor key_file")
-    found = {"username": check.username, "password": secret(check.password_env, "password_env"),
-             "secret": secret(check.secret_env, "secret_env")}
-    if check.key_file:
-        if not os.access(check.key_file, os.R_OK):
-            raise CollectorError("config", f"key_file {check.key_file} cannot be read")
-        found.update(use_keys=True, key_file=check.key_file)
-    return found
-
-
-def login(target, check, logins: dict, known_hosts: Path, timeout: float, log: logging.Logger):
-    """A session on the device (a `session_class`): its host key checked against known_hosts,
-    recorded on first contact; logged in with `logins` (credentials()); enabled when there is
-    a secret. CollectorError with the reason when not. `timeout`: TCP connect, SSH banner and
-    authentication, each. The caller closes it (close())."""
-    where = f"{target.address}:{check.port}"
-    try:
-        KnownHosts(known_hosts, log).ensure(target, check.port, timeout)
-        connection = session_class(target.platform, PLATFORMS[target.platform].LOGOUT)(
-            device_type=target.platform, host=target.address, port=check.port, **logins,
-            allow_agent=False, ssh_strict=True, alt_key_file=str(known_hosts),
-            conn_timeout=timeout, banner_timeout=timeout, auth_timeout=timeout)
-    except Exception as err:
-        raise failure(err, target.name, where, "logging in", known_hosts) from None
-    try:
-        if logins["secret"] and not connection.check_enable_mode():
-            connection.enable()
-    except Exception as err:
-        closed = connection.remote_conn is None or connection.remote_conn.closed
-        close(connection)
-        raise failure(err, target.name, where, "'enable'", known_hosts, closed) from None
-    return connection
-
-
-def close(connection) -> None:
-    """Log out of a session; one the device already closed is no error."""
-    try:
-        connection.disconnect()
-    except Exception:
-        pass
-
-
-@functools.cache
-def session_class(device_type: str, logout: str) -> type:
-    """netmiko's class for the platform, with two changes. Host keys: paramiko is given the
-    recorded keys of this one device from the parsed known_hosts (netmiko's alt_key_file
-    would have it read and parse the whole file again for every session: 200 devices of 200
-    lines each cycle), and refuses a device not in it. Logging out: straight away, without
-    netmiko's check for configuration mode, which these sessions never enter and which on
-    Huawei waits 2 s for silence."""
-    import paramiko
-    from netmiko import ssh_dispatcher
-
-    def _build_ssh_client(self) -> paramiko.SSHClient:
-        client = paramiko.SSHClient()
-        entry = host_key_entry(f"{self.host}:{self.port}")
-        for kind, key in KnownHosts(Path(self.alt_key_file)).known(entry).items():
-            client.get_host_keys().add(entry, kind, key)
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        return client
-
-    def cleanup(self, command: str = "") -> None:
-        self.write_channel(logout + self.RETURN)
-
-    base = ssh_dispatcher(device_type)
-    return type(f"ReadOnly{base.__name__}", (base,), {"_build_ssh_client": _build_ssh_client, "cleanup": cleanup})
-
-
-def failure(err: Exception, target: str, where: str, doing: str, known_hosts: Path,
-            closed: bool = False) -> CollectorError:
-    """A netmiko/paramiko exception as one of the fixed reasons, with a detail of our own
-    words: the library's messages can carry the device settings and are long."""
-    import paramiko
-    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
-
-    if isinstance(err, CollectorError):
-        return err
-    cause = err.__context__ if isinstance(err, NetmikoTimeoutException) else err
-    if isinstance(cause, paramiko.BadHostKeyException):
-        return CollectorError("tls", f"{target} ({where}) presents host key {cause.key.fingerprint}, but "
-                                     f"{known_hosts} holds {cause.expected_key.fingerprint} for it: refused. If the "
-                                     f"device was replaced, remove the old key "
-                                     f"(ssh-keygen -R '{host_key_entry(where)}' -f {known_hosts})")
-    if isinstance(cause, paramiko.SSHException) and "not found in known_hosts" in str(cause):
-        return CollectorError("tls", f"{target} ({where}) has no recorded host key in {known_hosts}: refused")
-    if isinstance(err, NetmikoAuthenticationException) or isinstance(cause, paramiko.AuthenticationException):
-        return CollectorError("auth", f"{where} refused the login")
-    if isinstance(cause, paramiko.ssh_exception.NoValidConnectionsError):
-        codes = {e.errno for e in cause.errors.values()}
-        return CollectorError("connect", "connection refused" if codes == {errno.ECONNREFUSED}
-                              else f"cannot connect to {where}")
-    if isinstance(cause, ConnectionRefusedError):
-        return CollectorError("connect", "connection refused")
-    if closed or isinstance(err, (EOFError, ConnectionError)):
-        return CollectorError("connect", f"the device closed the connection while {doing}")
-    if isinstance(err, (NetmikoTimeoutException, ReadTimeout, socket.timeout, paramiko.SSHException)):
-        return CollectorError("timeout", f"no complete answer while {doing}")
-    if isinstance(err, OSError):
-        return CollectorError("connect", f"{err.strerror or type(err).__name__} while {doing}")
-    return CollectorError("error", f"{type(err).__name__} while {doing}")
-
-
-def host_key_entry(where: str) -> str:
-    """known_hosts' name for an address:port ('[addr]:port' unless the port is 22)."""
-    address, _, port = where.rpartition(":")
-    return address if port == "22" else f"[{address}]:{port}"
-
-
-class KnownHosts:
-    """The operator's known_hosts file, parsed once and again only when it changes. A device
-    seen for the first time has its key recorded there (and logged); for a known device
-    paramiko compares what it presents with what is recorded, and refuses a changed key."""
-
-    _lock = threading.Lock()  # one reader or writer at a time, across all sessions of this process
-    _parsed: dict[Path, tuple[tuple[int, int], object]] = {}  # path -> ((mtime_ns, size), paramiko HostKeys)
-
-    def __init__(self, path: Path, log: logging.Logger | None = None):
-        self.path, self.log = path, log
-
-    def known(self, entry: str) -> dict:
-        """The recorded keys of `entry` ('[address]:port'), by key type; empty if none."""
-        with self._lock:
-            return dict(self._keys().lookup(entry) or {})
-
-    def _keys(self):
-        import paramiko
-
-        try:
-            stat = self.path.stat()
-            version = (stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            version = (0, 0)
-        cached = self._parsed.get(self.path)
-        if cached is None or cached[0] != version:
-            keys = paramiko.HostKeys()
-            if version != (0, 0):
-                keys.load(str(self.path))
-            self._parsed[self.path] = cached = (version, keys)
-        return cached[1]
-
-    def ensure(self, target, port: int, timeout: float) -> None:
-        entry = host_key_entry(f"{target.address}:{port}")
-        if self.known(entry):
-            return
-        key = fetch_host_key(target.address, port, timeout)
-        with self._lock:
-            keys = self._keys()
-            if keys.lookup(entry):  # another session recorded it meanwhile
-                return
-            if not self.path.parent.is_dir():
-                raise CollectorError("config", f"known_hosts {self.path}: directory {self.path.parent} does not exist")
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a") as f:
-                f.write(f"{entry} {key.get_name()} {key.get_base64()}\n")
-            keys.add(entry, key.get_name(), key)
-            stat = self.path.stat()
-            self._parsed[self.path] = ((stat.st_mtime_ns, stat.st_size), keys)
-        self.log.warning("recorded the SSH host key of a device seen for the first time",
-                         extra={"target": target.name, "address": entry, "fingerprint": key.fingerprint,
-                                "known_hosts": str(self.path)})
-
-
-def fetch_host_key(address: str, port: int, timeout: float):
-    """The host key a device presents, from a key exchange without logging in."""
-    import paramiko
-
-    sock = socket.create_connection((address, port), timeout=timeout)
-    transport = paramiko.Transport(sock)
-    transport.banner_timeout = timeout
-    try:
-        transport.start_client(timeout=timeout)
-        return transport.get_remote_server_key()
-    finally:
-        transport.close()

@@ -8,14 +8,13 @@ module's pure diff functions on configurations in the devices' own format.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 from pathlib import Path
 
 import pytest
 import yaml
 
-from agent import provision
+from agent import platforms, provision
 from agent.audit import configtext, golden
 from tests.peer_sim import PASSWORD, start_fleet
 from tests.peer_sshd import Run, parse_summary
@@ -27,10 +26,6 @@ PASSWORD_ENV = "EGOV_TEST_NET_PASSWORD"
 ENABLE_SECRET = "golden-enable-secret"  # what the baseline sets; a test value
 ENV = {PASSWORD_ENV: PASSWORD, "EGOV_NET_ENABLE_SECRET": ENABLE_SECRET}
 REJECTED = "snmp-server group EGOV-RO v3 priv"  # the line thu02-rtr refuses in the failure test
-
-_spec = importlib.util.spec_from_file_location("egov_net_config", ROLE / "library/egov_net_config.py")
-net_config = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(net_config)
 
 # Devices boot with factory hostnames ("Switch", "Huawei"): the baseline renames them.
 # inventory name -> (the simulated device's boot name, platform, address, uplink, extra spec)
@@ -63,6 +58,7 @@ def fleet(tmp_path_factory):
 def _inventory(port: int, known_hosts: Path) -> dict:
     offices = {office: {"vars": {"egov_site_type": "commune", "egov_uplink": "pop-bacson"},
                         "hosts": {name: {"ansible_host": DEVICES[name][2], "egov_platform": DEVICES[name][1],
+                                         "egov_role": "router" if name.endswith("rtr") else "switch",
                                          "egov_checks": {"ssh": {"uplinks": [DEVICES[name][3]]}}}
                                   for name in names}}
                for office, names in OFFICES.items()}
@@ -92,7 +88,7 @@ class Cli:
                                          username="egov-netops", password=PASSWORD)
 
     def running(self) -> list[str]:
-        command = net_config.PLATFORMS[self.platform]["show"]
+        command = platforms.get(self.platform).show_config
         return self.connection.send_command(command).splitlines()
 
     def __enter__(self):
@@ -136,7 +132,7 @@ def _explain(run: Run) -> str:
 def _assert_compliant(running: list[str], golden_lines: list[str], platform: str) -> None:
     """Every golden line is in its context of the running config (a secret by its place: the
     device shows its hash); `no X` / `undo X`: no X there."""
-    negation = net_config.PLATFORMS[platform]["negation"]
+    negation = platforms.get(platform).negation
     want, have = configtext.parse(golden_lines, platform), configtext.parse(running, platform)
     for header, lines in want.items():
         for line in lines:
@@ -175,7 +171,7 @@ def test_baseline_applies_every_golden_line_on_both_platforms(office):
         assert len(golden_lines) > 25
         _assert_compliant(office["running"][name], golden_lines, platform)
         assert configtext.missing_lines(golden_lines, office["running"][name],
-                                        net_config.PLATFORMS[platform]["negation"]) == []
+                                        platforms.get(platform).negation) == []
     assert "applied: Config: Apply the lines" in run.output
 
 
@@ -190,11 +186,14 @@ def test_the_golden_configs_hold_the_baseline(office):
                  "username egov-netops privilege 15 secret <env:EGOV_TEST_NET_PASSWORD>"):
         assert line in ios
     for line in ("sysname thu01-rtr", "stelnet server enable", "undo telnet server enable", "undo http server enable",
-                 "snmp-agent sysinfo version v3", "undo snmp-agent community public",
-                 "ntp-service unicast-server 127.10.1.123", "info-center loghost 127.10.1.51",
-                 "vlan batch 99 10 20 30 40", " protocol inbound ssh", " idle-timeout 5 0",
+                 "snmp-agent sys-info version v3", "ntp-service unicast-server 127.10.1.123",
+                 "info-center loghost 127.10.1.51", " protocol inbound ssh", " idle-timeout 5 0",
+                 " local-user egov-netops password irreversible-cipher <env:EGOV_TEST_NET_PASSWORD>",
+                 " local-user egov-netops service-type terminal ssh",
                  'header login information "Authorised access only. Activity is logged."'):
         assert line in vrp
+    assert not [line for line in vrp if line.startswith(("vlan", "interface Vlanif"))], "a router has no VLANs"
+    assert "vlan batch 99 10 20 30 40" in office["golden"]["thu02-sw"]
 
 
 def test_secrets_are_typed_from_the_environment_and_shown_nowhere(office):
@@ -267,17 +266,27 @@ def test_the_next_run_completes_the_rejecting_device(rejecting, fleet):
     assert again.rc == 0 and again.hosts["thu02-rtr"]["changed"] == 0, _explain(again)
 
 
-def test_a_device_whose_host_key_is_not_known_is_refused(fleet, tmp_path):
+def test_host_keys_as_the_agent_takes_them_first_recorded_then_held(fleet, tmp_path):
+    """One host-key policy with the agent (collectors/_ssh_session.py): a device seen for the
+    first time has its key recorded; a device presenting another key than the recorded one
+    is refused."""
     device_fleet, inventory, known_hosts, _ = fleet
     data = yaml.safe_load(inventory.read_text())
-    data["all"]["vars"]["network_baseline_known_hosts"] = str(tmp_path / "empty_known_hosts")
-    (tmp_path / "empty_known_hosts").write_text("")
+    data["all"]["vars"]["network_baseline_known_hosts"] = str(tmp_path / "known_hosts")
     other = tmp_path / "inventory.yml"
     other.write_text(yaml.safe_dump(data))
-    run = provision_run("thu02-sw", other, check=True)
-    assert run.rc == 2, _explain(run)
-    assert f"cannot log in to 127.81.2.2:{device_fleet.port}: its host key is not in {tmp_path}" in run.output
-    assert PASSWORD not in run.output
+    entry = f"[127.81.2.2]:{device_fleet.port}"
+
+    first = provision_run("thu02-sw", other, check=True)
+    assert first.rc == 0, _explain(first)
+    assert (tmp_path / "known_hosts").read_text() == f"{entry} {public_key_line('thu02-sw')}\n"
+
+    (tmp_path / "known_hosts").write_text(f"{entry} {public_key_line('another device')}\n")
+    changed = provision_run("thu02-sw", other, check=True)
+    assert changed.rc == 2, _explain(changed)
+    assert f"cannot log in to {entry[1:].replace(']', '')}: 127.81.2.2 ({entry[1:].replace(']', '')}) presents host key" \
+        in changed.output and "refused" in changed.output
+    assert PASSWORD not in first.output + changed.output
 
 
 def test_devices_without_an_ssh_check_are_left_alone(fleet, tmp_path):

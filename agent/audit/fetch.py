@@ -28,7 +28,6 @@ import asyncio
 import getpass
 import logging
 import os
-import re
 import shlex
 import time
 from collections.abc import Mapping
@@ -38,27 +37,11 @@ from pathlib import Path
 
 from agent.collector import CollectorError
 from agent.inventory import Host, Inventory
-from collectors.ssh_cli import KnownHosts, close, credentials, failure, host_key_entry, login
+from agent import platforms
+from collectors._ssh_session import KnownHosts, close, credentials, failure, host_key_entry, is_closed, login
 
 log = logging.getLogger("egov.audit")
 
-
-@dataclass(frozen=True)
-class Cli:
-    """How a platform shows its configuration, and how to tell it is a whole one."""
-
-    show: str
-    name: str  # the keyword of the line that names the device: every configuration has one
-    last: str  # the line a complete configuration ends with
-    volatile: re.Pattern  # lines that change while the configuration does not
-
-
-_IOS = Cli("show running-config", "hostname", "end", re.compile(
-    r"^(Building configuration\.\.\.|Current configuration : \d+ bytes|! Last configuration change at .*"
-    r"|! NVRAM config last updated at .*|! No configuration change since last restart|ntp clock-period \d+)$"))
-_VRP = Cli("display current-configuration", "sysname", "return",
-           re.compile(r"^!Last configuration was (updated|saved) at .*$"))
-NETWORK: dict[str, Cli] = {"cisco_ios": _IOS, "cisco_xe": _IOS, "huawei": _VRP, "huawei_vrpv8": _VRP}
 
 # The host's security configuration. Runs as root (through sudo -n otherwise); stderr
 # joins stdout so that each error lands in its own section.
@@ -88,19 +71,19 @@ class ParseError(Exception):
 
 
 def network_config(output: str, platform: str) -> str:
-    """The configuration in a device's answer to NETWORK[platform].show, without its
-    volatile lines; ParseError when the answer is not a whole configuration."""
-    cli = NETWORK[platform]
+    """The configuration in a device's answer to its platform's show_config command, without
+    its volatile lines; ParseError when the answer is not a whole configuration."""
+    cli = platforms.get(platform)
     lines = [line.rstrip() for line in output.replace("\r\n", "\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     said = [line.strip() for line in lines if line.strip() and line.strip() != "^"]  # ^ marks the bad word
     if not said or said[0].startswith(("%", "Error:")):
-        raise ParseError(f"the device answered {cli.show!r} with {said[0][:60] if said else 'nothing'!r}")
-    if not any(len(words) == 2 and words[0] == cli.name for words in map(str.split, lines)):
-        raise ParseError(f"the answer to {cli.show!r} is not a configuration (no {cli.name} line)")
-    if not lines or lines[-1] != cli.last:
-        raise ParseError(f"the answer to {cli.show!r} is cut short (no closing {cli.last!r})")
+        raise ParseError(f"the device answered {cli.show_config!r} with {said[0][:60] if said else 'nothing'!r}")
+    if not any(len(words) == 2 and words[0] == cli.hostname for words in map(str.split, lines)):
+        raise ParseError(f"the answer to {cli.show_config!r} is not a configuration (no {cli.hostname} line)")
+    if not lines or lines[-1] != cli.last_line:
+        raise ParseError(f"the answer to {cli.show_config!r} is cut short (no closing {cli.last_line!r})")
     kept = [line for line in lines if not cli.volatile.match(line)]
     while kept and not kept[0]:
         kept.pop(0)
@@ -140,7 +123,7 @@ def devices(inventory: Inventory, names: list[str]) -> tuple[list[Device], list[
     for host in (inventory.hosts[name] for name in names):
         if not host.address:
             continue
-        if host.platform in NETWORK:
+        if platforms.get(host.platform):
             if "ssh" in host.checks:
                 found.append(Device(host.name, "network", host))
             else:
@@ -206,15 +189,15 @@ class Fetcher:
             raise CollectorError("parse", str(err)) from None
 
     def _network(self, host: Host, deadline: float) -> str:
-        check, cli = host.checks["ssh"], NETWORK[host.platform]
+        check, show = host.checks["ssh"], platforms.get(host.platform).show_config
         known_hosts = Path(check.known_hosts or self.known_hosts)
-        connection = login(host, check, credentials(check, self.environ), known_hosts, self.connect_timeout, log)
+        connection = login(host.name, host.platform, host.address, check.port, credentials(check, self.environ),
+                           known_hosts, self.connect_timeout, log)
         try:
-            return connection.send_command(cli.show, read_timeout=max(1.0, deadline - time.monotonic()))
+            return connection.send_command(show, read_timeout=max(1.0, deadline - time.monotonic()))
         except Exception as err:
-            closed = connection.remote_conn is None or connection.remote_conn.closed
-            raise failure(err, host.name, f"{host.address}:{check.port}", repr(cli.show), known_hosts,
-                          closed) from None
+            raise failure(err, host.name, f"{host.address}:{check.port}", repr(show), known_hosts,
+                          is_closed(connection)) from None
         finally:
             close(connection)
 
@@ -228,7 +211,7 @@ class Fetcher:
         known_hosts = KnownHosts(self.known_hosts, log)
         client = paramiko.SSHClient()
         try:
-            known_hosts.ensure(host, port, connect)
+            known_hosts.ensure(host.name, host.address, port, connect)
             entry = host_key_entry(where)
             for kind, key in known_hosts.known(entry).items():
                 client.get_host_keys().add(entry, kind, key)

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from agent import platforms
+from agent.audit import configtext
 from agent.audit.golden import render
 from agent.inventory import load_inventory as load
 from tests import real_gear
@@ -110,10 +111,13 @@ def test_no_golden_configuration_has_vlans_on_a_router(golden):
         {name: [] for name in routers}
 
 
-def test_the_login_account_exists_before_the_vty_lines_authenticate_through_it(golden):
-    """The lines are typed in their order: the account the next login uses must come first."""
+def test_the_login_account_is_typed_before_the_vty_lines_authenticate_through_it(golden):
+    """In the order egov_net_config types a whole golden configuration (a device that has
+    none of it), the account the next login uses comes before what makes logins use it."""
     for name, (platform, lines) in golden.items():
-        account = next(i for i, line in enumerate(lines) if re.match(r"^\s*(username|local-user) egov-netops ", line))
-        authentication = next(i for i, line in enumerate(lines) if re.match(
-            r"^(aaa new-model|\s*authentication-mode aaa)$", line))
+        record = platforms.get(platform)
+        typed = configtext.commands(configtext.missing_lines(lines, [], record.negation), record.exit)
+        account = next(i for i, line in enumerate(typed) if re.match(r"^\s*(username|local-user) egov-netops\b", line))
+        authentication = next(i for i, line in enumerate(typed) if re.match(
+            r"^(aaa new-model|\s*authentication-mode (aaa|scheme))$", line))
         assert account < authentication, f"{name} ({platform}) authenticates through AAA before its account exists"

@@ -1,9 +1,9 @@
 """Huawei VRP CLI output: pure parsers, one per command (see collectors/_cli.py).
 
-ntc-templates parses `display version`. Its `display interface` template skips the traffic
-counters and it has none for `display cpu-usage`, `display memory-usage` or
-`display lldp neighbor brief`, so those are ours; each handles the layouts that VRP 5
-(AR routers, S switches) and VRP 8 (NE, CE) print.
+ntc-templates parses `display version` and `display lldp neighbor`. Its `display interface`
+template skips the traffic counters and it has none for `display cpu-usage`,
+`display memory-usage` or `display lldp neighbor brief`, so those are ours; each handles the
+layouts that VRP 5 (AR routers, S switches) and VRP 8 (NE, CE) print.
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ def parse_version(text: str) -> Version | None:
     return Version(model=model, version=release, uptime_seconds=uptime_seconds(row["uptime"]))
 
 
-_HEADER = re.compile(r"^(?P<name>\S+) current state\s*:\s*(?P<state>.+?)\s*$")
+# 'GigabitEthernet0/0/1 current state : UP', '... : Administratively DOWN (ifindex: 9)....', 'Dialer1:0
+# current state : UP ,' (corpus: captures/ntc/huawei_vrp/display_interface); any name, spaces too,
+# so that no header goes unseen and lends its counters to the interface before it.
+_HEADER = re.compile(r"^(?!Line protocol )(?P<name>\S.*?)\s+current state\s*:\s*(?P<state>.+?)\s*$", re.I)
 _PROTOCOL = re.compile(r"^Line protocol current state\s*:\s*(?P<protocol>\w+)", re.I)
 # 'Input:  30464 packets, 2525068 bytes', 'Input:  0 Packets, 0 Bytes', 'Output:0 packets,0 bytes',
 # 'Input: 0 bytes' (VRP 5); 'Input: 0 bytes, 0 packets' (VRP 8)
@@ -146,6 +149,14 @@ def parse_neighbors(text: str) -> list[Neighbor] | None:
     return neighbors
 
 
+def parse_neighbors_detail(text: str) -> list[Neighbor] | None:
+    """`display lldp neighbor`, for a VRP that does not know `brief`; None when LLDP is off."""
+    if not _offered(text) or "LLDP is not enabled" in text:
+        return None
+    return [Neighbor(row["local_interface"], row["neighbor_name"], row["neighbor_port_id"], row["mgmt_address"])
+            for row in textfsm(PLATFORM, "display lldp neighbor", text)]
+
+
 def _column(header: str) -> str:
     header = header.lower()
     if header.startswith("local"):
@@ -160,5 +171,6 @@ COMMANDS = {
     "interfaces": [Command("display interface", parse_interfaces)],
     "cpu": [Command("display cpu-usage", parse_cpu)],
     "memory": [Command("display memory-usage", parse_memory)],
-    "neighbors": [Command("display lldp neighbor brief", parse_neighbors)],
+    "neighbors": [Command("display lldp neighbor brief", parse_neighbors),
+                  Command("display lldp neighbor", parse_neighbors_detail)],
 }

@@ -1,6 +1,6 @@
 """What the per-platform CLI parsers share: the parsed shapes, TextFSM, uptimes, interface names.
 
-Each platform module (`_cli_cisco_ios`, `_cli_huawei`) declares `LOGOUT`, its command to
+Each platform module (`_cli_cisco_ios`, `_cli_huawei`, `_cli_hp_comware`) declares `LOGOUT`, its command to
 end a session, and `COMMANDS`: for each group of facts (version, interfaces, cpu, memory,
 neighbors) the commands that give it, in the order to try them, each with its pure parser
 `parse(text)`. A parser returns the facts,

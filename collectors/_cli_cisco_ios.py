@@ -32,14 +32,16 @@ def parse_version(text: str) -> Version | None:
                    uptime_seconds=uptime_seconds(row["uptime"]), serial=next(iter(row["serial"]), ""))
 
 
-# '<name> is <state>[ (<why>)], line protocol is <protocol>[ (<why>)]', the block's other lines
-# indented. States: up, down, administratively down, reset, deleted (a removed subinterface);
-# whys: connected, notconnect, disabled, err-disabled, spoofing, monitoring (corpus:
-# captures/ntc/cisco_ios/show_interfaces). The line protocol part is optional, so that a header
-# without it still starts a block rather than lending its counters to the interface before it.
+# '<name> is <state>[ (<why>)][, line protocol is <protocol>[ (<why>)][ , Autostate Enabled]]', the
+# block's other lines indented: 'is up, line protocol is up (connected)', 'is administratively down,
+# line protocol is down (disabled)', 'is reset, line protocol is down (notconnect)' (corpus:
+# captures/ntc/cisco_ios/show_interfaces), 'Dialer1 is up (spoofing), line protocol is up (spoofing)',
+# 'FastEthernet1 is down, line protocol is down (err-disabled)', 'Vlan1 is administratively down,
+# line protocol is down , Autostate Enabled' (genieparser's iosxe show_interface.py, Cisco's errdisable
+# recovery note 69980). Any other line at the margin ends the block, so that a header we cannot
+# read never lends its counters to the interface before it.
 _HEADER = re.compile(r"^(?P<name>\S.*?) is (?P<state>[a-z][a-z ]*?)(?: \([^)]*\))?"
-                     r"(?:, line protocol is (?P<protocol>[a-z]+)(?: \([^)]*\))?)?\s*$")
-_ADMIN_DOWN = {"administratively down", "deleted"}
+                     r"(?:, line protocol is (?P<protocol>[a-z]+)\b.*)?$")
 _COUNTERS = [
     (re.compile(r"^\s+(\d+) packets input, (\d+) bytes"), ("receive_packets", "receive_bytes")),
     (re.compile(r"^\s+(\d+) packets output, (\d+) bytes"), ("transmit_packets", "transmit_bytes")),
@@ -60,7 +62,7 @@ def parse_interfaces(text: str) -> list[Interface] | None:
             current = None
             if header:
                 protocol = header["protocol"] or header["state"]
-                current = {"name": header["name"], "admin_up": header["state"] not in _ADMIN_DOWN,
+                current = {"name": header["name"], "admin_up": header["state"] != "administratively down",
                            "oper_up": protocol == "up"}
                 found.append(current)
             continue

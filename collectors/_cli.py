@@ -84,6 +84,14 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, Any]]:
         raise ParseError(f"{command!r}: {first[:160]}") from None
 
 
+def neighbors(rows: list[dict[str, Any]], *ports: str) -> list[Neighbor]:
+    """ntc-templates neighbour records as Neighbors: the port is the first of `ports` that the
+    record fills; '-' (Comware's word for it) and '' are no system name."""
+    return [Neighbor(row["local_interface"], "" if row["neighbor_name"] == "-" else row["neighbor_name"],
+                     next((row[port] for port in ports if row[port]), ""), row.get("mgmt_address", ""))
+            for row in rows]
+
+
 def percent(value: str, what: str) -> float:
     """'16%' or '20.6' as a ratio from 0 to 1."""
     try:

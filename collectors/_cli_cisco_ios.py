@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, percent, textfsm, uptime_seconds
+from collectors._cli import Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm, uptime_seconds
 
 PLATFORM = "cisco_ios"  # ntc-templates' name; cisco_xe devices print the same
 LOGOUT = "exit"
@@ -125,24 +125,21 @@ def parse_lldp(text: str) -> list[Neighbor] | None:
     rows = textfsm(PLATFORM, "show lldp neighbors detail", text)
     if any(not row["local_interface"] for row in rows):
         return None
-    return [Neighbor(row["local_interface"], row["neighbor_name"],
-                     row["neighbor_port_id"] or row["neighbor_interface"], row["mgmt_address"]) for row in rows]
+    return neighbors(rows, "neighbor_port_id", "neighbor_interface")
 
 
 def parse_lldp_table(text: str) -> list[Neighbor] | None:
     """`show lldp neighbors`: IOS cuts the system name at 20 characters and gives no address."""
     if not _offered(text) or "LLDP is not enabled" in text:
         return None
-    return [Neighbor(row["local_interface"], row["neighbor_name"], row["neighbor_interface"])
-            for row in textfsm(PLATFORM, "show lldp neighbors", text)]
+    return neighbors(textfsm(PLATFORM, "show lldp neighbors", text), "neighbor_interface")
 
 
 def parse_cdp(text: str) -> list[Neighbor] | None:
     """`show cdp neighbors detail`; None when CDP is off."""
     if not _offered(text) or "CDP is not enabled" in text:
         return None
-    return [Neighbor(row["local_interface"], row["neighbor_name"], row["neighbor_interface"], row["mgmt_address"])
-            for row in textfsm(PLATFORM, "show cdp neighbors detail", text)]
+    return neighbors(textfsm(PLATFORM, "show cdp neighbors detail", text), "neighbor_interface")
 
 
 COMMANDS = {

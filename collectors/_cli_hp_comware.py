@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, percent, textfsm, uptime_seconds
+from collectors._cli import Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm, uptime_seconds
 
 PLATFORM = "hp_comware"  # ntc-templates' and netmiko's name
 LOGOUT = "quit"
@@ -143,17 +143,14 @@ def parse_lldp(text: str) -> list[Neighbor] | None:
     """`display lldp neighbor-information verbose`: local port, system name, port ID, address."""
     if not _offered(text):
         return None
-    return [Neighbor(row["local_interface"], row["neighbor_name"], row["neighbor_interface"], row["mgmt_address"])
-            for row in textfsm(PLATFORM, "display lldp neighbor-information verbose", text)]
+    return neighbors(textfsm(PLATFORM, "display lldp neighbor-information verbose", text), "neighbor_interface")
 
 
 def parse_lldp_list(text: str) -> list[Neighbor] | None:
     """`display lldp neighbor-information list` (no addresses); '-' is a neighbour without a name."""
     if not _offered(text):
         return None
-    return [Neighbor(row["local_interface"], "" if row["neighbor_name"] == "-" else row["neighbor_name"],
-                     row["neighbor_interface"])
-            for row in textfsm(PLATFORM, "display lldp neighbor-information list", text)]
+    return neighbors(textfsm(PLATFORM, "display lldp neighbor-information list", text), "neighbor_interface")
 
 
 COMMANDS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, percent, textfsm, uptime_seconds
+from collectors._cli import Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm, uptime_seconds
 
 PLATFORM = "huawei_vrp"  # ntc-templates' name for netmiko's huawei and huawei_vrpv8
 LOGOUT = "quit"
@@ -153,8 +153,7 @@ def parse_neighbors_detail(text: str) -> list[Neighbor] | None:
     """`display lldp neighbor`, for a VRP that does not know `brief`; None when LLDP is off."""
     if not _offered(text) or "LLDP is not enabled" in text:
         return None
-    return [Neighbor(row["local_interface"], row["neighbor_name"], row["neighbor_port_id"], row["mgmt_address"])
-            for row in textfsm(PLATFORM, "display lldp neighbor", text)]
+    return neighbors(textfsm(PLATFORM, "display lldp neighbor", text), "neighbor_port_id")
 
 
 def _column(header: str) -> str:

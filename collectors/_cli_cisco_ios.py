@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm, uptime_seconds
+from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
+                             uptime_seconds)
 
 PLATFORM = "cisco_ios"  # ntc-templates' name; cisco_xe devices print the same
 LOGOUT = "exit"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm, uptime_seconds
+from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
+                             uptime_seconds)
 
 PLATFORM = "hp_comware"  # ntc-templates' and netmiko's name
 LOGOUT = "quit"

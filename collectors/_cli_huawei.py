@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm, uptime_seconds
+from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
+                             uptime_seconds)
 
 PLATFORM = "huawei_vrp"  # ntc-templates' name for netmiko's huawei and huawei_vrpv8
 LOGOUT = "quit"
@@ -128,7 +129,7 @@ def parse_neighbors(text: str) -> list[Neighbor] | None:
     if not _offered(text) or "LLDP is not enabled" in text:
         return None
     columns: list[str] = []
-    neighbors = []
+    listed = []
     for line in text.splitlines():
         if not line.strip() or set(line.strip()) <= {"-"}:
             continue
@@ -143,10 +144,10 @@ def parse_neighbors(text: str) -> list[Neighbor] | None:
         if len(values) != 4:
             raise ParseError(f"'display lldp neighbor brief': expected 4 columns, got {line.strip()!r}")
         row = dict(zip(columns, values))
-        neighbors.append(Neighbor(row["local"], "" if row["device"] == "-" else row["device"], row["port"]))
+        listed.append(Neighbor(row["local"], "" if row["device"] == "-" else row["device"], row["port"]))
     if not columns:
         raise ParseError("'display lldp neighbor brief': no 'Local Intf ... Neighbor Dev' header")
-    return neighbors
+    return listed
 
 
 def parse_neighbors_detail(text: str) -> list[Neighbor] | None:

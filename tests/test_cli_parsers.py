@@ -114,7 +114,8 @@ def test_ios_xe_cpu_per_core():
 
 
 def test_ios_older_lldp_layout_without_local_port_asks_the_table():
-    older = real_gear.path("captures/ntc/cisco_ios/show_lldp_neighbors_detail/cisco_ios_show_lldp_neighbors_detail2.raw")
+    older = real_gear.path("captures/ntc/cisco_ios/show_lldp_neighbors_detail",
+                           "cisco_ios_show_lldp_neighbors_detail2.raw")
     assert ios.parse_lldp(older.read_text()) is None  # no 'Local Intf:' line: no neighbour can be placed
     assert [c.command for c in ios.COMMANDS["neighbors"]][1] == "show lldp neighbors"
     table = real_gear.path("captures/ntc/cisco_ios/show_lldp_neighbors/cisco_ios_show_lldp_neighbors.raw")
@@ -236,13 +237,15 @@ def test_comware_display_version_of_comware_7_and_5():
 def test_comware_display_interface_in_both_layouts():
     ntc = "captures/ntc/hp_comware/display_interface"
     # Comware 7: the name alone on its line, then 'Current state: UP'; 'Input (total): ... packets, ... bytes'
-    seven = {i.name: i for i in comware.parse_interfaces(real_gear.path(ntc, "hp_comware_display_interface.raw").read_text())}
+    seven = {i.name: i for i in comware.parse_interfaces(
+        real_gear.path(ntc, "hp_comware_display_interface.raw").read_text())}
     assert seven["Bridge-Aggregation20"] == Interface("Bridge-Aggregation20", True, True, 24384580165, 90115617821,
                                                       80274398, 110103849, 0, 0)
     assert seven["Vlan-interface2000"].receive_bytes == 611444  # 'Input: 9103 packets, 611444 bytes, 0 drops'
     # Comware 5: ' GigabitEthernet12/0/17 current state: DOWN ( Administratively )'
     five = comware.parse_interfaces(real_gear.path(ntc, "hp_comware_display_interface_stp-down_jumbo.raw").read_text())
-    assert five[0] == Interface("GigabitEthernet12/0/17", False, False, 2077724863, 23685575500, 15657716, 224919997, 0, 0)
+    assert five[0] == Interface("GigabitEthernet12/0/17", False, False, 2077724863, 23685575500, 15657716, 224919997,
+                                0, 0)
     assert (five[1].admin_up, five[1].oper_up) == (True, False)  # 'STP DOWN': shut by BPDU guard, not by staff
     # 'Input:' alone, the figures on the next lines
     [old] = comware.parse_interfaces(real_gear.path(ntc, "hp_comware_display_interface5.raw").read_text())
@@ -272,11 +275,11 @@ def test_comware_display_memory():
 
 def test_comware_lldp_neighbours():
     ntc = "captures/ntc/hp_comware"
-    verbose = comware.parse_lldp(real_gear.path(
-        ntc, "display_lldp_neighbor-information_verbose/hp_comware_display_lldp_neighbor-information_verbose.raw").read_text())
+    verbose = comware.parse_lldp(real_gear.path(ntc, "display_lldp_neighbor-information_verbose",
+                                                "hp_comware_display_lldp_neighbor-information_verbose.raw").read_text())
     assert verbose[1] == Neighbor("Ten-GigabitEthernet1/0/0/2", "SW2", "Ten-GigabitEthernet1/0/0/5", "10.6.5.4")
     listed = comware.parse_lldp_list(real_gear.path(
-        ntc, "display_lldp_neighbor-information_list/hp_comware_display_lldp_neighbor-information_list2.raw").read_text())
+        ntc, "display_lldp_neighbor-information_list", "hp_comware_display_lldp_neighbor-information_list2.raw").read_text())
     assert listed[-1] == Neighbor("GE2/0/45", "", "Port 1")  # '-': no system name advertised
     assert interface_key(listed[-1].interface) == interface_key("GigabitEthernet2/0/45")
 

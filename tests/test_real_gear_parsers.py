@@ -97,7 +97,8 @@ MAPPINGS: dict[str, Mapping] = {
     "cisco_ios/show_lldp_neighbors_detail": Mapping(ios.parse_lldp, {
         **NEIGHBOR_DETAIL,
         # the Port ID line; the template's neighbor_interface is the Port Description
-        "port": ("neighbor_port_id or neighbor_interface", lambda r: r["neighbor_port_id"] or r["neighbor_interface"])}),
+        "port": ("neighbor_port_id or neighbor_interface",
+                 lambda r: r["neighbor_port_id"] or r["neighbor_interface"])}),
     "cisco_ios/show_lldp_neighbors": Mapping(ios.parse_lldp_table, {
         "interface": ("local_interface", text("local_interface")),
         "system_name": ("neighbor_name", text("neighbor_name")),
@@ -144,7 +145,12 @@ EXCEPTIONS: dict[tuple[str, int | None, str], str] = {
         "before 'Current state: UP'",
 }
 
-CAPTURES = [p for p in real_gear.files("captures/ntc/*/*/*.raw") if f"{p.parent.parent.name}/{p.parent.name}" in MAPPINGS]
+def command_of(capture: Path) -> str:
+    """'cisco_ios/show_version' for captures/*/cisco_ios/show_version/<stem>."""
+    return f"{capture.parent.parent.name}/{capture.parent.name}"
+
+
+CAPTURES = [p for p in real_gear.files("captures/ntc/*/*/*.raw") if command_of(p) in MAPPINGS]
 FIGURES: dict[str, Counter] = {}
 
 
@@ -192,7 +198,7 @@ def count(command: str, stem: str, comparisons) -> list[str]:
 
 @pytest.mark.parametrize("raw", CAPTURES, ids=real_gear.ids(CAPTURES))
 def test_parser_agrees_with_the_published_records(raw: Path):
-    command = f"{raw.parent.parent.name}/{raw.parent.name}"
+    command = command_of(raw)
     stem = f"{command}/{raw.stem}"
     theirs = yaml.safe_load(raw.with_suffix(".yml").read_text())["parsed_sample"]
     with raw.open(newline="") as published:  # CRLF files kept as published
@@ -207,12 +213,12 @@ def test_parser_agrees_with_the_published_records(raw: Path):
 # captures/misc/<platform>/<command> folders of the commands we parse, with the parser for them
 MISC = {"hp_comware/display_version": comware.parse_version, "huawei_vrp/display_version": vrp.parse_version,
         "huawei_vrp/display_interface": vrp.parse_interfaces, "huawei_vrp/display_memory-usage": vrp.parse_memory}
-MISC_CAPTURES = [p for p in real_gear.files("captures/misc/*/*/*.txt") if f"{p.parent.parent.name}/{p.parent.name}" in MISC]
+MISC_CAPTURES = [p for p in real_gear.files("captures/misc/*/*/*.txt") if command_of(p) in MISC]
 
 
 @pytest.mark.parametrize("capture", MISC_CAPTURES, ids=real_gear.ids(MISC_CAPTURES))
 def test_other_published_output_parses(capture: Path):
-    parsed = MISC[f"{capture.parent.parent.name}/{capture.parent.name}"](capture.read_text())
+    parsed = MISC[command_of(capture)](capture.read_text())
     assert parsed is not None
     assert not isinstance(parsed, list) or len(parsed) >= 1
 
@@ -221,9 +227,8 @@ def test_every_command_we_parse_has_captures():
     """The corpus still holds what this file claims to check (a renamed folder would silently
     leave a parser untested)."""
     real_gear.path("captures")
-    covered = {f"{p.parent.parent.name}/{p.parent.name}" for p in CAPTURES}
-    assert covered == set(MAPPINGS)
-    assert {f"{p.parent.parent.name}/{p.parent.name}" for p in MISC_CAPTURES} == set(MISC)
+    assert {command_of(p) for p in CAPTURES} == set(MAPPINGS)
+    assert {command_of(p) for p in MISC_CAPTURES} == set(MISC)
 
 
 def test_uptime_reading_in_this_file():

@@ -278,8 +278,9 @@ def test_comware_lldp_neighbours():
     verbose = comware.parse_lldp(real_gear.path(ntc, "display_lldp_neighbor-information_verbose",
                                                 "hp_comware_display_lldp_neighbor-information_verbose.raw").read_text())
     assert verbose[1] == Neighbor("Ten-GigabitEthernet1/0/0/2", "SW2", "Ten-GigabitEthernet1/0/0/5", "10.6.5.4")
-    listed = comware.parse_lldp_list(real_gear.path(
-        ntc, "display_lldp_neighbor-information_list", "hp_comware_display_lldp_neighbor-information_list2.raw").read_text())
+    listed = comware.parse_lldp_list(real_gear.path(ntc, "display_lldp_neighbor-information_list",
+                                                    "hp_comware_display_lldp_neighbor-information_list2.raw")
+                                     .read_text())
     assert listed[-1] == Neighbor("GE2/0/45", "", "Port 1")  # '-': no system name advertised
     assert interface_key(listed[-1].interface) == interface_key("GigabitEthernet2/0/45")
 

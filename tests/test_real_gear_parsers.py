@@ -5,11 +5,13 @@ compared field by field with the expected records published beside it, wherever 
 ours has a counterpart there (MAPPINGS says which, and how their text becomes our value). A
 mismatch fails the test unless EXCEPTIONS names it with the reason the two legitimately
 differ. Every other published capture of those commands (captures/misc) must parse into at
-least one record. `pytest -s` prints the figures: fields right / fields compared per command.
+least one record. The figures, fields right / fields compared per command, are written to the
+terminal when the module ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
@@ -155,14 +157,16 @@ FIGURES: dict[str, Counter] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
-def figures():
-    """Print fields right / compared per command once the module's tests have run (`pytest -s`)."""
+def figures(request):
+    """Once the module's tests have run, write fields right / compared per command to the
+    terminal (past pytest's output capture, so that every CI log shows them)."""
     yield FIGURES
-    if FIGURES:
-        print("\nreal-gear conformance: fields right / compared")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        if FIGURES:
+            print("\nreal-gear conformance: fields right / compared (and mismatches explained in EXCEPTIONS)")
         for command, count in sorted(FIGURES.items()):
-            print(f"  {command:55} {count['right']:4} / {count['compared']:4}"
-                  f"  (+{count['excepted']} excepted)")
+            print(f"  {command:55} {count['right']:4} / {count['compared']:4}  (+{count['excepted']} excepted)")
 
 
 def compare(command: str, ours: Any, theirs: list[dict]) -> list[tuple[int | None, str, Any, Any]]:

@@ -48,7 +48,9 @@ def parse_version(text: str) -> Version | None:
 # Comware 7 names the interface on a line of its own, then 'Current state: UP' and 'Line protocol
 # state: UP(spoofing)'; Comware 5 on the state line, ' GigabitEthernet1/0/1 current state: DOWN
 # ( Administratively )', then 'Line protocol current state: UP' (corpus:
-# captures/ntc/hp_comware/display_interface).
+# captures/ntc/hp_comware/display_interface). Only 'Administratively DOWN' is the staff's
+# `shutdown`; 'STP DOWN' (BPDU guard), 'MAD ShutDown', 'DOWN ( Link-Aggregation interface down )'
+# are the device's own doing (HPE FlexNetwork 5130 EI command reference, display interface).
 _STATE = re.compile(r"^\s*(?!Line protocol )(?:(?P<name>\S.*?)\s+)?current state\s*:\s*(?P<state>.+?)\s*$", re.I)
 _PROTOCOL = re.compile(r"^\s*Line protocol (?:current )?state\s*:\s*(?P<protocol>[a-z]+)", re.I)
 # 'Input (total):  80274398 packets, 24384580165 bytes', 'Input: 9103 packets, 611444 bytes, 0 drops',

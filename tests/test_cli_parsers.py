@@ -224,6 +224,18 @@ def test_vrp_display_lldp_neighbor_where_brief_is_unknown():
     assert [c.command for c in vrp.COMMANDS["neighbors"]] == ["display lldp neighbor brief", "display lldp neighbor"]
 
 
+def test_vrp_on_the_ne40e_command_reference_examples():
+    misc = "captures/misc/huawei_vrp"
+    version = real_gear.path(misc, "display_version/inta_ne40e_v800r012_cmdref_example.txt").read_text()
+    assert vrp.parse_version(version) == Version("NE40E-X16", "V800R012C10", 7 * 86400 + 3600 + 18 * 60)
+    ports = vrp.parse_interfaces(real_gear.path(misc, "display_interface/inta_ne40e_v800r012_cmdref_example_1.txt")
+                                 .read_text())
+    assert ports[0] == Interface("GE1/0/0", True, True, 183126871, 509287017, 182525, 244628)
+    assert ports[-1] == Interface("GE1/0/2", False, False)  # 'Administratively DOWN (ifindex: 8)......'
+    assert vrp.parse_memory(real_gear.path(misc, "display_memory-usage/inta_ne40e_v800r012_cmdref_example.txt")
+                            .read_text()) == 2760260 / 12183056
+
+
 # ---------------------------------------------------------------- H3C / HPE Comware
 
 def test_comware_display_version_of_comware_7_and_5():

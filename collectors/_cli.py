@@ -1,6 +1,6 @@
 """What the per-platform CLI parsers share: the parsed shapes, TextFSM, uptimes, interface names.
 
-Each platform module (`_cli_cisco_ios`, `_cli_huawei`) declares `LOGOUT`, its command to
+Each platform module (`_cli_cisco_ios`, `_cli_huawei`, `_cli_hp_comware`) declares `LOGOUT`, its command to
 end a session, and `COMMANDS`: for each group of facts (version, interfaces, cpu, memory,
 neighbors) the commands that give it, in the order to try them, each with its pure parser
 `parse(text)`. A parser returns the facts,
@@ -84,6 +84,14 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, Any]]:
         raise ParseError(f"{command!r}: {first[:160]}") from None
 
 
+def neighbors(rows: list[dict[str, Any]], *ports: str) -> list[Neighbor]:
+    """ntc-templates neighbour records as Neighbors: the port is the first of `ports` that the
+    record fills; '-' (Comware's word for it) and '' are no system name."""
+    return [Neighbor(row["local_interface"], "" if row["neighbor_name"] == "-" else row["neighbor_name"],
+                     next((row[port] for port in ports if row[port]), ""), row.get("mgmt_address", ""))
+            for row in rows]
+
+
 def percent(value: str, what: str) -> float:
     """'16%' or '20.6' as a ratio from 0 to 1."""
     try:
@@ -95,18 +103,40 @@ def percent(value: str, what: str) -> float:
     return ratio
 
 
-# Short interface names as LLDP, CDP and `display ... brief` print them, by vendor convention.
-_LONG_NAMES = {"gi": "gigabitethernet", "ge": "gigabitethernet", "fa": "fastethernet", "te": "tengigabitethernet",
-               "xge": "xgigabitethernet", "eth": "ethernet", "po": "port-channel", "lo": "loopback",
-               "vl": "vlan", "mgmt": "management"}
-_NAME = re.compile(r"^([A-Za-z][A-Za-z-]*?)\s*([\d/.:]+)$")
+# Every spelling of a kind of port that the devices print, to one name. IOS/IOS-XE shorten names in
+# LLDP ('Gi1/0/1', 'Te1/1/1', 'Tw2/0/33' for TwoGigabitEthernet, 'Et0/0') and CDP ('Gig 1/0/10',
+# 'Ten 1/1/3', 'Fas 0/0'), VRP in `display lldp neighbor brief` ('GE0/0/1', 'XGE0/0/1' for
+# XGigabitEthernet) and CloudEngine in its full names ('10GE1/0/45'), Comware in
+# `display lldp neighbor-information list` ('XGE1/0/1' for Ten-GigabitEthernet1/0/1, 'GE1/0/24');
+# NX-OS neighbours say 'Eth1/6' (corpus: captures/ntc/*/*lldp*, *cdp*). Within one device only its
+# own vendor's names occur, so the 10G names of all three vendors can share one key.
+_KINDS = {
+    "gigabitethernet": ("gi", "gig", "ge", "gige", "gigabitethernet"),
+    "tengigabitethernet": ("te", "ten", "tengige", "tengigabitethernet", "ten-gigabitethernet", "xge",
+                           "xgigabitethernet", "10ge"),
+    "twogigabitethernet": ("tw", "two", "twogigabitethernet"),
+    "fivegigabitethernet": ("fi", "fiv", "fivegigabitethernet"),
+    "twentyfivegige": ("twe", "twentyfivegige", "twenty-fivegige", "wge", "25ge"),
+    "fortygigabitethernet": ("fo", "for", "fortygige", "fortygigabitethernet", "fge", "40ge"),
+    "hundredgige": ("hu", "hun", "hundredgige", "hundredgigabitethernet", "hge", "100ge"),
+    "fastethernet": ("fa", "fas", "fastethernet"),
+    "ethernet": ("et", "eth", "ethernet"),
+    "port-channel": ("po", "port-channel"),
+    "bridge-aggregation": ("bagg", "bridge-aggregation"),
+    "route-aggregation": ("ragg", "route-aggregation"),
+    "loopback": ("lo", "loop", "loopback"),
+    "vlan": ("vl", "vlan", "vlanif", "vlan-interface", "vlan-int"),
+    "management": ("mgmt", "management", "meth", "m-ge", "m-gigabitethernet"),
+    "tunnel": ("tu", "tunnel"),
+}
+_KIND = {spelling: kind for kind, spellings in _KINDS.items() for spelling in spellings}
+_NAME = re.compile(r"^(\d*[a-z][a-z-]*?)\s*(\d[\d/.:]*)$")
 
 
 def interface_key(name: str) -> str:
-    """One spelling per interface: 'Gi0/1', 'GE0/0/1' and 'GigabitEthernet 0/0/1' compare equal
-    to their long forms."""
-    match = _NAME.match(name.strip())
+    """One spelling per interface: 'Gi0/1', 'Gig 0/1' and 'GigabitEthernet0/1' compare equal, and so
+    do 'XGE1/0/1', 'Ten-GigabitEthernet1/0/1' and 'TenGigabitEthernet1/0/1'."""
+    match = _NAME.match(name.strip().lower())
     if not match:
         return name.strip().lower()
-    kind, number = match[1].lower(), match[2]
-    return _LONG_NAMES.get(kind, kind) + number
+    return _KIND.get(match[1], match[1]) + match[2]

@@ -1,15 +1,17 @@
 """Cisco IOS / IOS-XE CLI output: pure parsers, one per command (see collectors/_cli.py).
 
-ntc-templates parse `show version`, `show processes cpu` and the LLDP/CDP neighbour
-details. `show interfaces` has a template too, but it drops the byte counters, and the
-`show processes memory sorted` one rejects classic IOS's I/O pool line, so those two are ours.
+ntc-templates parse `show version` and the LLDP/CDP neighbour tables. `show interfaces` has a
+template too, but it drops the byte counters; the `show processes memory sorted` one rejects
+classic IOS's I/O pool line, and the `show processes cpu` one the per-core lines of IOS-XE;
+so those three are ours.
 """
 
 from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, percent, textfsm, uptime_seconds
+from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
+                             uptime_seconds)
 
 PLATFORM = "cisco_ios"  # ntc-templates' name; cisco_xe devices print the same
 LOGOUT = "exit"
@@ -31,7 +33,16 @@ def parse_version(text: str) -> Version | None:
                    uptime_seconds=uptime_seconds(row["uptime"]), serial=next(iter(row["serial"]), ""))
 
 
-_HEADER = re.compile(r"^(?P<name>\S+) is (?P<state>[\w ]+?), line protocol is (?P<protocol>\w+)")
+# '<name> is <state>[ (<why>)][, line protocol is <protocol>[ (<why>)][ , Autostate Enabled]]', the
+# block's other lines indented: 'is up, line protocol is up (connected)', 'is administratively down,
+# line protocol is down (disabled)', 'is reset, line protocol is down (notconnect)' (corpus:
+# captures/ntc/cisco_ios/show_interfaces), 'Dialer1 is up (spoofing), line protocol is up (spoofing)',
+# 'FastEthernet1 is down, line protocol is down (err-disabled)', 'Vlan1 is administratively down,
+# line protocol is down , Autostate Enabled' (genieparser's iosxe show_interface.py, Cisco's errdisable
+# recovery note 69980). Any other line at the margin ends the block, so that a header we cannot
+# read never lends its counters to the interface before it.
+_HEADER = re.compile(r"^(?P<name>\S.*?) is (?P<state>[a-z][a-z ]*?)(?: \([^)]*\))?"
+                     r"(?:, line protocol is (?P<protocol>[a-z]+)\b.*)?$")
 _COUNTERS = [
     (re.compile(r"^\s+(\d+) packets input, (\d+) bytes"), ("receive_packets", "receive_bytes")),
     (re.compile(r"^\s+(\d+) packets output, (\d+) bytes"), ("transmit_packets", "transmit_bytes")),
@@ -45,29 +56,48 @@ def parse_interfaces(text: str) -> list[Interface] | None:
     if not _offered(text):
         return None
     found: list[dict] = []
+    current: dict | None = None
     for line in text.splitlines():
-        header = _HEADER.match(line)
-        if header:
-            found.append({"name": header["name"], "admin_up": header["state"] != "administratively down",
-                          "oper_up": header["protocol"] == "up"})
+        if line[:1].strip():  # only a header starts at the margin
+            header = _HEADER.match(line.rstrip())
+            current = None
+            if header:
+                protocol = header["protocol"] or header["state"]
+                current = {"name": header["name"], "admin_up": header["state"] != "administratively down",
+                           "oper_up": protocol == "up"}
+                found.append(current)
             continue
         for pattern, names in _COUNTERS:
             match = pattern.match(line)
-            if match and found:
-                found[-1].update(zip(names, map(int, match.groups())))
+            if match and current is not None:
+                current.update(zip(names, map(int, match.groups())))
     if not found:
         raise ParseError("'show interfaces': no '<interface> is ..., line protocol is ...' line")
     return [Interface(**fields) for fields in found]
 
 
+# 'CPU utilization for five seconds: 4%/0%; one minute: 6%; five minutes: 5%' (IOS),
+# 'CPU utilization for five seconds: 43%, one minute: 44%, five minutes: 44%' and
+# 'Core 0: CPU utilization for five seconds:  6%, one minute: 11%, five minutes: 11%' (IOS-XE
+# `show processes cpu platform`, genieparser's iosxe show_platform.py), and on multi-core
+# Catalysts only the core lines: 'Core 0: CPU utilization for five seconds: 3%; one minute: 3%; ...'
+# (ArnesSI/collectd-python-shower README, "Multi-core CPU example").
+_CPU = re.compile(r"^\s*(?P<core>Core \d+:\s*)?CPU utilization for five seconds:[^;,]*[;,]\s*"
+                  r"one minute:\s*(?P<minute>\d+)%", re.M | re.I)
+
+
 def parse_cpu(text: str) -> float | None:
-    """`show processes cpu`: the one-minute average, 0-1."""
+    """`show processes cpu`: the one-minute average, 0-1; where only cores are shown, their mean."""
     if not _offered(text):
         return None
-    rows = textfsm(PLATFORM, "show processes cpu", text)
-    if not rows:
+    lines = list(_CPU.finditer(text))
+    whole = [m for m in lines if not m["core"]]
+    if not lines:
         raise ParseError("'show processes cpu': no 'CPU utilization for five seconds' line")
-    return percent(rows[0]["cpu_usage_1_min"], "'show processes cpu' one minute")
+    if whole:
+        return percent(whole[0]["minute"], "'show processes cpu' one minute")
+    cores = [percent(m["minute"], "'show processes cpu' one minute of a core") for m in lines]
+    return sum(cores) / len(cores)
 
 
 _PROCESSOR_POOL = re.compile(r"^Processor Pool Total:\s*(\d+)\s+Used:\s*(\d+)", re.M)
@@ -88,20 +118,29 @@ def parse_memory(text: str) -> float | None:
 
 
 def parse_lldp(text: str) -> list[Neighbor] | None:
-    """`show lldp neighbors detail`; None when LLDP is off (IOS's default)."""
+    """`show lldp neighbors detail`; None when LLDP is off (IOS's default), and when the layout
+    names no local interface (older IOS, corpus: ..._lldp_neighbors_detail2 and 5): then the
+    `show lldp neighbors` table, which does, is asked next."""
     if not _offered(text) or "LLDP is not enabled" in text:
         return None
-    return [Neighbor(row["local_interface"], row["neighbor_name"],
-                     row["neighbor_port_id"] or row["neighbor_interface"], row["mgmt_address"])
-            for row in textfsm(PLATFORM, "show lldp neighbors detail", text)]
+    rows = textfsm(PLATFORM, "show lldp neighbors detail", text)
+    if any(not row["local_interface"] for row in rows):
+        return None
+    return neighbors(rows, "neighbor_port_id", "neighbor_interface")
+
+
+def parse_lldp_table(text: str) -> list[Neighbor] | None:
+    """`show lldp neighbors`: IOS cuts the system name at 20 characters and gives no address."""
+    if not _offered(text) or "LLDP is not enabled" in text:
+        return None
+    return neighbors(textfsm(PLATFORM, "show lldp neighbors", text), "neighbor_interface")
 
 
 def parse_cdp(text: str) -> list[Neighbor] | None:
     """`show cdp neighbors detail`; None when CDP is off."""
     if not _offered(text) or "CDP is not enabled" in text:
         return None
-    return [Neighbor(row["local_interface"], row["neighbor_name"], row["neighbor_interface"], row["mgmt_address"])
-            for row in textfsm(PLATFORM, "show cdp neighbors detail", text)]
+    return neighbors(textfsm(PLATFORM, "show cdp neighbors detail", text), "neighbor_interface")
 
 
 COMMANDS = {
@@ -110,5 +149,6 @@ COMMANDS = {
     "cpu": [Command("show processes cpu", parse_cpu)],
     "memory": [Command("show processes memory sorted", parse_memory)],
     # IOS runs CDP by default and LLDP only after `lldp run`; LLDP is what other vendors speak
-    "neighbors": [Command("show lldp neighbors detail", parse_lldp), Command("show cdp neighbors detail", parse_cdp)],
+    "neighbors": [Command("show lldp neighbors detail", parse_lldp), Command("show lldp neighbors", parse_lldp_table),
+                  Command("show cdp neighbors detail", parse_cdp)],
 }

@@ -1,16 +1,17 @@
 """Huawei VRP CLI output: pure parsers, one per command (see collectors/_cli.py).
 
-ntc-templates parses `display version`. Its `display interface` template skips the traffic
-counters and it has none for `display cpu-usage`, `display memory-usage` or
-`display lldp neighbor brief`, so those are ours; each handles the layouts that VRP 5
-(AR routers, S switches) and VRP 8 (NE, CE) print.
+ntc-templates parses `display version` and `display lldp neighbor`. Its `display interface`
+template skips the traffic counters and it has none for `display cpu-usage`,
+`display memory-usage` or `display lldp neighbor brief`, so those are ours; each handles the
+layouts that VRP 5 (AR routers, S switches) and VRP 8 (NE, CE) print.
 """
 
 from __future__ import annotations
 
 import re
 
-from collectors._cli import Command, Interface, Neighbor, ParseError, Version, percent, textfsm, uptime_seconds
+from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
+                             uptime_seconds)
 
 PLATFORM = "huawei_vrp"  # ntc-templates' name for netmiko's huawei and huawei_vrpv8
 LOGOUT = "quit"
@@ -35,7 +36,10 @@ def parse_version(text: str) -> Version | None:
     return Version(model=model, version=release, uptime_seconds=uptime_seconds(row["uptime"]))
 
 
-_HEADER = re.compile(r"^(?P<name>\S+) current state\s*:\s*(?P<state>.+?)\s*$")
+# 'GigabitEthernet0/0/1 current state : UP', '... : Administratively DOWN (ifindex: 9)....', 'Dialer1:0
+# current state : UP ,' (corpus: captures/ntc/huawei_vrp/display_interface); any name, spaces too,
+# so that no header goes unseen and lends its counters to the interface before it.
+_HEADER = re.compile(r"^(?!Line protocol )(?P<name>\S.*?)\s+current state\s*:\s*(?P<state>.+?)\s*$", re.I)
 _PROTOCOL = re.compile(r"^Line protocol current state\s*:\s*(?P<protocol>\w+)", re.I)
 # 'Input:  30464 packets, 2525068 bytes', 'Input:  0 Packets, 0 Bytes', 'Output:0 packets,0 bytes',
 # 'Input: 0 bytes' (VRP 5); 'Input: 0 bytes, 0 packets' (VRP 8)
@@ -125,7 +129,7 @@ def parse_neighbors(text: str) -> list[Neighbor] | None:
     if not _offered(text) or "LLDP is not enabled" in text:
         return None
     columns: list[str] = []
-    neighbors = []
+    listed = []
     for line in text.splitlines():
         if not line.strip() or set(line.strip()) <= {"-"}:
             continue
@@ -140,10 +144,17 @@ def parse_neighbors(text: str) -> list[Neighbor] | None:
         if len(values) != 4:
             raise ParseError(f"'display lldp neighbor brief': expected 4 columns, got {line.strip()!r}")
         row = dict(zip(columns, values))
-        neighbors.append(Neighbor(row["local"], "" if row["device"] == "-" else row["device"], row["port"]))
+        listed.append(Neighbor(row["local"], "" if row["device"] == "-" else row["device"], row["port"]))
     if not columns:
         raise ParseError("'display lldp neighbor brief': no 'Local Intf ... Neighbor Dev' header")
-    return neighbors
+    return listed
+
+
+def parse_neighbors_detail(text: str) -> list[Neighbor] | None:
+    """`display lldp neighbor`, for a VRP that does not know `brief`; None when LLDP is off."""
+    if not _offered(text) or "LLDP is not enabled" in text:
+        return None
+    return neighbors(textfsm(PLATFORM, "display lldp neighbor", text), "neighbor_port_id")
 
 
 def _column(header: str) -> str:
@@ -160,5 +171,6 @@ COMMANDS = {
     "interfaces": [Command("display interface", parse_interfaces)],
     "cpu": [Command("display cpu-usage", parse_cpu)],
     "memory": [Command("display memory-usage", parse_memory)],
-    "neighbors": [Command("display lldp neighbor brief", parse_neighbors)],
+    "neighbors": [Command("display lldp neighbor brief", parse_neighbors),
+                  Command("display lldp neighbor", parse_neighbors_detail)],
 }

@@ -80,6 +80,16 @@ RESOURCE_COLUMNS: dict[str, dict[str, Oid]] = {
         "hwEntityCpuUsage": (1, 3, 6, 1, 4, 1, 2011, 5, 25, 31, 1, 1, 1, 1, 5),  # HUAWEI-ENTITY-EXTENT-MIB, %
         "hwEntityMemUsage": (1, 3, 6, 1, 4, 1, 2011, 5, 25, 31, 1, 1, 1, 1, 7),
     },
+    # HH3C-ENTITY-EXT-MIB hh3cEntityExtStateEntry .6 CPU and .8 memory usage, percent per entity (0 on
+    # entities without a CPU). `snmp-agent mib-style compatible` serves the same table under H3C's old
+    # root 2011.10 instead of 25506 (the one E528 of ../shared/real-gear/snmp walked both ways), so
+    # both are asked and the new one wins.
+    "h3c": {
+        "hh3cEntityExtCpuUsage": (1, 3, 6, 1, 4, 1, 25506, 2, 6, 1, 1, 1, 1, 6),
+        "hh3cEntityExtMemUsage": (1, 3, 6, 1, 4, 1, 25506, 2, 6, 1, 1, 1, 1, 8),
+        "h3cEntityExtCpuUsage": (1, 3, 6, 1, 4, 1, 2011, 10, 2, 6, 1, 1, 1, 1, 6),
+        "h3cEntityExtMemUsage": (1, 3, 6, 1, 4, 1, 2011, 10, 2, 6, 1, 1, 1, 1, 8),
+    },
 }
 
 
@@ -89,6 +99,8 @@ def resource_family(platform: str | None) -> str:
         return "cisco"
     if platform and platform.startswith("huawei"):
         return "huawei"
+    if platform and platform.startswith("hp_comware"):
+        return "h3c"
     return "host-resources"  # Linux, MikroTik, Fortinet, ... and anything unknown
 
 
@@ -229,6 +241,10 @@ def _resources(family: str, columns: Mapping[str, Mapping[Oid, Any]]) -> tuple[f
         return busiest("cpmCPUTotal5minRev"), share(used, used + free)
     if family == "huawei":
         return busiest("hwEntityCpuUsage"), busiest("hwEntityMemUsage")
+    if family == "h3c":
+        new_root = busiest("hh3cEntityExtCpuUsage"), busiest("hh3cEntityExtMemUsage")
+        return new_root if new_root != (None, None) else (busiest("h3cEntityExtCpuUsage"),
+                                                           busiest("h3cEntityExtMemUsage"))
     ram = [index for index, kind in columns.get("hrStorageType", {}).items() if kind == HR_STORAGE_RAM]
     size, used = columns.get("hrStorageSize", {}), columns.get("hrStorageUsed", {})
     pairs = [(size[i], used[i]) for i in ram if isinstance(size.get(i), int) and isinstance(used.get(i), int)]

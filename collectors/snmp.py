@@ -2,7 +2,7 @@
 
 Gear cannot run the agent, so the agent polls it: IF-MIB interfaces (status, speed, 64-bit
 counters), sysUpTime, sysName/sysDescr, CPU and memory from HOST-RESOURCES-MIB or the
-vendor's MIB (Cisco, Huawei), all by numeric OID in one multi-column GETBULK walk per
+vendor's MIB (Cisco, Huawei, H3C/HPE Comware), all by numeric OID in one multi-column GETBULK walk per
 device (collectors/_snmp_tables.py holds the OIDs and the arithmetic). SNMP v2c or v3 USM
 with pysnmp's asyncio API; the community and the v3 keys come from the environment
 variables the inventory names, never from the inventory itself.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import bz2
 import json
 import logging
 import subprocess
@@ -25,9 +26,10 @@ from agent.schema import build
 from agent.snapshot import render
 from agent.yamlfile import ConfigError, loads
 from collectors._snmp_tables import (COUNTER64, HR_STORAGE_RAM, INTERFACE_COLUMNS, RESOURCE_COLUMNS, SYSTEM, Reading,
-                                     Walk, WalkError, assemble, counter_increase, utilization)
+                                     Walk, WalkError, assemble, counter_increase, resource_family, utilization)
 from collectors.snmp import SnmpCollector, SnmpSettings
 from tests.peer_snmp import ADDRESSES, COMMUNITY, V3_AUTH_KEY, V3_PRIV_KEY, V3_USER, Port, Resources
+from tests import real_gear
 from tests.peers import require
 
 CAPTURE = Path(__file__).parent / "fixtures" / "snmp" / "netsnmp-debian12.walk"
@@ -146,9 +148,52 @@ def test_interface_names_fall_back_and_stay_unique_and_uplinks_match_either_name
                "ciscoMemoryPoolFree": {1: 70, 2: 90}}, 0.07, 0.2),
     ("huawei", {"hwEntityCpuUsage": {1: 0, 9: 33}, "hwEntityMemUsage": {1: 0, 9: 58}}, 0.33, 0.58),
     ("huawei", {}, None, None),
+    ("h3c", {"hh3cEntityExtCpuUsage": {1: 0, 30: 21}, "hh3cEntityExtMemUsage": {1: 0, 30: 44},
+             "h3cEntityExtCpuUsage": {30: 99}, "h3cEntityExtMemUsage": {30: 99}}, 0.21, 0.44),
+    ("h3c", {"h3cEntityExtCpuUsage": {30: 49}, "h3cEntityExtMemUsage": {30: 53}}, 0.49, 0.53),
 ])
 def test_cpu_and_memory_per_mib_family(family, cells, cpu, memory):
     device = assemble(walked(cells), family)
+    assert (device.cpu_ratio, device.memory_ratio) == (cpu, memory)
+
+
+def parse_snmprec(path: Path) -> dict[tuple[int, ...], object]:
+    """An snmpsim recording (`OID|TAG|VALUE`, TAG the BER tag, `x` after it for a hex VALUE) as
+    pysnmp values become in the collector; records whose tag names an snmpsim variation module
+    (computed at run time) are left out."""
+    values: dict[tuple[int, ...], object] = {}
+    with (bz2.open(path, "rt") if path.suffix == ".bz2" else path.open()) as recording:
+        for line in recording:
+            if not line.strip() or line.startswith("#"):
+                continue
+            oid, tag, value = line.rstrip("\n").split("|", 2)
+            if ":" in tag:
+                continue
+            raw = bytes.fromhex(value) if tag.endswith("x") else value.encode()
+            kind = int(tag.rstrip("x"))
+            key = tuple(int(x) for x in oid.split("."))
+            if kind in (4, 64, 68):  # OCTET STRING, IpAddress, Opaque
+                values[key] = raw
+            elif kind == 6:
+                values[key] = tuple(int(x) for x in value.split("."))
+            elif kind != 5:  # INTEGER, Counter32/64, Gauge32, TimeTicks
+                values[key] = int(value)
+    return values
+
+
+@pytest.mark.parametrize("recording, cpu, memory", [
+    # hh3cEntityExtCpuUsage / MemUsage under 25506, the busiest entity (the others 0), as recorded
+    ("hp-a5500-24g-ei-comware5-20-99-r2222p08.snmprec", 0.08, 0.47),
+    ("hpe-5900af-comware7-1-045-r2422p01.snmprec", 0.05, 0.32),
+    # `mib-style compatible`: the same table only under 2011.10
+    ("h3c-e528-comware5-20-r1513p62.snmprec.bz2", 0.49, 0.53),
+    ("h3c-wx6103-comware5-r2509p33.snmprec.bz2", 0.12, 0.23),
+])
+def test_comware_cpu_and_memory_from_real_recordings_under_either_root(recording, cpu, memory):
+    family = resource_family("hp_comware")
+    table = parse_snmprec(real_gear.path("snmp", recording))
+    walk, _ = replay(table, {**INTERFACE_COLUMNS, **RESOURCE_COLUMNS[family]}, repetitions=25, most=1000)
+    device = assemble(walk, family)
     assert (device.cpu_ratio, device.memory_ratio) == (cpu, memory)
 
 

@@ -29,7 +29,8 @@ class Platform:
     volatile: re.Pattern  # lines of the configuration that change while it does not
     negation: str  # how a line is negated
     exit: str  # leaves a block (configuration view)
-    rejected: re.Pattern  # the device's answer to a command it refuses
+    logout: str  # ends a session
+    rejected: re.Pattern  # the device's answer to a configuration line it refuses
     cli: str  # the module of pure parsers of its CLI (collectors/_cli.py says their shape)
     template: str | None  # its golden configuration, a template of the network_baseline role
     commit: bool = False  # two-stage configuration: changes take effect at `commit` (VRP8)
@@ -55,11 +56,11 @@ _COMWARE_REJECTED = re.compile(r"(?m)^\s*% ?(Unrecognized command|Wrong paramete
 _VRP_VOLATILE = re.compile(r"^!Last configuration was (updated|saved) at .*$")
 
 _IOS = dict(dialect="cisco_ios", show_config="show running-config", hostname="hostname", last_line="end",
-            volatile=_IOS_VOLATILE, negation="no ", exit="exit", rejected=_IOS_REJECTED,
+            volatile=_IOS_VOLATILE, negation="no ", exit="exit", logout="exit", rejected=_IOS_REJECTED,
             cli="collectors._cli_cisco_ios", template="cisco_ios.j2")
 _VRP = dict(dialect="huawei_vrp", show_config="display current-configuration", hostname="sysname",
-            last_line="return", volatile=_VRP_VOLATILE, negation="undo ", exit="quit", rejected=_VRP_REJECTED,
-            cli="collectors._cli_huawei")
+            last_line="return", volatile=_VRP_VOLATILE, negation="undo ", exit="quit", logout="quit",
+            rejected=_VRP_REJECTED, cli="collectors._cli_huawei")
 
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform("cisco_ios", **_IOS),
@@ -67,6 +68,10 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform("huawei", **_VRP, template="huawei.j2"),  # VRP V100/V200: S-series switches, AR routers
     # VRP8 (CloudEngine, NE40E): its own NTP and Telnet commands, changes committed
     Platform("huawei_vrpv8", **_VRP, template="huawei_vrpv8.j2", commit=True),
+    # H3C / HPE Comware 5 and 7 (the golden configuration is Comware 7's)
+    Platform("hp_comware", dialect="hp_comware", show_config="display current-configuration", hostname="sysname",
+             last_line="return", volatile=_VRP_VOLATILE, negation="undo ", exit="quit", logout="quit",
+             rejected=_COMWARE_REJECTED, cli="collectors._cli_hp_comware", template="hp_comware.j2"),
 )}
 
 

@@ -1,11 +1,11 @@
 """What the per-platform CLI parsers share: the parsed shapes, TextFSM, uptimes, interface names.
 
-Each platform module (`_cli_cisco_ios`, `_cli_huawei`, `_cli_hp_comware`) declares `LOGOUT`, its command to
-end a session, and `COMMANDS`: for each group of facts (version, interfaces, cpu, memory,
-neighbors) the commands that give it, in the order to try them, each with its pure parser
-`parse(text)`. A parser returns the facts,
-returns None when the device says it does not offer them (LLDP not enabled, a command it
-does not know), and raises ParseError when the output is not what that command prints.
+Each platform module (`_cli_cisco_ios`, `_cli_huawei`, `_cli_hp_comware`, named by its
+record in agent/platforms.py) declares `COMMANDS`: for each group of facts (version,
+interfaces, cpu, memory, neighbors) the commands that give it, in the order to try them,
+each with its pure parser `parse(text)`. A parser returns the facts, returns None when the
+device says it does not offer them (LLDP not enabled, a command it does not know), and
+raises ParseError when the output is not what that command prints.
 """
 
 from __future__ import annotations

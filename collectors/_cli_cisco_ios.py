@@ -14,7 +14,6 @@ from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, 
                              uptime_seconds)
 
 PLATFORM = "cisco_ios"  # ntc-templates' name; cisco_xe devices print the same
-LOGOUT = "exit"
 _REJECTED = re.compile(r"^\s*% ?(Invalid input|Unknown command|Incomplete command|Ambiguous command)", re.M)
 
 

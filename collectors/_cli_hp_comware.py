@@ -15,7 +15,6 @@ from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, 
                              uptime_seconds)
 
 PLATFORM = "hp_comware"  # ntc-templates' and netmiko's name
-LOGOUT = "quit"
 # '% Unrecognized command found at '^' position.', '% Wrong parameter found at ...', '% Incomplete
 # command found at ...', '% Too many parameters found at ...' (Comware's CLI, as public tools quote it)
 _REJECTED = re.compile(r"^\s*% ?(Unrecognized command|Wrong parameter|Incomplete command|Too many parameters)",

@@ -14,7 +14,6 @@ from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, 
                              uptime_seconds)
 
 PLATFORM = "huawei_vrp"  # ntc-templates' name for netmiko's huawei and huawei_vrpv8
-LOGOUT = "quit"
 _REJECTED = re.compile(r"^\s*Error:\s*(Unrecognized command|Wrong parameter|Incomplete command|Too many parameters)",
                        re.M | re.I)
 

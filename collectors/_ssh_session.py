@@ -114,7 +114,7 @@ def session_class(device_type: str) -> type:
     def cleanup(self, command: str = "") -> None:
         self.write_channel(logout + self.RETURN)
 
-    logout = platforms.get(device_type).parsers().LOGOUT
+    logout = platforms.get(device_type).logout
 
     base = ssh_dispatcher(device_type)
     return type(f"Egov{base.__name__}", (base,), {"_build_ssh_client": _build_ssh_client, "cleanup": cleanup})

@@ -158,7 +158,9 @@ ssh:
                     command = candidate.command
                     read_timeout = max(1.0, min(self.settings.command_timeout, deadline - time.monotonic()))
                     value = candidate.parse(connection.send_command(command, read_timeout=read_timeout))
-                    if value is not None:
+                    if value == []:  # LLDP sees no neighbour; the uplink's peer may speak only CDP, asked next
+                        found.setdefault(group, value)
+                    elif value is not None:
                         found[group] = value
                         break
             for group in ("version", "interfaces"):

@@ -71,6 +71,23 @@ CASES = [
     ("huawei", "ike peer HQ\n pre-shared-key cipher %^%#IkePsk%^%#", ["%^%#IkePsk%^%#"]),
     ("huawei", "bgp 65001\n peer 192.0.2.1 password cipher %^%#BgpPw%^%#", ["%^%#BgpPw%^%#"]),
     ("huawei", "user-interface vty 0 4\n set authentication password cipher %^%#VtyPw%^%#", ["%^%#VtyPw%^%#"]),
+    # H3C Comware (shapes of ../shared/real-gear/configs/h3c)
+    ("hp_comware", "local-user admin\n password cipher $c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C",
+     ["$c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C"]),
+    ("hp_comware", "local-user ops class manage\n password hash $h$6$Ab12Cd34$Ef56Gh78==", ["$h$6$Ab12Cd34$Ef56Gh78=="]),
+    ("hp_comware", "local-user admin\n password simple h3capadmin", ["h3capadmin"]),
+    ("hp_comware", "user-interface aux 0\n set authentication password cipher $c$3$KcMReVoIeZfu==", ["$c$3$KcMReVoIeZfu=="]),
+    ("hp_comware", " snmp-agent community read Test-Community acl 1234", ["Test-Community"]),
+    ("hp_comware", " snmp-agent community write simple Wr1teC0mm", ["Wr1teC0mm"]),
+    ("hp_comware", " snmp-agent community read cipher $c$3$R3adC0mm==", ["$c$3$R3adC0mm=="]),
+    ("hp_comware", " snmp-agent usm-user v3 egov EGOV-RO cipher authentication-mode sha $c$3$AuthK== "
+                   "privacy-mode aes128 $c$3$PrivK== acl 2000", ["$c$3$AuthK==", "$c$3$PrivK=="]),
+    ("hp_comware", " super password role network-admin simple SuperPw1", ["SuperPw1"]),
+    ("hp_comware", " super password level 3 cipher $c$3$SuperC==", ["$c$3$SuperC=="]),
+    ("hp_comware", "hwtacacs scheme TAC\n key authentication cipher $c$3$TacKey==", ["$c$3$TacKey=="]),
+    ("hp_comware", "radius scheme RAD\n key accounting simple RadKey1", ["RadKey1"]),
+    ("hp_comware", "radius scheme RAD\n key cipher $c$3$RadKey2==", ["$c$3$RadKey2=="]),
+    ("hp_comware", "interface Dialer0\n ppp chap password cipher $c$3$PppPw==", ["$c$3$PppPw=="]),
     ("linux", "==> /etc/egov-agent/agent.yml <==\ncollectors:\n  imap:\n    password: hunter2\n"
               "    smtp_secret: 'quoted secret'", ["hunter2", "'quoted secret'"]),
     ("linux", "==> /etc/egov-agent/web.yml <==\nbasic_auth_users:\n"

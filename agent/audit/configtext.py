@@ -35,7 +35,9 @@ SHOWN_WHEN_OFF = ("service pad", "ip source-route", "cdp run", "ip bootp server"
 # `enable secret <env:X>` and `enable secret <redacted:ab12>` all read `enable secret <secret>`.
 _SECRET = re.compile(r"^(.*?\b(?:secret|password|cipher|irreversible-cipher))(?: \d)? \S+$")
 SECTION = re.compile(r"^==> (.+) <==$")
-_BANNER = re.compile(r"^(banner \S+) (\^C|\S)(.*)$")
+# IOS `banner login ^C...^C`; Comware `header login|motd|... %...%`, its delimiter of choice,
+# printed indented (netutils_comware7_full_7.1.045); not VRP's `header login information "..."`
+_BANNER = re.compile(r"^((?:banner|header) (?:\S+)) (?!information |file )(\^C|\S)(.*)$")
 _PREAMBLE = ("Building configuration", "Current configuration :")
 
 
@@ -68,15 +70,15 @@ def parse(lines: list[str] | str, platform: str = "cisco_ios") -> dict[str, list
             continue
         if text in ("end", "return") or text.startswith(_PREAMBLE):
             continue
+        match = _BANNER.match(text) if header is None or line[0] not in " \t" else None
+        if match:
+            start, delimiter, rest = match.groups()
+            if delimiter in rest:
+                blocks[""].append(_banner(start, [rest[:rest.index(delimiter)]]))
+            else:
+                banner = (start, delimiter, [rest])
+            continue
         if line[0] not in " \t":
-            match = _BANNER.match(text)
-            if match:
-                start, delimiter, rest = match.groups()
-                if delimiter in rest:
-                    blocks[""].append(_banner(start, [rest[:rest.index(delimiter)]]))
-                else:
-                    banner = (start, delimiter, [rest])
-                continue
             header = text
             blocks[""].append(text)
         elif header is not None:

@@ -95,6 +95,19 @@ VRP = [
     _rule(r"\b(?:shared-key|pre-shared-key) (?P<s>\S+)"),
 ]
 
+# H3C Comware 5 and 7 (corpus: ../shared/real-gear/configs/h3c; HPE/H3C command references
+# for snmp-agent usm-user and super password): `password cipher|hash|simple X` (local users,
+# `set authentication password`, PPP, BGP peers), `super password [level N|role R] ... X`,
+# RADIUS/HWTACACS `key [authentication|authorization|accounting] cipher|simple X`, SNMP
+# communities and USM keys (`snmp-agent usm-user v3 U G cipher authentication-mode sha X
+# privacy-mode aes128 Y`).
+COMWARE = [
+    _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
+    _rule(r"^\s*snmp-agent community (?:read|write) (?:(?:cipher|simple) )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
+    _rule(r"\b(?:password|key)(?: (?:level \d+|role \S+|authentication|authorization|accounting))? "
+          r"(?:cipher|hash|simple) (?P<s>\S+)"),
+]
+
 # The agent's own YAML (/etc/egov-agent/*.yml): a value under a password- or secret-like
 # key, except the names of environment variables and paths (`password_env`, `key_file`),
 # and bcrypt hashes (web.yml's basic_auth_users).
@@ -104,7 +117,8 @@ YAML = [
     _rule(r"(?P<s>\$2[abxy]?\$\d\d\$[./A-Za-z0-9]+)"),
 ]
 
-PLATFORMS = {"cisco_ios": IOS, "cisco_xe": IOS, "huawei": VRP, "huawei_vrpv8": VRP, "linux": []}
+PLATFORMS = {"cisco_ios": IOS, "cisco_xe": IOS, "huawei": VRP, "huawei_vrpv8": VRP, "hp_comware": COMWARE,
+             "linux": []}
 
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S)
 

@@ -79,6 +79,10 @@ IOS = [
     _rule(rf"\bkey-string {_TYPE}{_REST}"),
     _rule(rf"^\s*key config-key password-encrypt {_REST}"),
     _rule(r"\bauthentication text (?P<s>\S+)"),  # HSRP, VRRP
+    # HSRP's plain form: `standby 1 authentication SECRET` (`md5 key-string` is above)
+    _rule(r"^\s*standby (?:\d+ )?authentication (?!md5 |text )(?P<s>\S+)$"),
+    # a password inside an URL: `archive` `path scp://user:PASS@host/`, `kron` and `copy` commands
+    _rule(r"://[^/\s:@]+:(?P<s>[^@\s]+)@"),
     _rule(rf"\bwpa-psk (?:ascii|hex) {_TYPE}(?P<s>\S+)"),
     # every other password or secret: line passwords, BGP neighbours, PPP, HSRP ...
     _rule(rf"\b(?:password|secret) {_TYPE}{_REST}", line=r"^(?!\s*(?:no )?password encryption )"),

@@ -53,6 +53,9 @@ CASES = [
     ("cisco_ios", "line vty 0 4\n password 7 0822455D0A16\n login", ["0822455D0A16"]),
     ("cisco_ios", "interface Vlan99\n standby 1 authentication text HsrpPw", ["HsrpPw"]),
     ("cisco_ios", "key config-key password-encrypt MasterKey1", ["MasterKey1"]),
+    ("cisco_ios", "crypto isakmp client configuration group rtr-remote\n key EzGroupKey", ["EzGroupKey"]),
+    ("cisco_ios", "crypto ipsec client ezvpn ezvpnclient\n group 2 key EzClientKey", ["EzClientKey"]),
+    ("cisco_ios", "radius-server local\n nas 10.0.1.1 key 0 NasKey1", ["NasKey1"]),
     ("cisco_ios", "interface Vlan99\n standby 1 authentication HsrpPlain", ["HsrpPlain"]),
     ("cisco_ios", "interface Vlan99\n standby 1 authentication md5 key-string 7 0822455D0A16", ["0822455D0A16"]),
     ("cisco_ios", "archive\n path scp://backup:Arch1vePw@192.0.2.40/cfg/$h", ["Arch1vePw"]),
@@ -76,6 +79,8 @@ CASES = [
     ("huawei", " ntp-service authentication-keyid 1 authentication-mode md5 cipher %^%#NtpKey%^%#",
      ["%^%#NtpKey%^%#"]),
     ("huawei", "ike peer HQ\n pre-shared-key cipher %^%#IkePsk%^%#", ["%^%#IkePsk%^%#"]),
+    ("huawei", "set save-configuration backup-to-server server 192.0.2.44 transport-type ftp user bk password "
+               "%^%#Bk9Pw%^%#", ["%^%#Bk9Pw%^%#"]),
     ("huawei", "bgp 65001\n peer 192.0.2.1 password cipher %^%#BgpPw%^%#", ["%^%#BgpPw%^%#"]),
     ("huawei", "user-interface vty 0 4\n set authentication password cipher %^%#VtyPw%^%#", ["%^%#VtyPw%^%#"]),
     # H3C Comware (shapes of ../shared/real-gear/configs/h3c)
@@ -148,6 +153,10 @@ def test_what_is_not_secret_stays():
     vrp = [" snmp-agent community read public", "user-interface vty 0 4", " authentication-mode aaa",
            " ssh user egov-netops authentication-type password", " stelnet server enable"]
     assert redact("\n".join(vrp), "huawei", KEY) == "\n".join(vrp)
+    comware = [" snmp-agent community read public", "line vty 0 63", " authentication-mode scheme",
+               " password-control length 6", " undo password-control aging enable",
+               " ssh user egov authentication-type password", " ssh server enable"]
+    assert redact("\n".join(comware), "hp_comware", KEY) == "\n".join(comware)
     linux = ["==> /etc/egov-agent/agent.yml <==", "collectors:", "  imap: {port: 993, username: monitor}",
              "    password_env: EGOV_IMAP_PASSWORD", "    key_file: /etc/egov-agent/agent.key",
              "==> /etc/ssh/sshd_config <==", "PasswordAuthentication no", "==> /etc/sudoers <==",

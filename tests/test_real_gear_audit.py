@@ -60,6 +60,9 @@ def test_every_configuration_is_redacted_and_audited(path):
 SECRETS = [
     ("ccat_example1_12.3", "enable password cisco123"),
     ("ccat_example1_12.3", "cg6#107X"),
+    ("ccat_example1_12.3", "key secret-password"),  # Easy VPN group and client
+    ("ccat_example1_12.3", "key 0 cisco123"),  # the local RADIUS server's NAS
+    ("idx_sw1pop15-esteio_s-series_v200r022", "user backups password %^%#"),
     ("cml_300node_R1_iosv_15.9", "enable password cisco"),
     ("cml_300node_R1_iosv_15.9", "$9$nhBWmvxM6XeMCN$"),
     ("cml_hybrid_router-1_iolxe_17.15", "password 0 cisco"),

@@ -71,6 +71,9 @@ IOS = [
     _rule(rf"\bkey {_TYPE}(?P<s>\S+)", line=r"^\s*(?:tacacs-server|radius-server|server-private) "),
     _rule(rf"^\s*key {_TYPE}{_REST}", within=r"^(?:tacacs|radius) server "),
     _rule(rf"^\s*crypto isakmp key {_TYPE}(?P<s>\S+)"),
+    # Easy VPN: a client group's ` key X` and the client's `group N key X`; the local RADIUS
+    # server's `nas ADDRESS key X` (corpus: ccat_example1_12.3). A key chain's ` key 1` is a number.
+    _rule(rf"^\s*(?:group \S+ |nas \S+ )?key {_TYPE}(?P<s>(?!\d+$)\S+)$"),
     _rule(rf"\bpre-shared-key (?:address \S+(?: \S+)? )?key {_TYPE}(?P<s>\S+)"),
     _rule(rf"^\s*pre-shared-key (?:local |remote )?{_TYPE}(?P<s>\S+)$"),
     _rule(r"^\s*ntp authentication-key \d+ \S+ (?P<s>\S+)"),
@@ -96,6 +99,9 @@ VRP = [
           r"(?P<s>\S+)"),
     # whatever VRP shows as a cipher is a secret by definition
     _rule(r"\b(?:cipher|irreversible-cipher) (?P<s>\S+)"),
+    # VRP's ciphertext after a bare `password` (`set save-configuration backup-to-server ... user
+    # U password %^%#...`, idx_sw1pop15-esteio_s-series_v200r022)
+    _rule(r"\bpassword (?P<s>(?:%\^%#|%@%@|%#%#|@%@%|%\$%\$|%\+%#)\S*)"),
     _rule(r"\b(?:shared-key|pre-shared-key) (?P<s>\S+)"),
 ]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.audit.policy import Pack, evaluate, load_pack, load_packs
+from agent.audit.policy import IMPLIED, Pack, evaluate, load_pack, load_packs
 from agent.audit.redact import redact
 from agent.yamlfile import ConfigError
 
@@ -178,7 +178,7 @@ FAILING = [
          missing=(("interface GigabitEthernet0/0/4", "shutdown"),)),
     # Huawei VRP8 (CloudEngine): Telnet is on unless `telnet server disable` says otherwise
     Case("VRP-MGMT-004", "huawei_vrpv8", (("telnet server disable\n", ""),),
-         offending=(("", "undo telnet server disable"),)),
+         offending=(("", f"undo telnet server disable {IMPLIED}"),)),
     Case("VRP-MGMT-004", "huawei_vrpv8", (("telnet server disable\n", "undo telnet server disable\n"),),
          offending=(("", "undo telnet server disable"),)),
     Case("VRP-NTP-001", "huawei_vrpv8", (("ntp unicast-server 192.0.2.123\n", ""),),
@@ -200,14 +200,14 @@ FAILING = [
          offending=(("", "telnet server enable"),)),
     # Comware 5 runs a Telnet server unless told otherwise
     Case("CMW-MGMT-004", "hp_comware", ((" version 7.1.070, Release 7743P05", " version 5.20, Release 2222P10"),),
-         offending=(("", "telnet server enable"),)),
+         offending=(("", f"telnet server enable {IMPLIED}"),)),
     Case("CMW-AAA-001", "hp_comware", ((" protocol inbound ssh\n", " protocol inbound ssh\n authentication-mode none\n"),
                                        ("line vty 0 63\n authentication-mode scheme\n", "line vty 0 63\n")),
          offending=(("line vty 0 63", "authentication-mode none"),),
          missing=(("line vty 0 63", "authentication-mode scheme"),)),
     # the VTY default is password authentication
     Case("CMW-AAA-001", "hp_comware", (("line vty 0 63\n authentication-mode scheme\n", "line vty 0 63\n"),),
-         offending=(("line vty 0 63", "authentication-mode password"),),
+         offending=(("line vty 0 63", f"authentication-mode password {IMPLIED}"),),
          missing=(("line vty 0 63", "authentication-mode scheme"),)),
     Case("CMW-PWD-001", "hp_comware", ((" service-type ssh terminal\n", " service-type ssh terminal\n#\n"
                                         "local-user guest class manage\n password simple h3c\n"),),
@@ -395,6 +395,8 @@ rules:
     ("require: ['^ip ssh version 2$']", r"numeric: {line: '^exec-timeout (\d+)'}", 9,
      "rules[0].numeric.line", "min or max"),
     ("require: ['^ip ssh version 2$']", "reference: nothing to check", 4, "rules[0].id", "checks nothing"),
+    ("require:", "defaults: [{line: ip ssh version 2, unless: '^ip ssh (v'}]\n    require:", 9,
+     "rules[0].defaults[0].unless", "not a regular expression"),
     ("    require: ['^ip ssh version 2$']\n", "    require: ['^ip ssh version 2$']\n  - id: T-001\n    title: again\n"
      "    severity: low\n    rationale: r\n    remediation: r\n    forbid: [telnet]\n",
      3, "rules", "T-001 appears twice"),

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.audit.policy import evaluate, load_packs
+from agent.audit.policy import IMPLIED, evaluate, load_packs
 from agent.audit.redact import redact
 from tests import real_gear
 
@@ -176,7 +176,7 @@ LABELS = [
     ("idx_ensp-ar1_ar_v200r003", "VRP-PWD-001", FAIL, "local-user admin password cipher %$%$K8m.Nt84DZ}e#<0`8bmE3Uw}%$%$"),
     ("idx_ensp-ar1_ar_v200r003", "VRP-AAA-001", FAIL, None),  # VTY lines without authentication-mode
     # --- Huawei VRP8 (CloudEngine, NE40E)
-    ("idx_ce5810_v100r003", "VRP-MGMT-004", FAIL, "undo telnet server disable"),  # only IPv6 Telnet off
+    ("idx_ce5810_v100r003", "VRP-MGMT-004", FAIL, f"undo telnet server disable {IMPLIED}"),  # only IPv6 Telnet off
     ("idx_ce5810_v100r003", "VRP-MGMT-001", FAIL, "protocol inbound all"),
     ("idx_ce5810_v100r003", "VRP-AAA-001", PASS, None),
     ("idx_ce5810_v100r003", "VRP-SSH-001", FAIL, None),
@@ -209,7 +209,7 @@ LABELS = [
     ("netutils_comware7_full_7.1.045", "CMW-BANNER-001", PASS, None),  # header motd % ... %
     ("netutils_comware7_full_7.1.045", "CMW-PWD-002", PASS, None),
     ("idx_252-hexin-core_comware7_7.1.070", "CMW-MGMT-003", FAIL, "ip http enable"),
-    ("idx_252-hexin-core_comware7_7.1.070", "CMW-AAA-001", FAIL, "authentication-mode password"),  # vty 5 63 default
+    ("idx_252-hexin-core_comware7_7.1.070", "CMW-AAA-001", FAIL, f"authentication-mode password {IMPLIED}"),  # vty 5 63
     ("idx_252-hexin-core_comware7_7.1.070", "CMW-SSH-001", FAIL, None),
     ("idx_core-switch_comware7_7.1.070_annotated", "CMW-MGMT-004", PASS, None),  # Comware 7: off by default
     ("idx_core-switch_comware7_7.1.070_annotated", "CMW-NTP-001", PASS, None),
@@ -220,10 +220,10 @@ LABELS = [
     ("idx_mer5200-router_comware7_7.1.064", "CMW-MGMT-004", FAIL, "telnet server enable"),
     ("netutils_comware_hp-jkt-01_partial", "CMW-SNMP-002", FAIL, "snmp-agent community read RO"),
     # --- H3C Comware 5
-    ("idx_h3c-router_comware5_5.20-r1509p04", "CMW-MGMT-004", FAIL, "telnet server enable"),  # on by default
+    ("idx_h3c-router_comware5_5.20-r1509p04", "CMW-MGMT-004", FAIL, f"telnet server enable {IMPLIED}"),
     ("idx_h3c-router_comware5_5.20-r1509p04", "CMW-SSH-001", PASS, None),
     ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-PWD-001", PASS, None),  # password cipher
-    ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-AAA-001", FAIL, "authentication-mode password"),
+    ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-AAA-001", FAIL, f"authentication-mode password {IMPLIED}"),
     ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-IF-001", FAIL, None),  # bare GigabitEthernet1/0/1, up
     ("idx_wa2220e-ag-ap_comware5_5.20-r1110p01", "CMW-PWD-001", FAIL, "password simple h3capadmin"),
     ("idx_wa2220e-ag-ap_comware5_5.20-r1110p01", "CMW-AAA-001", PASS, None),  # authentication-mode scheme

@@ -10,9 +10,10 @@ configuration a device lacks), the policy packs and the drift report:
   separator does not: IOS prints ` !` between a `router bgp`'s address families, VRP8 ` #`
   between the schemes of its `aaa` block (corpus: batfish_example_as1core1_15.2,
   inta_ne40e_doc_local_authn_authz). Nor does a comment (`!text`, `# text`: the publishers'
-  notes in idx_home-core-msr_comware7_7.1.064_annotated) or a line of spaces. An IOS banner is one line whatever its delimiter and however many lines
-  it spans: typed as `banner login ^Text^`, IOS prints `banner login ^CText^C`, and both
-  read `banner login ^CText^C`.
+  notes in idx_home-core-msr_comware7_7.1.064_annotated) or a line of spaces. A banner is
+  one line whatever its delimiter and however many lines it spans: typed as
+  `banner login ^Text^`, IOS prints `banner login ^CText^C`, and both read
+  `banner login ^CText^C`; Comware's ` header motd %` ... `%` reads `header motd ^C...^C`.
 - Linux hosts: a backup is several files, each after a header line `==> NAME <==` (as
   `tail` prints several files); each file is a block whose lines are its non-comment lines.
 

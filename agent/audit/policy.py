@@ -15,6 +15,7 @@ global lines) that has no line matching `unless` is judged as if it held `line`,
 platforms listed (all the pack's by default) and when the global lines match `if_global`
 (IOS's VTY lines use `login authentication default` without printing it when a default
 login list exists; a CloudEngine's Telnet server is on unless `telnet server disable`).
+A finding names such a line followed by IMPLIED: the device did not print it.
 
 Patterns are Python regular expressions, matched per line (^ and $ are a line's ends) on
 lines with their whitespace collapsed (agent/audit/configtext.py). Each context's lines are
@@ -24,6 +25,7 @@ configurations of 300 lines against the full packs take a fraction of a second p
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,6 +39,7 @@ from agent.schema import build
 from agent.yamlfile import ConfigError
 
 POLICIES = Path(policies.__file__).resolve().parent
+IMPLIED = "(the default: not printed)"  # after an offending line that a rule's defaults supplied
 SEVERITIES = ("critical", "high", "medium", "low")
 Severity = Literal["critical", "high", "medium", "low"]
 
@@ -207,8 +210,15 @@ def evaluate(pack: Pack, text: str, platform: str | None = None) -> list[Finding
             joined[context] = "\n".join(blocks.get(context, ()))
         return joined[context]
 
-    return [_evaluate(rule, blocks, _with_defaults(rule, text_of, platform or pack.platforms[0]))
-            for rule in pack.rules]
+    return [_mark_implied(_evaluate(rule, blocks, _with_defaults(rule, text_of, platform or pack.platforms[0])), blocks)
+            if rule.defaults else _evaluate(rule, blocks, text_of) for rule in pack.rules]
+
+
+def _mark_implied(finding: Finding, blocks: dict[str, list[str]]) -> Finding:
+    """An offending line the configuration does not hold came from the rule's defaults: say so."""
+    offending = tuple((context, line if line in blocks.get(context, ()) else f"{line} {IMPLIED}")
+                      for context, line in finding.offending)
+    return dataclasses.replace(finding, offending=offending)
 
 
 def _with_defaults(rule: Rule, text_of, platform: str):

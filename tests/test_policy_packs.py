@@ -198,9 +198,12 @@ FAILING = [
          offending=(("", "ip http enable"),)),
     Case("CMW-MGMT-004", "hp_comware", ((" clock protocol ntp\n", " clock protocol ntp\n#\n telnet server enable\n"),),
          offending=(("", "telnet server enable"),)),
-    # Comware 5 runs a Telnet server unless told otherwise
+    # Comware 5 runs a Telnet server, and lets SSH1 clients in, unless told otherwise
     Case("CMW-MGMT-004", "hp_comware", ((" version 7.1.070, Release 7743P05", " version 5.20, Release 2222P10"),),
-         offending=(("", f"telnet server enable {IMPLIED}"),)),
+         offending=(("", f"telnet server enable {IMPLIED}"),), also=("CMW-SSH-001",)),
+    Case("CMW-SSH-001", "hp_comware", ((" version 7.1.070, Release 7743P05", " version 5.20, Release 2222P10"),
+                                       (" clock protocol ntp\n", " clock protocol ntp\n#\n undo telnet server enable\n")),
+         offending=(("", f"ssh server compatible-ssh1x enable {IMPLIED}"),)),
     Case("CMW-AAA-001", "hp_comware", ((" protocol inbound ssh\n", " protocol inbound ssh\n authentication-mode none\n"),
                                        ("line vty 0 63\n authentication-mode scheme\n", "line vty 0 63\n")),
          offending=(("line vty 0 63", "authentication-mode none"),),
@@ -273,6 +276,7 @@ PASSING = {
     "Comware 5: the Telnet server off, user-interface VTY lines": ("hp_comware", (
         (" version 7.1.070, Release 7743P05", " version 5.20, Release 2222P10"),
         (" clock protocol ntp\n", " clock protocol ntp\n#\n undo telnet server enable\n"),
+        (" ssh server enable\n", " ssh server enable\n undo ssh server compatible-ssh1x\n"),
         ("line vty 0 63\n", "user-interface vty 0 15\n"),
         (" password hash $h$6$", " password cipher $c$3$"))),
     "Comware: a port in an aggregation group, and a motd banner": ("hp_comware", (

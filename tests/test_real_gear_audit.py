@@ -221,7 +221,8 @@ LABELS = [
     ("netutils_comware_hp-jkt-01_partial", "CMW-SNMP-002", FAIL, "snmp-agent community read RO"),
     # --- H3C Comware 5
     ("idx_h3c-router_comware5_5.20-r1509p04", "CMW-MGMT-004", FAIL, f"telnet server enable {IMPLIED}"),
-    ("idx_h3c-router_comware5_5.20-r1509p04", "CMW-SSH-001", PASS, None),
+    # SSH on, but Comware 5 lets SSH1 clients in unless `undo ssh server compatible-ssh1x`
+    ("idx_h3c-router_comware5_5.20-r1509p04", "CMW-SSH-001", FAIL, f"ssh server compatible-ssh1x enable {IMPLIED}"),
     ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-PWD-001", PASS, None),  # password cipher
     ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-AAA-001", FAIL, f"authentication-mode password {IMPLIED}"),
     ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-IF-001", FAIL, None),  # bare GigabitEthernet1/0/1, up

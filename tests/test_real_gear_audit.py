@@ -156,6 +156,10 @@ LABELS = [
     ("cml_vlans_ASW1_iosvl2_15.2", "IOS-IF-001", FAIL, None),  # Gi1/0-3/3 bare and up (Gi0/0-0/1: LAG members)
     ("batfish_hybridcloud_lhr-border-02_15.2", "IOS-IF-001", FAIL, None),  # Ethernet1/2: no address, up
     ("cml_vlans_DSW2_iosvl2_15.2", "IOS-IF-001", FAIL, None),
+    ("cml_stp_saumur_ioll2xe_17.12", "IOS-IF-001", PASS, None),  # every port a trunk to another switch
+    ("cml_cdp_R1_iolxe_17.12", "IOS-BANNER-001", FAIL, None),
+    ("cml_interswitch_SW1_iosvl2_15.2", "IOS-BANNER-001", PASS, None),  # banner login ^CC ... over many lines
+    ("idx_csr1_csr1000v_16.9", "IOS-AAA-002", FAIL, "login"),
     # --- Huawei VRP5 (S-series, S3328, AR)
     ("idx_dhakacolo-panthapath_s-series_v200r021", "VRP-MGMT-004", FAIL, "telnet server enable"),
     ("idx_dhakacolo-panthapath_s-series_v200r021", "VRP-MGMT-001", FAIL, "protocol inbound telnet"),
@@ -246,6 +250,27 @@ def test_labelled_verdict(stem, rule, verdict, line):
     assert finding.passed == (verdict == PASS), (finding.offending, finding.missing)
     if line is not None:
         assert line in [offending for _, offending in finding.offending]
+
+
+# ports in use without a description: LAG members and trunks to another device (read in the files)
+IN_USE = [
+    ("cml_vlans_ASW1_iosvl2_15.2", "IOS-IF-001", "interface GigabitEthernet0/0"),  # channel-group 1 mode active
+    ("cml_vlans_ASW1_iosvl2_15.2", "IOS-IF-001", "interface GigabitEthernet0/2"),  # switchport mode trunk
+    ("cml_vlans_DSW2_iosvl2_15.2", "IOS-IF-001", "interface GigabitEthernet1/0"),  # channel-group 2 mode active
+    ("cml_stp_saumur_ioll2xe_17.12", "IOS-IF-001", "interface Ethernet0/1"),  # switchport mode trunk
+    ("idx_dhakacolo-panthapath_s-series_v200r021", "VRP-IF-001", "interface XGigabitEthernet0/0/5"),  # eth-trunk 5
+    ("inta_ce6800_doc_mlag_dhcp_server_deviceA", "VRP-IF-001", "interface 100GE1/0/4"),  # eth-trunk 0
+    ("idx_h3c-switch_comware5_5.20-r2222p10", "CMW-IF-001", "interface GigabitEthernet1/0/24"),  # link-type trunk
+]
+
+
+@pytest.mark.parametrize("stem, rule, interface", IN_USE, ids=[f"{s}:{i}" for s, _, i in IN_USE])
+def test_a_port_in_use_is_never_reported_unused(stem, rule, interface):
+    if not CONFIGS:
+        pytest.skip(real_gear.ABSENT)
+    path = next(p for p in CONFIGS if p.stem == stem)
+    assert f"\n{interface}\n" in path.read_text(), "the label names a port of the file"
+    assert interface not in audit(stem)[rule].contexts
 
 
 def test_labels_cover_every_rule_the_corpus_speaks_to():

@@ -91,9 +91,13 @@ FAILING = [
     Case("IOS-AAA-002", "cisco_ios", ((IOS_VTY_5_15, IOS_VTY_5_15 + " password 7 0822455D0A16\n login\n"),),
          offending=(("line vty 5 15", "login"),),
          missing=(("line vty 5 15", "login local"),)),
-    # without a default login list, a VTY line without a login line is not by user name
-    Case("IOS-AAA-002", "cisco_ios", (("aaa authentication login default local\n", ""),),
-         missing=(("line vty 0 4", "login local"), ("line vty 5 15", "login local"))),
+    # without AAA, a VTY line without a login line is not by user name
+    Case("IOS-AAA-002", "cisco_ios", (("aaa new-model", "no aaa new-model"),
+                                      ("aaa authentication login default local\n"
+                                       "aaa authentication enable default enable\n"
+                                       "aaa authorization exec default local\n", ""),
+                                      ("aaa session-id common\n", "")),
+         missing=(("line vty 0 4", "login local"), ("line vty 5 15", "login local")), also=("IOS-AAA-001",)),
     Case("IOS-PWD-001", "cisco_ios", (("service password-encryption", "no service password-encryption"),),
          missing=(("", "service password-encryption"),)),
     Case("IOS-PWD-002", "cisco_ios", ((IOS_ENABLE, "enable password 7 070C285F4D06"),),
@@ -262,6 +266,8 @@ FAILING = [
 PASSING = {
     "IOS: VTY logins with local users instead of AAA": ("cisco_ios", (
         (IOS_VTY_5_15, IOS_VTY_5_15 + " login local\n"),)),
+    "IOS: AAA without a default login list (the local users)": ("cisco_ios", (
+        ("aaa authentication login default local\n", ""),)),
     "IOS: a VTY line naming its login list": ("cisco_ios", (
         (IOS_VTY_5_15, IOS_VTY_5_15 + " login authentication default\n"),)),
     "IOS: VTY lines closed to every protocol": ("cisco_ios", (

@@ -152,6 +152,8 @@ LABELS = [
     ("cml_300node_R1_iosv_15.9", "IOS-PWD-002", FAIL, "enable password cisco"),
     ("batfish_hybridcloud_lhr-border-02_15.2", "IOS-MGMT-001", FAIL, "transport input telnet"),
     ("batfish_hybridcloud_lhr-border-02_15.2", "IOS-PWD-003", PASS, None),  # secret 5
+    ("batfish_hybridcloud_lhr-border-02_15.2", "IOS-AAA-002", PASS, None),  # aaa new-model, VTY without login
+    ("batfish_example_as2border1_15.2", "IOS-AAA-002", FAIL, "login"),  # aaa new-model, yet a line password
     ("netutils_ios_full_17.1", "IOS-MGMT-001", FAIL, "transport input all"),
     ("netutils_ios_full_17.1", "IOS-LOG-001", PASS, None),  # logging host 10.125.1.171 transport udp ...
     ("netutils_ios_full_17.1", "IOS-NTP-001", PASS, None),

@@ -201,3 +201,12 @@ def test_comware_negates_with_undo_and_leaves_a_block_with_quit():
     assert missing == [("", ["undo telnet server enable"]), ("line vty 0 63", ["protocol inbound ssh"])]
     assert configtext.commands(missing[1:], configtext.EXIT["hp_comware"]) == [
         "line vty 0 63", " protocol inbound ssh", "quit"]
+
+
+def test_a_comware_password_is_compared_without_its_value():
+    golden = ["local-user egov-netops class manage", " password hash <env:PW>"]
+    device = ["local-user egov-netops class manage", " password hash $h$6$Nn0Lw8xT$7mY2bQv+uO6yW0l3"]
+    assert configtext.missing_lines(golden, device, "undo ", "hp_comware") == []
+    assert configtext.missing_lines(golden, ["local-user egov-netops class manage", " password simple x"],
+                                    "undo ", "hp_comware") == [("local-user egov-netops class manage",
+                                                                 ["password hash <env:PW>"])]

@@ -5,7 +5,7 @@ Every configuration is read, redacted and audited against its pack with no trace
 bounded time; redaction leaves none of the secrets the corpus's README names in clear; and
 a set of verdicts labelled by reading the configurations (this rule passes here, fails
 there naming this line) holds, true positives and true negatives. The figures, verdicts
-right / labelled per pack, are printed at the end of the run (`-s` shows them).
+right / labelled per pack, are printed at the end of the module's run.
 
 Platform per file: `cisco/` is cisco_ios, `h3c/` hp_comware; `huawei/` is huawei_vrpv8 for
 the CloudEngine and NE40E files (VRP8: the product is in the file name, `_ce…`/`ne40e`, as
@@ -297,6 +297,10 @@ def test_labels_cover_every_rule_the_corpus_speaks_to():
         assert unlabelled <= {"VRP-BANNER-001"}, unlabelled
 
 
-def teardown_module():
-    for pack in sorted({p for p, _ in _RESULTS}):
-        print(f"\nreal-gear verdicts {pack}: {_RESULTS[pack, 'right']} right / {_RESULTS[pack, 'labelled']} labelled")
+@pytest.fixture(scope="module", autouse=True)
+def figures(request):
+    """The figures, past pytest's capture so that a CI log shows them."""
+    yield
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        for pack in sorted({p for p, _ in _RESULTS}):
+            print(f"\nreal-gear verdicts {pack}: {_RESULTS[pack, 'right']} right / {_RESULTS[pack, 'labelled']} labelled")

@@ -42,7 +42,7 @@ VRP_RUNNING = """\
  vlan batch 99 10
 #
  stelnet server enable
- snmp-agent sysinfo version v3
+ snmp-agent sys-info version v3
 #
 vlan 99
  description MGMT
@@ -69,7 +69,7 @@ def test_parse_config_keeps_blocks_and_ios_globals():
 def test_parse_config_takes_vrp_indented_lines_between_hashes_as_global():
     blocks = configtext.parse(VRP_RUNNING)
     assert {"sysname thu01-rtr", "vlan batch 99 10", "stelnet server enable",
-            "snmp-agent sysinfo version v3", "vlan 99"} <= set(blocks[""])
+            "snmp-agent sys-info version v3", "vlan 99"} <= set(blocks[""])
     assert blocks["vlan 99"] == ["description MGMT"]
     assert "sysname thu01-rtr" not in blocks and "return" not in blocks[""]
 

@@ -42,7 +42,7 @@ VRP_RUNNING = """\
  vlan batch 99 10
 #
  stelnet server enable
- snmp-agent sysinfo version v3
+ snmp-agent sys-info version v3
 #
 vlan 99
  description MGMT
@@ -69,7 +69,7 @@ def test_parse_config_keeps_blocks_and_ios_globals():
 def test_parse_config_takes_vrp_indented_lines_between_hashes_as_global():
     blocks = configtext.parse(VRP_RUNNING)
     assert {"sysname thu01-rtr", "vlan batch 99 10", "stelnet server enable",
-            "snmp-agent sysinfo version v3", "vlan 99"} <= set(blocks[""])
+            "snmp-agent sys-info version v3", "vlan 99"} <= set(blocks[""])
     assert blocks["vlan 99"] == ["description MGMT"]
     assert "sysname thu01-rtr" not in blocks and "return" not in blocks[""]
 
@@ -171,3 +171,42 @@ def test_a_default_on_ios_feature_is_off_only_when_no_x_is_shown():
     assert configtext.missing_lines(golden, ["hostname r1"]) == [("", ["no service pad"])]
     assert configtext.missing_lines(golden, ["no service pad"]) == []
     assert configtext.missing_lines(golden, ["service pad", "ip http server"]) == [("", golden)]
+
+
+def test_comments_and_indented_separators_do_not_end_a_block():
+    # shapes of the corpus: IOS ` !` between a BGP block's parts (batfish_example_as1core1_15.2),
+    # a commented-out line (batfish_examplejuniper_as2border2_12.4), VRP8's ` #` inside `aaa`
+    # (inta_ne40e_doc_local_authn_authz), a publisher's `# note` and a line of spaces
+    ios = configtext.parse("router bgp 1\n neighbor 1.2.2.2 remote-as 1\n !\n address-family ipv4\n"
+                           "!default-information originate always\n   \n  bgp dampening\n!\n ntp x\n")
+    assert ios["router bgp 1"] == ["neighbor 1.2.2.2 remote-as 1", "address-family ipv4", "bgp dampening"]
+    assert "ntp x" in ios[""]
+    vrp = configtext.parse("aaa\n local-user a password cipher X\n #\n authentication-scheme default\n"
+                           " # the publisher's note\n domain default\n#\n sysname ce\n", "huawei_vrpv8")
+    assert vrp["aaa"] == ["local-user a password cipher X", "authentication-scheme default", "domain default"]
+    assert "sysname ce" in vrp[""]
+
+
+def test_a_comware_header_is_one_line_and_a_vrp_header_stays_as_it_is():
+    comware = configtext.parse("#\n header motd %\n*****\nAuthorised only.\n%\n#\n sysname acc\n", "hp_comware")
+    assert comware[""] == ["header motd ^C***** Authorised only.^C", "sysname acc"]
+    vrp = configtext.parse('#\nheader login information "Authorised only."\n#\n', "huawei")
+    assert vrp[""] == ['header login information "Authorised only."']
+
+
+def test_comware_negates_with_undo_and_leaves_a_block_with_quit():
+    missing = configtext.missing_lines(["undo telnet server enable", "line vty 0 63", " protocol inbound ssh"],
+                                       ["#", " telnet server enable", "#", "line vty 0 63", " authentication-mode scheme"],
+                                       configtext.NEGATION["hp_comware"], "hp_comware")
+    assert missing == [("", ["undo telnet server enable"]), ("line vty 0 63", ["protocol inbound ssh"])]
+    assert configtext.commands(missing[1:], configtext.EXIT["hp_comware"]) == [
+        "line vty 0 63", " protocol inbound ssh", "quit"]
+
+
+def test_a_comware_password_is_compared_without_its_value():
+    golden = ["local-user egov-netops class manage", " password hash <env:PW>"]
+    device = ["local-user egov-netops class manage", " password hash $h$6$Nn0Lw8xT$7mY2bQv+uO6yW0l3"]
+    assert configtext.missing_lines(golden, device, "undo ", "hp_comware") == []
+    assert configtext.missing_lines(golden, ["local-user egov-netops class manage", " password simple x"],
+                                    "undo ", "hp_comware") == [("local-user egov-netops class manage",
+                                                                 ["password hash <env:PW>"])]

@@ -53,6 +53,16 @@ CASES = [
     ("cisco_ios", "line vty 0 4\n password 7 0822455D0A16\n login", ["0822455D0A16"]),
     ("cisco_ios", "interface Vlan99\n standby 1 authentication text HsrpPw", ["HsrpPw"]),
     ("cisco_ios", "key config-key password-encrypt MasterKey1", ["MasterKey1"]),
+    ("cisco_ios", "crypto isakmp client configuration group rtr-remote\n key EzGroupKey", ["EzGroupKey"]),
+    ("cisco_ios", "crypto ipsec client ezvpn ezvpnclient\n group 2 key EzClientKey", ["EzClientKey"]),
+    ("cisco_ios", "radius-server local\n nas 10.0.1.1 key 0 NasKey1", ["NasKey1"]),
+    ("cisco_ios", "interface Vlan99\n standby 1 authentication HsrpPlain", ["HsrpPlain"]),
+    ("cisco_ios", "interface Vlan99\n standby 1 authentication md5 key-string 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "archive\n path scp://backup:Arch1vePw@192.0.2.40/cfg/$h", ["Arch1vePw"]),
+    ("cisco_ios", "ip ftp password 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "ip ftp password FtpPlain", ["FtpPlain"]),
+    ("cisco_ios", "kron policy-list BACKUP\n cli copy running-config tftp://ops:KronPw@192.0.2.41/r.cfg",
+     ["KronPw"]),
     ("huawei", "aaa\n local-user admin password irreversible-cipher $1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$",
      ["$1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$"]),
     ("huawei", "aaa\n local-user ops password cipher %^%#m6Y`7k=<.D%^%#", ["%^%#m6Y`7k=<.D%^%#"]),
@@ -69,8 +79,27 @@ CASES = [
     ("huawei", " ntp-service authentication-keyid 1 authentication-mode md5 cipher %^%#NtpKey%^%#",
      ["%^%#NtpKey%^%#"]),
     ("huawei", "ike peer HQ\n pre-shared-key cipher %^%#IkePsk%^%#", ["%^%#IkePsk%^%#"]),
+    ("huawei", "set save-configuration backup-to-server server 192.0.2.44 transport-type ftp user bk password "
+               "%^%#Bk9Pw%^%#", ["%^%#Bk9Pw%^%#"]),
     ("huawei", "bgp 65001\n peer 192.0.2.1 password cipher %^%#BgpPw%^%#", ["%^%#BgpPw%^%#"]),
     ("huawei", "user-interface vty 0 4\n set authentication password cipher %^%#VtyPw%^%#", ["%^%#VtyPw%^%#"]),
+    # H3C Comware (shapes of ../shared/real-gear/configs/h3c)
+    ("hp_comware", "local-user admin\n password cipher $c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C",
+     ["$c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C"]),
+    ("hp_comware", "local-user ops class manage\n password hash $h$6$Ab12Cd34$Ef56Gh78==", ["$h$6$Ab12Cd34$Ef56Gh78=="]),
+    ("hp_comware", "local-user admin\n password simple h3capadmin", ["h3capadmin"]),
+    ("hp_comware", "user-interface aux 0\n set authentication password cipher $c$3$KcMReVoIeZfu==", ["$c$3$KcMReVoIeZfu=="]),
+    ("hp_comware", " snmp-agent community read Test-Community acl 1234", ["Test-Community"]),
+    ("hp_comware", " snmp-agent community write simple Wr1teC0mm", ["Wr1teC0mm"]),
+    ("hp_comware", " snmp-agent community read cipher $c$3$R3adC0mm==", ["$c$3$R3adC0mm=="]),
+    ("hp_comware", " snmp-agent usm-user v3 egov EGOV-RO cipher authentication-mode sha $c$3$AuthK== "
+                   "privacy-mode aes128 $c$3$PrivK== acl 2000", ["$c$3$AuthK==", "$c$3$PrivK=="]),
+    ("hp_comware", " super password role network-admin simple SuperPw1", ["SuperPw1"]),
+    ("hp_comware", " super password level 3 cipher $c$3$SuperC==", ["$c$3$SuperC=="]),
+    ("hp_comware", "hwtacacs scheme TAC\n key authentication cipher $c$3$TacKey==", ["$c$3$TacKey=="]),
+    ("hp_comware", "radius scheme RAD\n key accounting simple RadKey1", ["RadKey1"]),
+    ("hp_comware", "radius scheme RAD\n key cipher $c$3$RadKey2==", ["$c$3$RadKey2=="]),
+    ("hp_comware", "interface Dialer0\n ppp chap password cipher $c$3$PppPw==", ["$c$3$PppPw=="]),
     ("linux", "==> /etc/egov-agent/agent.yml <==\ncollectors:\n  imap:\n    password: hunter2\n"
               "    smtp_secret: 'quoted secret'", ["hunter2", "'quoted secret'"]),
     ("linux", "==> /etc/egov-agent/web.yml <==\nbasic_auth_users:\n"
@@ -124,6 +153,10 @@ def test_what_is_not_secret_stays():
     vrp = [" snmp-agent community read public", "user-interface vty 0 4", " authentication-mode aaa",
            " ssh user egov-netops authentication-type password", " stelnet server enable"]
     assert redact("\n".join(vrp), "huawei", KEY) == "\n".join(vrp)
+    comware = [" snmp-agent community read public", "line vty 0 63", " authentication-mode scheme",
+               " password-control length 6", " undo password-control aging enable",
+               " ssh user egov authentication-type password", " ssh server enable"]
+    assert redact("\n".join(comware), "hp_comware", KEY) == "\n".join(comware)
     linux = ["==> /etc/egov-agent/agent.yml <==", "collectors:", "  imap: {port: 993, username: monitor}",
              "    password_env: EGOV_IMAP_PASSWORD", "    key_file: /etc/egov-agent/agent.key",
              "==> /etc/ssh/sshd_config <==", "PasswordAuthentication no", "==> /etc/sudoers <==",

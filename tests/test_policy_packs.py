@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.audit.policy import Pack, evaluate, load_pack, load_packs
+from agent.audit.policy import IMPLIED, Pack, evaluate, load_pack, load_packs
 from agent.audit.redact import redact
 from agent.yamlfile import ConfigError
 
 CONFIGS = Path(__file__).parent / "fixtures" / "audit" / "configs"
-FIXTURE = {"cisco_ios": "cisco_ios.cfg", "huawei": "huawei_vrp.cfg", "linux": "linux.cfg"}
+FIXTURE = {"cisco_ios": "cisco_ios.cfg", "huawei": "huawei_vrp.cfg", "huawei_vrpv8": "huawei_vrpv8.cfg",
+           "hp_comware": "hp_comware.cfg", "linux": "linux.cfg"}
 COMPLIANT = {platform: (CONFIGS / name).read_text() for platform, name in FIXTURE.items()}
 PACKS = load_packs()
 
@@ -38,10 +39,9 @@ SSHD_T_OUTPUT = COMPLIANT["linux"].split(SSHD_T + "\n")[1].split("==> ")[0]
 
 IOS_ENABLE = "enable secret 9 $9$nhEmQVczB7dqsO$X.HsgL6x1il0RxkOSSvyQYwucySCt7qFm4v7pqCxkKM"
 IOS_USER = "username egov-netops privilege 15 secret 9 $9$3VE6CpM3Zr2mQE$e3wZ9mIEyHxuT0jx4Wbb9Jl0cAq9ByXk5hGJqJtCA1s"
-IOS_VTY_0_4 = "line vty 0 4\n access-class MGMT-ACL in\n exec-timeout 5 0\n logging synchronous\n" \
-              " login authentication default\n"
-IOS_VTY_5_15 = "line vty 5 15\n access-class MGMT-ACL in\n exec-timeout 5 0\n login authentication default\n" \
-               " transport input ssh\n"
+# IOS prints no `login authentication default`: the VTY lines use the default login list
+IOS_VTY_0_4 = "line vty 0 4\n access-class MGMT-ACL in\n exec-timeout 5 0\n logging synchronous\n"
+IOS_VTY_5_15 = "line vty 5 15\n access-class MGMT-ACL in\n exec-timeout 5 0\n transport input ssh\n"
 VRP_USER = "local-user egov-netops password irreversible-cipher $1c$Wq~R;<kFVT$K!E_Lh8cSX>e2!Pyf`0Q5y2:2s8VaLA@&W)}S.$"
 
 
@@ -85,13 +85,19 @@ FAILING = [
                                        "aaa authentication enable default enable\n"
                                        "aaa authorization exec default local\n", ""),
                                       ("aaa session-id common\n", ""),
-                                      (IOS_VTY_0_4, IOS_VTY_0_4.replace("authentication default", "local")),
-                                      (IOS_VTY_5_15, IOS_VTY_5_15.replace("authentication default", "local"))),
+                                      (IOS_VTY_0_4, IOS_VTY_0_4 + " login local\n"),
+                                      (IOS_VTY_5_15, IOS_VTY_5_15 + " login local\n")),
          missing=(("", "aaa new-model"),)),
-    Case("IOS-AAA-002", "cisco_ios", ((IOS_VTY_5_15, IOS_VTY_5_15.replace(" login authentication default\n",
-                                                                          " password 7 0822455D0A16\n login\n")),),
+    Case("IOS-AAA-002", "cisco_ios", ((IOS_VTY_5_15, IOS_VTY_5_15 + " password 7 0822455D0A16\n login\n"),),
          offending=(("line vty 5 15", "login"),),
          missing=(("line vty 5 15", "login local"),)),
+    # without AAA, a VTY line without a login line is not by user name
+    Case("IOS-AAA-002", "cisco_ios", (("aaa new-model", "no aaa new-model"),
+                                      ("aaa authentication login default local\n"
+                                       "aaa authentication enable default enable\n"
+                                       "aaa authorization exec default local\n", ""),
+                                      ("aaa session-id common\n", "")),
+         missing=(("line vty 0 4", "login local"), ("line vty 5 15", "login local")), also=("IOS-AAA-001",)),
     Case("IOS-PWD-001", "cisco_ios", (("service password-encryption", "no service password-encryption"),),
          missing=(("", "service password-encryption"),)),
     Case("IOS-PWD-002", "cisco_ios", ((IOS_ENABLE, "enable password 7 070C285F4D06"),),
@@ -158,12 +164,12 @@ FAILING = [
                                                     " snmp-agent community read cipher %^%#K7;x=Q%^%#\n"),
                                     ("EGOV-RO privacy read-view", "EGOV-RO read-view"),
                                     ("egov-mon v3 privacy", "%^%#K7;x=Q%^%# v2c")),
-         offending=(("", "snmp-agent sysinfo version v2c v3"),
+         offending=(("", "snmp-agent sys-info version v2c v3"),
                     ("", "snmp-agent community read cipher %^%#K7;x=Q%^%#"),
                     ("", "snmp-agent group v3 EGOV-RO read-view EGOV-VIEW acl 2000"),
                     ("", "snmp-agent target-host trap address udp-domain 192.0.2.20 params securityname "
                          "%^%#K7;x=Q%^%# v2c")),
-         missing=(("", "snmp-agent sysinfo version v3"), ("", "snmp-agent group v3 EGOV-RO privacy"))),
+         missing=(("", "snmp-agent group v3 EGOV-RO privacy"),)),
     # `info-center loghost source Vlanif99` stays: it names no log server
     Case("VRP-LOG-001", "huawei", ((" info-center loghost 192.0.2.51\n", ""),),
          missing=(("", "info-center loghost 192.0.2.51"),)),
@@ -174,6 +180,64 @@ FAILING = [
          missing=(("", 'header login information "Authorised access only."'),)),
     Case("VRP-IF-001", "huawei", (("GigabitEthernet0/0/4\n shutdown\n", "GigabitEthernet0/0/4\n"),),
          missing=(("interface GigabitEthernet0/0/4", "shutdown"),)),
+    # Huawei VRP8 (CloudEngine): Telnet is on unless `telnet server disable` says otherwise
+    Case("VRP-MGMT-004", "huawei_vrpv8", (("telnet server disable\n", ""),),
+         offending=(("", f"undo telnet server disable {IMPLIED}"),)),
+    Case("VRP-MGMT-004", "huawei_vrpv8", (("telnet server disable\n", "undo telnet server disable\n"),),
+         offending=(("", "undo telnet server disable"),)),
+    Case("VRP-NTP-001", "huawei_vrpv8", (("ntp unicast-server 192.0.2.123\n", ""),),
+         missing=(("", "ntp unicast-server 192.0.2.123"),)),
+    Case("VRP-IF-001", "huawei_vrpv8", ((" eth-trunk 1\n", ""),),
+         missing=(("interface 10GE1/0/3", "shutdown"),)),
+    # H3C Comware
+    Case("CMW-SSH-001", "hp_comware", ((" ssh server enable\n", " ssh server compatible-ssh1x enable\n"),),
+         offending=(("", "ssh server compatible-ssh1x enable"),), missing=(("", "ssh server enable"),)),
+    Case("CMW-MGMT-001", "hp_comware", ((" protocol inbound ssh\n", " protocol inbound all\n"),),
+         offending=(("line vty 0 63", "protocol inbound all"),), missing=(("line vty 0 63", "protocol inbound ssh"),)),
+    Case("CMW-MGMT-002", "hp_comware", (("line aux 0\n authentication-mode scheme\n idle-timeout 5 0",
+                                         "line aux 0\n authentication-mode scheme\n idle-timeout 0 0"),
+                                        (" protocol inbound ssh\n idle-timeout 5 0", " protocol inbound ssh\n idle-timeout 60 0")),
+         offending=(("line aux 0", "idle-timeout 0 0"), ("line vty 0 63", "idle-timeout 60 0"))),
+    Case("CMW-MGMT-003", "hp_comware", ((" ssh server acl 2000\n", " ssh server acl 2000\n#\n ip http enable\n"),),
+         offending=(("", "ip http enable"),)),
+    Case("CMW-MGMT-004", "hp_comware", ((" clock protocol ntp\n", " clock protocol ntp\n#\n telnet server enable\n"),),
+         offending=(("", "telnet server enable"),)),
+    # Comware 5 runs a Telnet server, and lets SSH1 clients in, unless told otherwise
+    Case("CMW-MGMT-004", "hp_comware", ((" version 7.1.070, Release 7743P05", " version 5.20, Release 2222P10"),),
+         offending=(("", f"telnet server enable {IMPLIED}"),), also=("CMW-SSH-001",)),
+    Case("CMW-SSH-001", "hp_comware", ((" version 7.1.070, Release 7743P05", " version 5.20, Release 2222P10"),
+                                       (" clock protocol ntp\n", " clock protocol ntp\n#\n undo telnet server enable\n")),
+         offending=(("", f"ssh server compatible-ssh1x enable {IMPLIED}"),)),
+    Case("CMW-AAA-001", "hp_comware", ((" protocol inbound ssh\n", " protocol inbound ssh\n authentication-mode none\n"),
+                                       ("line vty 0 63\n authentication-mode scheme\n", "line vty 0 63\n")),
+         offending=(("line vty 0 63", "authentication-mode none"),),
+         missing=(("line vty 0 63", "authentication-mode scheme"),)),
+    # the VTY default is password authentication
+    Case("CMW-AAA-001", "hp_comware", (("line vty 0 63\n authentication-mode scheme\n", "line vty 0 63\n"),),
+         offending=(("line vty 0 63", f"authentication-mode password {IMPLIED}"),),
+         missing=(("line vty 0 63", "authentication-mode scheme"),)),
+    Case("CMW-PWD-001", "hp_comware", ((" service-type ssh terminal\n", " service-type ssh terminal\n#\n"
+                                        "local-user guest class manage\n password simple h3c\n"),),
+         offending=(("local-user guest class manage", "password simple h3c"),)),
+    Case("CMW-PWD-002", "hp_comware", ((" ssh server acl 2000\n", " ssh server acl 2000\n#\n"
+                                        " super password role network-admin simple Egov2025\n"),),
+         offending=(("", "super password role network-admin simple Egov2025"),)),
+    Case("CMW-SNMP-001", "hp_comware", ((" snmp-agent sys-info version v3\n", " snmp-agent sys-info version v3\n"
+                                         " snmp-agent community read public\n"),),
+         offending=(("", "snmp-agent community read public"),), also=("CMW-SNMP-002",)),
+    Case("CMW-SNMP-002", "hp_comware", ((" snmp-agent sys-info version v3\n", " snmp-agent sys-info version v2c v3\n"),
+                                        ("EGOV-RO privacy read-view", "EGOV-RO authentication read-view")),
+         offending=(("", "snmp-agent sys-info version v2c v3"),
+                    ("", "snmp-agent group v3 EGOV-RO authentication read-view EGOV-VIEW acl 2000")),
+         missing=(("", "snmp-agent group v3 EGOV-RO privacy"),)),
+    Case("CMW-LOG-001", "hp_comware", ((" info-center loghost 192.0.2.51\n", ""),),
+         missing=(("", "info-center loghost 192.0.2.51"),)),
+    Case("CMW-NTP-001", "hp_comware", ((" ntp-service unicast-server 192.0.2.123\n", ""),),
+         missing=(("", "ntp-service unicast-server 192.0.2.123"),)),
+    Case("CMW-BANNER-001", "hp_comware", ((" header login %\nAuthorised access only. Activity is logged.\n%\n", ""),),
+         missing=(("", "header login ^CAuthorised access only.^C"),)),
+    Case("CMW-IF-001", "hp_comware", (("port link-mode bridge\n shutdown\n", "port link-mode bridge\n"),),
+         missing=(("interface GigabitEthernet1/0/3", "shutdown"),)),
     # Linux: the drop-in that sshd reads first and the effective configuration (sshd -T) both say it
     # the effective `sshd -T` is what is judged, when the backup has it (see below without)
     Case("LNX-SSH-001", "linux", (("PermitRootLogin no", "PermitRootLogin yes"),
@@ -201,12 +265,29 @@ FAILING = [
 # Other ways of getting it right: the whole pack still passes.
 PASSING = {
     "IOS: VTY logins with local users instead of AAA": ("cisco_ios", (
-        (IOS_VTY_5_15, IOS_VTY_5_15.replace("authentication default", "local")),)),
+        (IOS_VTY_5_15, IOS_VTY_5_15 + " login local\n"),)),
+    "IOS: AAA without a default login list (the local users)": ("cisco_ios", (
+        ("aaa authentication login default local\n", ""),)),
+    "IOS: a VTY line naming its login list": ("cisco_ios", (
+        (IOS_VTY_5_15, IOS_VTY_5_15 + " login authentication default\n"),)),
     "IOS: VTY lines closed to every protocol": ("cisco_ios", (
         (IOS_VTY_5_15, "line vty 5 15\n no login\n transport input none\n"),)),
     "IOS: the default exec-timeout (10 min, not printed), and one in seconds": ("cisco_ios", (
         ("line con 0\n exec-timeout 5 0\n", "line con 0\n"),
         (IOS_VTY_0_4, IOS_VTY_0_4.replace("5 0", "0 30")))),
+    "VRP8: NE40E writes the Telnet server off as VRP5 does": ("huawei_vrpv8", (
+        ("telnet server disable\n", "undo telnet server enable\n"),)),
+    "VRP8: the IPv4-only STelnet server": ("huawei_vrpv8", (
+        ("stelnet server enable\n", "stelnet ipv4 server enable\n"),)),
+    "Comware 5: the Telnet server off, user-interface VTY lines": ("hp_comware", (
+        (" version 7.1.070, Release 7743P05", " version 5.20, Release 2222P10"),
+        (" clock protocol ntp\n", " clock protocol ntp\n#\n undo telnet server enable\n"),
+        (" ssh server enable\n", " ssh server enable\n undo ssh server compatible-ssh1x\n"),
+        ("line vty 0 63\n", "user-interface vty 0 15\n"),
+        (" password hash $h$6$", " password cipher $c$3$"))),
+    "Comware: a port in an aggregation group, and a motd banner": ("hp_comware", (
+        ("port link-mode bridge\n shutdown\n", "port link-mode bridge\n port link-aggregation group 1\n"),
+        (" header login %", " header motd %"))),
     "VRP: the default idle-timeout (10 min, not printed)": ("huawei", (
         ("aaa\n idle-timeout 5 0\nuser-interface vty", "aaa\nuser-interface vty"),)),
     "Linux: sshd -T failed, the files say it all": ("linux", (
@@ -239,13 +320,13 @@ def all_packs() -> list[Pack]:
 def test_every_rule_has_a_failing_case():
     rules = [rule.id for pack in all_packs() for rule in pack.rules]
     assert len(rules) == len(set(rules)), "rule ids are unique across packs"
-    assert sorted(rules) == sorted(case.rule for case in FAILING)
+    assert set(rules) == {case.rule for case in FAILING}
 
 
 def test_every_rule_says_why_and_how_to_fix_it():
     for pack in all_packs():
         for rule in pack.rules:
-            assert re.fullmatch(r"(IOS|VRP|LNX)-[A-Z]+-\d{3}", rule.id), rule.id
+            assert re.fullmatch(r"(IOS|VRP|CMW|LNX)-[A-Z]+-\d{3}", rule.id), rule.id
             assert rule.title and rule.reference and rule.rationale and rule.remediation.strip(), rule.id
 
 
@@ -324,6 +405,8 @@ rules:
     ("require: ['^ip ssh version 2$']", r"numeric: {line: '^exec-timeout (\d+)'}", 9,
      "rules[0].numeric.line", "min or max"),
     ("require: ['^ip ssh version 2$']", "reference: nothing to check", 4, "rules[0].id", "checks nothing"),
+    ("require:", "defaults: [{line: ip ssh version 2, unless: '^ip ssh (v'}]\n    require:", 9,
+     "rules[0].defaults[0].unless", "not a regular expression"),
     ("    require: ['^ip ssh version 2$']\n", "    require: ['^ip ssh version 2$']\n  - id: T-001\n    title: again\n"
      "    severity: low\n    rationale: r\n    remediation: r\n    forbid: [telnet]\n",
      3, "rules", "T-001 appears twice"),
@@ -350,9 +433,10 @@ def test_two_packs_for_one_platform_are_refused(tmp_path):
 
 def _with_prompts(text: str, platform: str) -> str:
     """Captured from a terminal: the prompt and the command before, the prompt after."""
-    prompt = {"cisco_ios": "tanlap-rtr#", "huawei": "<tanlap-sw>", "linux": "root@tanlap-srv:~# "}[platform]
-    command = {"cisco_ios": "show running-config", "huawei": "display current-configuration",
-               "linux": "sh /tmp/egov-backup.sh"}[platform]
+    prompt = {"cisco_ios": "tanlap-rtr#", "huawei": "<tanlap-sw>", "huawei_vrpv8": "<tanlap-ce>",
+              "hp_comware": "<tanlap-acc>", "linux": "root@tanlap-srv:~# "}[platform]
+    command = {"cisco_ios": "show running-config", "linux": "sh /tmp/egov-backup.sh"}.get(
+        platform, "display current-configuration")
     return f"{prompt}{command}\n{text}{prompt}\n"
 
 

@@ -3,12 +3,17 @@
 One reading of a configuration serves the provisioning module (which lines of the golden
 configuration a device lacks), the policy packs and the drift report:
 
-- Cisco IOS and Huawei VRP: a line at column 0 is a global line and, when indented lines
-  follow it, the header of their block (`interface X`, `line vty 0 4`, `aaa`). A separator
-  (`!` on IOS, `#` on VRP) ends a block: VRP indents its global lines too, one section
-  between two `#`. An IOS banner is one line whatever its delimiter and however many lines
-  it spans: typed as `banner login ^Text^`, IOS prints `banner login ^CText^C`, and both
-  read `banner login ^CText^C`.
+- Cisco IOS, Huawei VRP and H3C Comware: a line at column 0 is a global line and, when
+  indented lines follow it, the header of their block (`interface X`, `line vty 0 4`, `aaa`).
+  A separator at column 0 (`!` on IOS, `#` on VRP and Comware) ends a block: VRP and
+  Comware 5 indent their global lines too, one section between two `#`. An indented
+  separator does not: IOS prints ` !` between a `router bgp`'s address families, VRP8 ` #`
+  between the schemes of its `aaa` block (corpus: batfish_example_as1core1_15.2,
+  inta_ne40e_doc_local_authn_authz). Nor does a comment (`!text`, `# text`: the publishers'
+  notes in idx_home-core-msr_comware7_7.1.064_annotated) or a line of spaces. A banner is
+  one line whatever its delimiter and however many lines it spans: typed as
+  `banner login ^Text^`, IOS prints `banner login ^CText^C`, and both read
+  `banner login ^CText^C`; Comware's ` header motd %` ... `%` reads `header motd ^C...^C`.
 - Linux hosts: a backup is several files, each after a header line `==> NAME <==` (as
   `tail` prints several files); each file is a block whose lines are its non-comment lines.
 
@@ -20,17 +25,21 @@ from __future__ import annotations
 
 import re
 
-NEGATION = {"cisco_ios": "no ", "cisco_xe": "no ", "huawei": "undo ", "huawei_vrpv8": "undo "}
-EXIT = {"cisco_ios": "exit", "cisco_xe": "exit", "huawei": "quit", "huawei_vrpv8": "quit"}  # leaves a block
+NEGATION = {"cisco_ios": "no ", "cisco_xe": "no ", "huawei": "undo ", "huawei_vrpv8": "undo ", "hp_comware": "undo "}
+EXIT = {"cisco_ios": "exit", "cisco_xe": "exit", "huawei": "quit", "huawei_vrpv8": "quit",
+        "hp_comware": "quit"}  # leaves a block
 # IOS prints `no X` for a feature that is on by default: for these a golden `no X` needs the
 # line `no X` itself; for the others it means only that no line X is there.
 SHOWN_WHEN_OFF = ("service pad", "ip source-route", "cdp run", "ip bootp server", "ip domain-lookup")
 # A secret's value is not compared: a golden line holds a placeholder (`<env:NAME>`, typed
 # from the environment), a device its hash, a backup a token. `enable secret 9 $9$...`,
 # `enable secret <env:X>` and `enable secret <redacted:ab12>` all read `enable secret <secret>`.
-_SECRET = re.compile(r"^(.*?\b(?:secret|password|cipher|irreversible-cipher))(?: \d)? \S+$")
+# Comware writes `password hash|cipher|simple X` (corpus: netutils_comware7_full_7.1.045).
+_SECRET = re.compile(r"^(.*?\b(?:secret|password(?: hash| simple)?|cipher|irreversible-cipher))(?: \d)? \S+$")
 SECTION = re.compile(r"^==> (.+) <==$")
-_BANNER = re.compile(r"^(banner \S+) (\^C|\S)(.*)$")
+# IOS `banner login ^C...^C`; Comware `header login|motd|... %...%`, its delimiter of choice,
+# printed indented (netutils_comware7_full_7.1.045); not VRP's `header login information "..."`
+_BANNER = re.compile(r"^((?:banner|header) (?:\S+)) (?!information |file )(\^C|\S)(.*)$")
 _PREAMBLE = ("Building configuration", "Current configuration :")
 
 
@@ -55,20 +64,23 @@ def parse(lines: list[str] | str, platform: str = "cisco_ios") -> dict[str, list
             else:
                 body.append(text)
             continue
-        if not text or text[0] in "!#":
-            header = None
+        if not text:
+            continue
+        if text[0] in "!#":
+            if text in ("!", "#") and line[0] in "!#":
+                header = None
             continue
         if text in ("end", "return") or text.startswith(_PREAMBLE):
             continue
+        match = _BANNER.match(text) if header is None or line[0] not in " \t" else None
+        if match:
+            start, delimiter, rest = match.groups()
+            if delimiter in rest:
+                blocks[""].append(_banner(start, [rest[:rest.index(delimiter)]]))
+            else:
+                banner = (start, delimiter, [rest])
+            continue
         if line[0] not in " \t":
-            match = _BANNER.match(text)
-            if match:
-                start, delimiter, rest = match.groups()
-                if delimiter in rest:
-                    blocks[""].append(_banner(start, [rest[:rest.index(delimiter)]]))
-                else:
-                    banner = (start, delimiter, [rest])
-                continue
             header = text
             blocks[""].append(text)
         elif header is not None:

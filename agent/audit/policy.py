@@ -10,6 +10,13 @@ passing block is enough and there must be one (an sshd setting in any of its fil
 `prefer` narrows the blocks (after only_if / unless) to those whose header matches it, when
 there are any (the effective `sshd -T` over the files it is made of).
 
+A device does not print its defaults. A rule's `defaults` name them: a block (or the
+global lines) that has no line matching `unless` is judged as if it held `line`, on the
+platforms listed (all the pack's by default) and when the global lines match `if_global`
+(IOS's VTY lines use `login authentication default` without printing it when a default
+login list exists; a CloudEngine's Telnet server is on unless `telnet server disable`).
+A finding names such a line followed by IMPLIED: the device did not print it.
+
 Patterns are Python regular expressions, matched per line (^ and $ are a line's ends) on
 lines with their whitespace collapsed (agent/audit/configtext.py). Each context's lines are
 searched as one text, so a pattern costs one scan in C, not one call per line: 1,000
@@ -18,6 +25,7 @@ configurations of 300 lines against the full packs take a fraction of a second p
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +39,7 @@ from agent.schema import build
 from agent.yamlfile import ConfigError
 
 POLICIES = Path(policies.__file__).resolve().parent
+IMPLIED = "(the default: not printed)"  # after an offending line that a rule's defaults supplied
 SEVERITIES = ("critical", "high", "medium", "low")
 Severity = Literal["critical", "high", "medium", "low"]
 
@@ -61,6 +70,24 @@ class Numeric:
         return (self.min is not None and value < self.min) or (self.max is not None and value > self.max)
 
 
+@dataclass
+class Default:
+    """A line the device behaves as having where it prints none (its documented default)."""
+
+    line: str  # as the device would print it
+    unless: str  # a line of the block that says otherwise
+    if_global: str = ""  # only where the global lines match this too
+    platforms: list[str] = field(default_factory=list)  # only on these platforms (default: all)
+
+    def problems(self):
+        for key in ("unless", "if_global"):
+            try:
+                _compile(getattr(self, key))
+            except re.error as err:
+                return [(key, f"not a regular expression: {err}")]
+        return []
+
+
 @dataclass(frozen=True)
 class _Compiled:
     header: re.Pattern | None
@@ -70,6 +97,7 @@ class _Compiled:
     forbid: list[re.Pattern]
     numeric: re.Pattern | None
     prefer: re.Pattern | None
+    defaults: list[tuple[Default, re.Pattern, re.Pattern | None]]
 
 
 @dataclass
@@ -88,6 +116,7 @@ class Rule:
     require: list[str] = field(default_factory=list)  # each must match a line
     forbid: list[str] = field(default_factory=list)  # none may match a line
     numeric: Numeric | None = None
+    defaults: list[Default] = field(default_factory=list)  # what the device does without a line
 
     def problems(self):
         if not (self.require or self.forbid or self.numeric):
@@ -113,7 +142,9 @@ class Rule:
         return _Compiled(None if self.context == "global" else _compile(self.context), patterns("only_if"),
                          patterns("unless"), patterns("require"), patterns("forbid"),
                          _compile(self.numeric.line) if self.numeric else None,
-                         _compile(self.prefer) if self.prefer else None)
+                         _compile(self.prefer) if self.prefer else None,
+                         [(d, _compile(d.unless), _compile(d.if_global) if d.if_global else None)
+                          for d in self.defaults])
 
 
 @dataclass
@@ -179,7 +210,30 @@ def evaluate(pack: Pack, text: str, platform: str | None = None) -> list[Finding
             joined[context] = "\n".join(blocks.get(context, ()))
         return joined[context]
 
-    return [_evaluate(rule, blocks, text_of) for rule in pack.rules]
+    return [_mark_implied(_evaluate(rule, blocks, _with_defaults(rule, text_of, platform or pack.platforms[0])), blocks)
+            if rule.defaults else _evaluate(rule, blocks, text_of) for rule in pack.rules]
+
+
+def _mark_implied(finding: Finding, blocks: dict[str, list[str]]) -> Finding:
+    """An offending line the configuration does not hold came from the rule's defaults: say so."""
+    offending = tuple((context, line if line in blocks.get(context, ()) else f"{line} {IMPLIED}")
+                      for context, line in finding.offending)
+    return dataclasses.replace(finding, offending=offending)
+
+
+def _with_defaults(rule: Rule, text_of, platform: str):
+    """text_of, with the rule's defaults added to the contexts that print none."""
+    defaults = [(d.line, unless, if_global) for d, unless, if_global in rule.compiled.defaults
+                if not d.platforms or platform in d.platforms]
+    if not defaults:
+        return text_of
+
+    def text_with_defaults(context: str) -> str:
+        text = text_of(context)
+        implied = [line for line, unless, if_global in defaults
+                   if not unless.search(text) and (if_global is None or if_global.search(text_of("")))]
+        return "\n".join(filter(None, [text, *implied]))
+    return text_with_defaults
 
 
 def _evaluate(rule: Rule, blocks: dict[str, list[str]], text_of) -> Finding:

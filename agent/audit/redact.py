@@ -71,6 +71,9 @@ IOS = [
     _rule(rf"\bkey {_TYPE}(?P<s>\S+)", line=r"^\s*(?:tacacs-server|radius-server|server-private) "),
     _rule(rf"^\s*key {_TYPE}{_REST}", within=r"^(?:tacacs|radius) server "),
     _rule(rf"^\s*crypto isakmp key {_TYPE}(?P<s>\S+)"),
+    # Easy VPN: a client group's ` key X` and the client's `group N key X`; the local RADIUS
+    # server's `nas ADDRESS key X` (corpus: ccat_example1_12.3). A key chain's ` key 1` is a number.
+    _rule(rf"^\s*(?:group \S+ |nas \S+ )?key {_TYPE}(?P<s>(?!\d+$)\S+)$"),
     _rule(rf"\bpre-shared-key (?:address \S+(?: \S+)? )?key {_TYPE}(?P<s>\S+)"),
     _rule(rf"^\s*pre-shared-key (?:local |remote )?{_TYPE}(?P<s>\S+)$"),
     _rule(r"^\s*ntp authentication-key \d+ \S+ (?P<s>\S+)"),
@@ -79,6 +82,10 @@ IOS = [
     _rule(rf"\bkey-string {_TYPE}{_REST}"),
     _rule(rf"^\s*key config-key password-encrypt {_REST}"),
     _rule(r"\bauthentication text (?P<s>\S+)"),  # HSRP, VRRP
+    # HSRP's plain form: `standby 1 authentication SECRET` (`md5 key-string` is above)
+    _rule(r"^\s*standby (?:\d+ )?authentication (?!md5 |text )(?P<s>\S+)$"),
+    # a password inside an URL: `archive` `path scp://user:PASS@host/`, `kron` and `copy` commands
+    _rule(r"://[^/\s:@]+:(?P<s>[^@\s]+)@"),
     _rule(rf"\bwpa-psk (?:ascii|hex) {_TYPE}(?P<s>\S+)"),
     # every other password or secret: line passwords, BGP neighbours, PPP, HSRP ...
     _rule(rf"\b(?:password|secret) {_TYPE}{_REST}", line=r"^(?!\s*(?:no )?password encryption )"),
@@ -92,7 +99,23 @@ VRP = [
           r"(?P<s>\S+)"),
     # whatever VRP shows as a cipher is a secret by definition
     _rule(r"\b(?:cipher|irreversible-cipher) (?P<s>\S+)"),
+    # VRP's ciphertext after a bare `password` (`set save-configuration backup-to-server ... user
+    # U password %^%#...`, idx_sw1pop15-esteio_s-series_v200r022)
+    _rule(r"\bpassword (?P<s>(?:%\^%#|%@%@|%#%#|@%@%|%\$%\$|%\+%#)\S*)"),
     _rule(r"\b(?:shared-key|pre-shared-key) (?P<s>\S+)"),
+]
+
+# H3C Comware 5 and 7 (corpus: ../shared/real-gear/configs/h3c; HPE/H3C command references
+# for snmp-agent usm-user and super password): `password cipher|hash|simple X` (local users,
+# `set authentication password`, PPP, BGP peers), `super password [level N|role R] ... X`,
+# RADIUS/HWTACACS `key [authentication|authorization|accounting] cipher|simple X`, SNMP
+# communities and USM keys (`snmp-agent usm-user v3 U G cipher authentication-mode sha X
+# privacy-mode aes128 Y`).
+COMWARE = [
+    _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
+    _rule(r"^\s*snmp-agent community (?:read|write) (?:(?:cipher|simple) )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
+    _rule(r"\b(?:password|key)(?: (?:level \d+|role \S+|authentication|authorization|accounting))? "
+          r"(?:cipher|hash|simple) (?P<s>\S+)"),
 ]
 
 # The agent's own YAML (/etc/egov-agent/*.yml): a value under a password- or secret-like
@@ -104,7 +127,8 @@ YAML = [
     _rule(r"(?P<s>\$2[abxy]?\$\d\d\$[./A-Za-z0-9]+)"),
 ]
 
-PLATFORMS = {"cisco_ios": IOS, "cisco_xe": IOS, "huawei": VRP, "huawei_vrpv8": VRP, "linux": []}
+PLATFORMS = {"cisco_ios": IOS, "cisco_xe": IOS, "huawei": VRP, "huawei_vrpv8": VRP, "hp_comware": COMWARE,
+             "linux": []}
 
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S)
 

@@ -1,6 +1,7 @@
 """Reading device configurations (agent/audit/configtext.py): blocks, banners, Linux
 sections, the lines a device lacks, drift from the golden configuration."""
 
+from agent import platforms
 from agent.audit import configtext
 
 IOS_RUNNING = """\
@@ -197,9 +198,9 @@ def test_a_comware_header_is_one_line_and_a_vrp_header_stays_as_it_is():
 def test_comware_negates_with_undo_and_leaves_a_block_with_quit():
     missing = configtext.missing_lines(["undo telnet server enable", "line vty 0 63", " protocol inbound ssh"],
                                        ["#", " telnet server enable", "#", "line vty 0 63", " authentication-mode scheme"],
-                                       configtext.NEGATION["hp_comware"], "hp_comware")
+                                       platforms.get("hp_comware").negation, "hp_comware")
     assert missing == [("", ["undo telnet server enable"]), ("line vty 0 63", ["protocol inbound ssh"])]
-    assert configtext.commands(missing[1:], configtext.EXIT["hp_comware"]) == [
+    assert configtext.commands(missing[1:], platforms.get("hp_comware").exit) == [
         "line vty 0 63", " protocol inbound ssh", "quit"]
 
 

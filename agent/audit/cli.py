@@ -28,7 +28,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
     file = commands.add_parser("file", help="audit one saved configuration offline")
     file.add_argument("path", metavar="PATH")
-    file.add_argument("--platform", required=True, choices=list(redact.PLATFORMS),
+    file.add_argument("--platform", required=True, choices=redact.platforms(),
                       help="its egov_platform (those its secrets can be redacted for)")
     file.add_argument("--golden", metavar="FILE", help="a golden configuration to report drift against")
     _output(file)
@@ -102,7 +102,8 @@ def _fix(args) -> int:
     lines the standard does not know (never removed automatically); --apply runs the
     provisioning playbook on the device alone."""
     from agent.audit.assess import audit_store
-    from agent.audit.configtext import EXIT, commands
+    from agent import platforms
+    from agent.audit.configtext import commands
     from agent.audit.store import Store
     from agent.inventory import load_inventory
 
@@ -117,12 +118,12 @@ def _fix(args) -> int:
     audit = audits[0]
     if audit.drift and audit.drift["missing"]:
         print(f"# {args.device}: configuration lines the golden configuration has and the device lacks")
-        print("\n".join(commands(audit.drift["missing"], EXIT[audit.platform])))
+        print("\n".join(commands(audit.drift["missing"], platforms.get(audit.platform).exit)))
     for finding in audit.failed:
         print(f"# {finding.rule.id} ({finding.rule.severity}) {finding.rule.title}")
         print(finding.rule.remediation.rstrip())
     if audit.drift and audit.drift["extra"]:
-        print(f"# review: lines where the standard has others (not removed automatically)")
+        print("# review: lines where the standard has others (not removed automatically)")
         for context, lines in audit.drift["extra"]:
             print("\n".join(f"#   {context + ': ' if context else ''}{line}" for line in lines))
     if not audit.failed and not (audit.drift and (audit.drift["missing"] or audit.drift["extra"])):

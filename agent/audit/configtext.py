@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import re
 
-NEGATION = {"cisco_ios": "no ", "cisco_xe": "no ", "huawei": "undo ", "huawei_vrpv8": "undo ", "hp_comware": "undo "}
-EXIT = {"cisco_ios": "exit", "cisco_xe": "exit", "huawei": "quit", "huawei_vrpv8": "quit",
-        "hp_comware": "quit"}  # leaves a block
+from agent import platforms
+
 # IOS prints `no X` for a feature that is on by default: for these a golden `no X` needs the
 # line `no X` itself; for the others it means only that no line X is there.
 SHOWN_WHEN_OFF = ("service pad", "ip source-route", "cdp run", "ip bootp server", "ip domain-lookup")
@@ -184,7 +183,7 @@ def drift(golden: list[str] | str, running: list[str] | str, platform: str) -> d
     """What separates a device from its golden configuration: {'missing': [...], 'extra': [...]},
     each [(context, [lines])]."""
     want, have = parse(golden, platform), parse(running, platform)
-    negation = NEGATION.get(platform, "no ")
+    negation = platforms.get(platform).negation if platforms.get(platform) else "no "
     return {"missing": _missing(want, have, negation), "extra": _extra(want, have, negation)}
 
 

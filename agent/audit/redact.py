@@ -28,6 +28,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
+from agent.platforms import PLATFORMS
+
 from agent.audit.configtext import SECTION
 
 TOKEN = re.compile(r"<redacted:[0-9a-f]{12}>")
@@ -127,18 +129,30 @@ YAML = [
     _rule(r"(?P<s>\$2[abxy]?\$\d\d\$[./A-Za-z0-9]+)"),
 ]
 
-PLATFORMS = {"cisco_ios": IOS, "cisco_xe": IOS, "huawei": VRP, "huawei_vrpv8": VRP, "hp_comware": COMWARE,
-             "linux": []}
+# by dialect (agent/platforms.py): device types that print alike share their rules
+RULES = {"cisco_ios": IOS, "huawei_vrp": VRP, "hp_comware": COMWARE, "linux": []}
+
+
+def platforms() -> list[str]:
+    """The platforms redact() knows: every network platform's, and linux."""
+    return [name for name, record in PLATFORMS.items() if record.dialect in RULES] + ["linux"]
+
+
+def rules_of(platform: str) -> list[Rule]:
+    record = PLATFORMS.get(platform)
+    rules = RULES.get("linux" if platform == "linux" else record.dialect if record else "")
+    if rules is None:
+        raise ValueError(f"no redaction rules for platform {platform!r} (known: {', '.join(platforms())})")
+    return rules
+
 
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S)
 
 
 def redact(text: str, platform: str, key: bytes) -> str:
     """`text` with every secret replaced by its token (see the module's docstring)."""
-    if platform not in PLATFORMS:
-        raise ValueError(f"no redaction rules for platform {platform!r} (known: {', '.join(PLATFORMS)})")
+    rules = rules_of(platform)
     text = _PEM.sub(lambda m: token(m[0], key), text)
-    rules = PLATFORMS[platform]
     out, header = [], ""
     for line in text.split("\n"):
         if platform == "linux" and (section := SECTION.match(line)):

@@ -133,7 +133,8 @@ def parse(shapes: list[Shape], line: str, prefix: bool = False) -> Parsed:
     done = []  # (shape, words) that took the rest of the line
     for n, (text, column) in enumerate(tokens):
         hits, keywords, placeholder = {}, set(), False
-        complete = any(len(shapes[i].tokens) == n for i in alive)
+        lengths = [len(shapes[i].tokens) for i in alive]
+        complete = n in lengths and max(lengths) == n  # nothing could take another token
         for i, words in alive.items():
             spec = shapes[i].tokens
             if n >= len(spec):

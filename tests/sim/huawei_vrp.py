@@ -418,6 +418,8 @@ class VrpShell(Shell):
     def execute(self, line: str) -> list[str] | None:
         command, _, pipe = line.partition("|")
         words = command.split()
+        if not words:
+            return []
         if self.view == "user" and words[:1] == ["simulate"] and len(words) > 2:  # the test hook
             (self.vrp.rejected.add if words[1] == "reject" else self.vrp.rejected.discard)(" ".join(words[2:]))
             return []

@@ -99,10 +99,6 @@ MESSAGES = {"invalid": "Error: Unrecognized command found at '^' position.",
             "wrong": "Error: Wrong parameter found at '^' position."}
 
 
-def error(kind: str, prompt: str, column: int) -> list[str]:
-    return [caret(prompt, column), MESSAGES[kind]]
-
-
 def short_name(name: str) -> str:
     """'GigabitEthernet0/0/1' as VRP's tables print it: 'GE0/0/1'."""
     for long, short in _SHORT:
@@ -131,17 +127,33 @@ def cipher(secret: str) -> str:
 class Vrp:
     """One device's state, shared by all its sessions."""
 
+    system, views, switches, lldp = SYSTEM, VIEWS, SWITCHES, "lldp enable"
+    openers = ("vlan ", "aaa", "interface ", "user-interface ")  # the blocks, in the order they print
+
     def __init__(self, device: Device, clock: Clock):
         self.device, self.clock = device, clock
         self.ports: dict[str, Port] = {p.name: Port(**vars(p)) for p in device.ports}
         self.switchports = any(not p.address for p in device.ports)
-        self.global_ = Lines(SYSTEM)
+        self.global_ = Lines(self.system)
         self.blocks: dict[str, Lines] = {}  # "aaa", "vlan 10", "interface Vlanif99", "user-interface vty 0 4"
         self.rejected: set[str] = set()
         self.global_.set(f"sysname {device.name}")
-        for name, (default, on, off) in SWITCHES.items():
+        for name, (default, on, off) in self.switches.items():
             self.switch_to(name, default)
-        self.switch_to("lldp enable", device.lldp)
+        self.switch_to(self.lldp, device.lldp)
+        self.boot(device)
+        for port in self.ports.values():
+            lines = self.block(f"interface {port.name}")
+            if port.description:
+                lines.set(f"description {port.description}")
+            if port.shutdown:
+                lines.set("shutdown")
+            if port.address:
+                network = ipaddress.ip_interface(port.address)
+                lines.set(f"ip address {network.ip} {network.netmask}")
+
+    def boot(self, device: Device) -> None:
+        """The factory configuration's accounts and login (ensp-ar1_ar_v200r003's aaa block)."""
         aaa = self.block("aaa")
         for line in ("authentication-scheme default", "authorization-scheme default", "accounting-scheme default",
                      "domain default", "domain default_admin"):
@@ -163,28 +175,19 @@ class Vrp:
             vty.set(f"set authentication password cipher {cipher(device.password)}")
         vty.set("protocol inbound ssh")
         self.block("interface NULL0")
-        for port in self.ports.values():
-            lines = self.block(f"interface {port.name}")
-            if port.description:
-                lines.set(f"description {port.description}")
-            if port.shutdown:
-                lines.set("shutdown")
-            if port.address:
-                network = ipaddress.ip_interface(port.address)
-                lines.set(f"ip address {network.ip} {network.netmask}")
 
     @property
     def hostname(self) -> str:
         return self.global_.render()[0].split()[1]
 
     def block(self, header: str) -> Lines:
-        return self.blocks.setdefault(header, Lines(VIEWS[header.split()[0]]))
+        return self.blocks.setdefault(header, Lines(self.views[header.split()[0]]))
 
     def switch_to(self, name: str, on: bool) -> None:
-        parsed = parse(SYSTEM, name)
+        parsed = parse(self.system, name)
         self.global_.remove(parsed.words)
         self.global_.remove(["undo", *parsed.words])
-        _, printed_on, printed_off = SWITCHES[name]
+        _, printed_on, printed_off = self.switches[name]
         if on and printed_on:
             self.global_.put(parsed.shape, parsed.words)
         elif not on and printed_off:
@@ -192,7 +195,7 @@ class Vrp:
 
     def on(self, name: str) -> bool:
         lines = self.global_.render()
-        return name in lines or (SWITCHES[name][0] and f"undo {name}" not in lines)
+        return name in lines or (self.switches[name][0] and f"undo {name}" not in lines)
 
     def port(self, typed: str) -> str | None:
         """The interface named as typed: 'GigabitEthernet0/0/1', 'GE0/0/1', 'g0/0/1', 'Vlanif99'."""
@@ -234,15 +237,10 @@ class Vrp:
     # ---- rendering
 
     def render_config(self) -> list[str]:
-        device = self.device
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S+07:00", time.localtime(self.clock.started))
-        lines = [f"!Software Version {_release(device)}", f"!Last configuration was updated at {stamp}"]
-        openers = {kind: parse(SYSTEM, example).shape for kind, example in
-                   (("vlan", "vlan 1"), ("interface", "interface GE0/0/0"), ("user-interface", "user-interface vty 0"),
-                    ("aaa", "aaa"))}
+        lines = self.heading()
         section = None
-        for shape, text, block in interleave(self.global_.ordered(),
-                                             [(openers[h.split()[0]], h) for h in self._headers()]):
+        for shape, text, block in interleave(self.global_.ordered(), [
+                (parse(self.system, h, prefix=True).shape, h) for h in self._headers()]):
             if block or shape.section != section:
                 lines.append("#")
             lines.append(text if block else " " + text)  # AR V200/V300 indent global lines (idx_ensp-ar1)
@@ -251,9 +249,12 @@ class Vrp:
             section = None if block else shape.section
         return lines + ["#", "return"]
 
+    def heading(self) -> list[str]:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S+07:00", time.localtime(self.clock.started))
+        return [f"!Software Version {_release(self.device)}", f"!Last configuration was updated at {stamp}"]
+
     def _headers(self) -> list[str]:
-        kinds = ("vlan ", "aaa", "interface ", "user-interface ")
-        headers = [h for kind in kinds for h in self.blocks if h.startswith(kind)]
+        headers = [h for kind in self.openers for h in self.blocks if h.startswith(kind)]
         return [h for h in headers if h != "interface NULL0"] + ["interface NULL0"]
 
 
@@ -382,7 +383,7 @@ def display_memory_usage(vrp: Vrp) -> list[str]:
 
 
 def display_lldp_neighbor_brief(vrp: Vrp) -> list[str]:
-    if not vrp.on("lldp enable"):
+    if not vrp.on(vrp.lldp):
         return ["Info: Global LLDP is not enabled."]
     lines = ["Local Intf       Neighbor Dev             Neighbor Intf             Exptime(s)"]
     for n in vrp.device.neighbors:
@@ -393,6 +394,9 @@ def display_lldp_neighbor_brief(vrp: Vrp) -> list[str]:
 class VrpShell(Shell):
     """One SSH shell on the device: the views and the commands."""
 
+    user_shapes, messages = USER, MESSAGES
+    anywhere = ("display",)  # user-view commands every view takes
+
     def __init__(self, vrp: Vrp, process, behaviour: str, username: str):
         super().__init__(vrp, process, behaviour, username)
         self.vrp = vrp
@@ -401,16 +405,22 @@ class VrpShell(Shell):
                        "      of current VTY users on line is 1.\r\n"
                        f"      The current login time is {time.strftime('%Y-%m-%d %H:%M:%S+07:00')}.\r\n")
 
+    def error(self, kind: str, prompt: str, column: int) -> list[str]:
+        return [caret(prompt, column), self.messages[kind]]
+
     def prompt(self) -> str:
         name = self.vrp.hostname
         if self.view == "user":
             return f"<{name}>"
         if self.view == "system":
             return f"[{name}]"
-        words = self.view.split()  # [R1-GigabitEthernet0/0/1], [R1-vlan10], [R1-Vlanif99], [R1-ui-vty0-4], [R1-aaa]
-        suffix = ("ui-" + words[1] + "-".join(words[2:]) if words[0] == "user-interface"
-                  else words[1] if words[0] == "interface" else "".join(words))
-        return f"[{name}-{suffix}]"
+        return f"[{name}-{self.suffix(self.view.split())}]"
+
+    def suffix(self, words: list[str]) -> str:
+        """[R1-GigabitEthernet0/0/1], [R1-vlan10], [R1-Vlanif99], [R1-ui-vty0-4], [R1-aaa]"""
+        if words[0] == "user-interface":
+            return "ui-" + words[1] + "-".join(words[2:])
+        return words[1] if words[0] == "interface" else "".join(words)
 
     def interrupt(self) -> None:
         self.view = "user"
@@ -424,31 +434,34 @@ class VrpShell(Shell):
             (self.vrp.rejected.add if words[1] == "reject" else self.vrp.rejected.discard)(" ".join(words[2:]))
             return []
         if self.view != "user" and " ".join(line.split()) in self.vrp.rejected:
-            return error("invalid", self.prompt(), len(line) - len(line.lstrip()))
-        if self.view == "user" or (words and "display".startswith(words[0].lower()) and len(words[0]) > 1):
+            return self.error("invalid", self.prompt(), len(line) - len(line.lstrip()))
+        if self.view == "user" or any(k.startswith(words[0].lower()) and len(words[0]) > 1 for k in self.anywhere):
             return self.user(command, pipe)
         return self.configure(line)
 
     def user(self, command: str, pipe: str) -> list[str] | None:
-        parsed = parse(USER, command)
+        parsed = parse(self.user_shapes, command)
         if parsed.kind == "empty":
             return []
         if parsed.kind != "ok":
-            return error(parsed.kind, self.prompt(), parsed.column)
+            return self.error(parsed.kind, self.prompt(), parsed.column)
         words = parsed.words
         if words[0] == "quit":
             return None if self.view == "user" else []
         if words[0] == "return":
             self.view = "user"
             return []
-        if words[0] == "screen-length":
-            return ["Info: The configuration takes effect on the current user terminal interface only."]
+        if words[0] == "screen-length":  # Comware's `screen-length disable` says nothing
+            return [] if words[1] == "disable" else [
+                "Info: The configuration takes effect on the current user terminal interface only."]
         if words[0] == "system-view":
             if self.view != "user":
-                return error("invalid", self.prompt(), 0)
+                return self.error("invalid", self.prompt(), 0)
             self.view = "system"
             return ["Enter system view, return user view with Ctrl+Z."]
         if words[0] == "save":
+            if words[1:] == ["force"]:
+                return self.save("y")
             self.question = ("Warning: The current configuration will be written to the device. Continue? [Y/N]:",
                              self.save)
             return []
@@ -457,7 +470,7 @@ class VrpShell(Shell):
             how, _, text = pipe.strip().partition(" ")
             kinds = [k for k in ("include", "exclude", "begin") if k.startswith(how.lower())]
             if len(kinds) != 1 or not text.strip():
-                return error("invalid", self.prompt(), len(command) + 2)
+                return self.error("invalid", self.prompt(), len(command) + 2)
             output = filtered(output, kinds[0], text.strip())
         return output
 
@@ -473,7 +486,7 @@ class VrpShell(Shell):
                 return display_interface(vrp)
             name = vrp.port(words[1])
             return display_interface(vrp, vrp.port_state(name)) if name in vrp.ports else \
-                error("wrong", self.prompt(), len("display interface "))
+                self.error("wrong", self.prompt(), len("display interface "))
         if what == "cpu-usage":
             return display_cpu_usage(vrp)
         if what == "memory-usage":
@@ -487,7 +500,7 @@ class VrpShell(Shell):
         stripped = line.strip()
         undo = stripped.split()[0].lower() == "undo" and len(stripped.split()) > 1
         view = self.view.split()[0]
-        shapes = VIEWS[view]
+        shapes = self.vrp.views[view]
         if undo:
             rest = stripped[4:].lstrip()
             parsed = parse(shapes, rest, prefix=True)
@@ -497,7 +510,7 @@ class VrpShell(Shell):
         if parsed.kind == "empty":
             return []
         if parsed.kind != "ok":
-            return error(parsed.kind, self.prompt(), parsed.column)
+            return self.error(parsed.kind, self.prompt(), parsed.column)
         words = parsed.words
         if words[0] == "return":
             self.view = "user"
@@ -505,14 +518,14 @@ class VrpShell(Shell):
         if words[0] == "quit":
             self.view = "user" if view == "system" else "system"
             return []
-        if view == "system" and words[0] in ("interface", "vlan", "user-interface", "aaa") and not undo \
-                and words[:2] != ["vlan", "batch"]:
+        if view == "system" and any((words[0] + " ").startswith(o.strip() + " ") for o in vrp.openers) \
+                and not undo and words[:2] != ["vlan", "batch"]:
             return self.enter(words, line)
         if view == "system" and words[:2] == ["vlan", "batch"] and not vrp.switchports:
-            return error("invalid", self.prompt(), len(line) - len(line.lstrip()))
+            return self.error("invalid", self.prompt(), len(line) - len(line.lstrip()))
         target = vrp.global_ if view == "system" else vrp.block(self.view)
         name = " ".join(words)
-        if view == "system" and name in SWITCHES:
+        if view == "system" and name in self.vrp.switches:
             vrp.switch_to(name, not undo)
         elif undo:
             if view == "system" and words[0] in ("interface", "vlan"):
@@ -532,11 +545,11 @@ class VrpShell(Shell):
             if name is None and logical and (logical[1].lower() == "loopback" or vrp.switchports):
                 name = ("Vlanif" if logical[1].lower() == "vlanif" else "LoopBack") + logical[2]
             if name is None:
-                return error("wrong", self.prompt(), column)
+                return self.error("wrong", self.prompt(), column)
             self.view = f"interface {name}"
         elif words[0] == "vlan":
             if not vrp.switchports:  # a router without switch ports has no VLANs
-                return error("invalid", self.prompt(), len(line) - len(line.lstrip()))
+                return self.error("invalid", self.prompt(), len(line) - len(line.lstrip()))
             self.view = " ".join(words)
         else:
             self.view = " ".join(words)

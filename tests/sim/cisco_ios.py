@@ -67,8 +67,11 @@ CONFIG = compile_shapes([
     "aaa new-model", "=aaa authentication login WORD! LINE", "=aaa authorization exec WORD! LINE",
     "aaa session-id common", "!",
     "=clock timezone WORD INT [INT]", "!",
+    "=mmi polling-interval INT", "mmi auto-configure", "mmi pvc", "=mmi snmp-timeout INT", "!",
+    "ip icmp rate-limit unreachable", "!",
     "ip source-route", "ip domain lookup", "=ip domain name WORD", "=ip domain-name WORD", "ip name-server IP",
-    "ip cef", "!",
+    "ip cef", "ipv6 unicast-routing", "ipv6 cef", "ip multicast-routing", "!",
+    "login on-success log", "login on-failure log", "!",
     "multilink bundle-name authenticated", "!",
     "=vtp mode {transparent|server|client|off}", "=spanning-tree mode {pvst|rapid-pvst|mst}",
     "spanning-tree extend system-id", "vlan internal allocation policy ascending", "!",
@@ -78,10 +81,12 @@ CONFIG = compile_shapes([
     "redundancy", "!",
     "lldp run", "cdp run", "!",
     "interface IFNAME",
-    "ip forward-protocol nd", "!",
+    "ip tcp synwait-time <5-300>", "ip bgp-community new-format", "ip forward-protocol nd", "!",
     "ip http server", "ip http secure-server", "=ip http authentication {local|enable|aaa}",
     "ip route IP IP {IP|IFNAME} [<1-255>]",
-    "=ip ssh version {1|2}", "=ip ssh time-out <1-120>", "=ip ssh authentication-retries <0-5>", "!",
+    "=ip ssh version {1|2}", "=ip ssh time-out <1-120>", "=ip ssh authentication-retries <0-5>",
+    "=ip ssh bulk-mode INT", "!",
+    "ip community-list LINE", "ip prefix-list LINE", "!",
     "access-list <1-199> {permit|deny} LINE", "!",
     "logging IP", "logging host IP [transport {udp|tcp} port <1-65535>]", "=logging trap WORD",
     "=logging source-interface IFNAME", "!",
@@ -92,13 +97,20 @@ CONFIG = compile_shapes([
     "=banner {login|motd|exec|incoming}! LINE", "!",
     "line {console|aux} <0-0>", "line vty <0-1869> [<0-1869>]", "!",
     "=ntp source IFNAME", "ntp server IP [prefer]", "!",
+    "scheduler allocate [INT INT]", "=memory free low-watermark LINE", "!",
     "end", "exit", "do LINE",
 ])
 INTERFACE = compile_shapes([
-    "=description LINE", "=switchport access vlan <1-4094>", "=switchport trunk allowed vlan WORD",
-    "=switchport mode {access|trunk}", "=ip address IP IP", "ip helper-address IP", "shutdown",
-    "=duplex {auto|full|half}", "=speed {10|100|1000|auto}", "negotiation auto", "cdp enable",
-    "lldp transmit", "lldp receive", "end", "exit"])
+    "=description LINE", "=encapsulation dot1Q <1-4094> [native]",
+    "=switchport access vlan <1-4094>", "=switchport trunk encapsulation {dot1q|isl|negotiate}",
+    "=switchport trunk native vlan <1-4094>", "=switchport trunk allowed vlan WORD",
+    "=switchport mode {access|trunk}", "switchport nonegotiate", "switchport port-security [LINE]",
+    "=ip address IP IP", "ip helper-address IP", "ip redirects", "ip unreachables", "ip proxy-arp",
+    "=ip nat {inside|outside}", "=ip tcp adjust-mss <500-1460>", "=ip ospf cost <1-65535>",
+    "=ip ospf network {point-to-point|broadcast}", "ipv6 enable", "ipv6 address LINE", "shutdown",
+    "=duplex {auto|full|half}", "=speed {10|100|1000|auto}", "=media-type {rj45|gbic|sfp|auto-select}",
+    "negotiation auto", "cdp enable", "lldp transmit", "lldp receive", "spanning-tree portfast [trunk]",
+    "spanning-tree bpduguard enable", "end", "exit"])
 LINE = compile_shapes([
     "=session-timeout <0-35791>", "=exec-timeout <0-35791> [<0-2147483>]", "=privilege level <0-15>",
     "=password [{0|7}] WORD", "logging synchronous", "=login [local]", "=login {authentication} WORD",
@@ -146,9 +158,9 @@ def interface_name(typed: str) -> str | None:
 
 
 def _join_interface(line: str) -> str:
-    """`interface GigabitEthernet 0/1` is typed as one name, as IOS reads it."""
-    return re.sub(r"(?i)\b([a-z][a-z-]*[a-z])\s+(\d+(?:/\d+)*(?:\.\d+)?)\s*$",
-                  lambda m: m[1] + m[2] if interface_name(m[1] + m[2]) else m[0], line)
+    """`interface GigabitEthernet 0/1` (and `show interfaces gi 0/1`) name one interface, as IOS reads it."""
+    return re.sub(r"(?i)^(\s*(?:sh\S*\s+)?int\S*\s+)([a-z][a-z-]*[a-z])\s+(\d+(?:/\d+)*(?:\.\d+)?)\s*$",
+                  lambda m: m[1] + m[2] + m[3] if interface_name(m[2] + m[3]) else m[0], line)
 
 
 # --------------------------------------------------------------- the device's state

@@ -37,7 +37,7 @@ PLACEHOLDERS = {
     "WORD": re.compile(r"\S+"),
     "INT": re.compile(r"\d+"),
     "IP": re.compile(r"\d{1,3}(\.\d{1,3}){3}"),
-    "IFNAME": re.compile(r"[A-Za-z][A-Za-z-]*\d[\d/.:]*"),
+    "IFNAME": re.compile(r"(\d+GE|[A-Za-z][A-Za-z-]*)\d[\d/.:]*"),  # 100GE1/0/1 on CloudEngine
 }
 
 
@@ -93,7 +93,7 @@ def _is_keyword(alt: str) -> bool:
 
 def _accepts(alt: str, text: str) -> bool:
     if _is_keyword(alt):
-        return alt.startswith(text.lower())
+        return alt.lower().startswith(text.lower())
     ranged = _RANGE.match(alt)
     if ranged:
         return text.isdigit() and int(ranged[1]) <= int(text) <= int(ranged[2])
@@ -145,8 +145,8 @@ def parse(shapes: list[Shape], line: str, prefix: bool = False) -> Parsed:
                     break
                 if _accepts(alt, text):
                     if _is_keyword(alt):
-                        keywords.add(alt)
-                        hits[i] = (words + [alt], alt)
+                        keywords.add(alt.lower())
+                        hits[i] = (words + [alt], alt.lower())
                     else:
                         placeholder = True
                         hits[i] = (words + [text], None)

@@ -32,8 +32,9 @@ SYSTEM = compile_shapes([
     "telnet server enable", "!",
     "lldp global enable", "!",
     "vlan <1-4094>", "!",
+    "role name WORD", "user-group WORD", "!",
     "interface IFNAME", "!",
-    "line {aux|vty} <0-63> [<0-63>]", "!",
+    "line class {aux|vty|console|tty}", "line {aux|vty|con} <0-63> [<0-63>]", "!",
     "ip route-static IP {INT|IP} IP", "!",
     "info-center loghost IP", "!",
     "snmp-agent", "=snmp-agent community {read|write} WORD! [LINE]", "=snmp-agent sys-info contact LINE",
@@ -44,7 +45,12 @@ SYSTEM = compile_shapes([
     "local-user WORD [class {manage|network}]", "!",
     "quit", "return"])
 INTERFACE = compile_shapes(["=port link-mode {bridge|route}", "=description LINE", "shutdown",
-                            "=port link-type {access|trunk|hybrid}", "=ip address IP IP", "quit", "return"])
+                            "ip binding vpn-instance WORD", "=ip address IP IP", "ipv6 address LINE",
+                            "=tcp mss INT", "=arp max-learning-num INT", "=port link-type {access|trunk|hybrid}",
+                            "=port access vlan <1-4094>", "port trunk permit vlan LINE",
+                            "=port trunk pvid vlan <1-4094>", "=broadcast-suppression pps INT",
+                            "=multicast-suppression pps INT", "=port-security max-mac-count INT", "poe enable",
+                            "quit", "return"])
 VLAN = compile_shapes(["=name WORD", "=description LINE", "quit", "return"])
 LINE = compile_shapes(["=authentication-mode {scheme|password|none}", "=set authentication password {simple|hash} WORD",
                        "user-role WORD", "=protocol inbound {ssh|telnet|all}", "=idle-timeout <0-35791> [<0-59>]",

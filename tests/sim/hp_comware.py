@@ -28,8 +28,12 @@ USER = compile_shapes(["display version", "display interface brief", "display in
                        "quit", "return"])
 SYSTEM = compile_shapes([
     "=sysname WORD", "!",
-    "=clock timezone WORD {add|minus} WORD", "!",
-    "telnet server enable", "!",
+    "=clock timezone WORD {add|minus} WORD", "=clock protocol {ntp|none}", "!",
+    "copyright-info enable", "!",
+    "dns server IP", "!",
+    "telnet server enable", "ip http enable", "ip https enable", "!",
+    "=system-working-mode standard", "password-recovery enable", "!",
+    "dhcp enable", "stp global enable", "!",
     "lldp global enable", "!",
     "vlan <1-4094>", "!",
     "role name WORD", "user-group WORD", "!",
@@ -39,10 +43,12 @@ SYSTEM = compile_shapes([
     "info-center loghost IP", "!",
     "snmp-agent", "=snmp-agent community {read|write} WORD! [LINE]", "=snmp-agent sys-info contact LINE",
     "=snmp-agent sys-info location LINE", "snmp-agent sys-info version {v1|v2c|v3|all} [{v2c|v3}] [v3]", "!",
-    "ssh server enable", "!",
+    "ssh server enable", "=ssh server acl INT", "!",
     "ntp-service enable", "ntp-service unicast-server IP [LINE]", "!",
     "=header {motd|login}! LINE", "!",
+    "domain WORD", "=domain default enable WORD", "!",
     "local-user WORD [class {manage|network}]", "!",
+    "=scheduler logfile size INT", "!",
     "quit", "return"])
 INTERFACE = compile_shapes(["=port link-mode {bridge|route}", "=description LINE", "shutdown",
                             "ip binding vpn-instance WORD", "=ip address IP IP", "ipv6 address LINE",

@@ -39,8 +39,8 @@ import re
 import time
 
 from tests.sim import Clock, Device
-from tests.sim.cli import (Lines, Parsed, Shell, caret, compile_shapes, filtered, interleave, parse, secret_hash,
-                           serve)
+from tests.sim.cli import (Lines, Parsed, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config,
+                           secret_hash, serve)
 
 # --------------------------------------------------------------- grammar
 
@@ -439,19 +439,10 @@ class IosShell(Shell):
     def config_command(self, line: str) -> list[str]:
         ios = self.ios
         stripped = line.strip()
-        negated = stripped.split()[:1] == ["no"] and len(stripped.split()) > 1
-        shapes = MODES[self.mode]
-        if negated:
-            rest = stripped[2:].lstrip()
-            parsed = parse(shapes, _join_interface(rest), prefix=True)
-            offset = len(line) - len(rest)
-        else:
-            parsed, offset = parse(shapes, line), 0
+        parsed, negated = parse_config(MODES[self.mode], line, "no")
         if parsed.kind == "empty":
             return []
         if parsed.kind != "ok":
-            parsed.column += offset
-            parsed.line = line
             return errors(parsed, self.prompt())
         words = parsed.words
         if words[0] == "end":

@@ -173,6 +173,19 @@ def parse(shapes: list[Shape], line: str, prefix: bool = False) -> Parsed:
     return Parsed("incomplete", column=end, line=line)
 
 
+def parse_config(shapes: list[Shape], line: str, negation: str) -> tuple[Parsed, bool]:
+    """A configuration line, or its negation (`no X` / `undo X`: any leading part of a shape);
+    the caret column counts from the start of the typed line."""
+    words = line.split()
+    if not (len(words) > 1 and words[0].lower() == negation):
+        return parse(shapes, line), False
+    rest = line.lstrip()[len(words[0]):].lstrip()
+    parsed = parse(shapes, rest, prefix=True)
+    parsed.column += len(line) - len(rest)
+    parsed.line = line
+    return parsed, True
+
+
 def key(shape: Shape, words: list[str]) -> tuple[str, ...]:
     return tuple(words[:shape.key_length]) if shape.setting else tuple(words)
 

@@ -41,7 +41,8 @@ import re
 import time
 
 from tests.sim import Clock, Device, Port
-from tests.sim.cli import Lines, Shell, caret, compile_shapes, filtered, interleave, parse, secret_hash, serve
+from tests.sim.cli import (Lines, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config, secret_hash,
+                           serve)
 
 _SHORT = (("XGigabitEthernet", "XGE"), ("GigabitEthernet", "GE"), ("Ethernet", "Eth"))
 
@@ -511,16 +512,8 @@ class VrpShell(Shell):
 
     def configure(self, line: str) -> list[str]:
         vrp = self.vrp
-        stripped = line.strip()
-        undo = stripped.split()[0].lower() == "undo" and len(stripped.split()) > 1
         view = self.view.split()[0]
-        shapes = self.vrp.views[view]
-        if undo:
-            rest = stripped[4:].lstrip()
-            parsed = parse(shapes, rest, prefix=True)
-            parsed.column += len(line) - len(rest)
-        else:
-            parsed = parse(shapes, line)
+        parsed, undo = parse_config(self.vrp.views[view], line, "undo")
         if parsed.kind == "empty":
             return []
         if parsed.kind != "ok":

@@ -1,10 +1,11 @@
 """Simulated network devices over SSH, for the collector, provisioning and audit tests.
 
 Many devices run in ONE process (`python -m tests.sim SPEC READY`), each listening on its
-own 127.x.y.z address: Cisco IOS devices are fake-switches with the patches it needs
-(tests/sim/cisco_ios.py), Huawei VRP devices an asyncssh server speaking VRP's CLI
-(tests/sim/huawei_vrp.py). Both run on one asyncio loop (Twisted's asyncio reactor).
-tests/peer_sim.py starts and stops the process by PID.
+own 127.x.y.z address, all asyncssh servers on one asyncio loop: Cisco IOS
+(tests/sim/cisco_ios.py), Huawei VRP (tests/sim/huawei_vrp.py) and H3C Comware
+(tests/sim/hp_comware.py), each taking only the command shapes of its vendor and printing
+its configuration as the device does (tests/sim/cli.py). tests/peer_sim.py starts and stops
+the process by PID.
 
 A fleet is a list of `Device` specs, written to SPEC as JSON. Each device has a
 deterministic Ed25519 host key derived from its name (so a restarted simulator presents
@@ -29,7 +30,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 BEHAVIOURS = ("normal", "silent", "refuse_auth", "garbage", "drop")
-PLATFORMS = ("cisco_ios", "huawei")
+# netmiko device_type -> the module that simulates it
+SIMULATORS = {"cisco_ios": "tests.sim.cisco_ios", "huawei": "tests.sim.huawei_vrp", "hp_comware": "tests.sim.hp_comware"}
+PLATFORMS = tuple(SIMULATORS)
+_MODELS = {"cisco_ios": "CISCO2911/K9", "huawei": "AR6120", "hp_comware": "MSR3620"}
 
 
 @dataclass
@@ -53,13 +57,14 @@ class Neighbor:
 class Device:
     name: str  # also the hostname it boots with
     address: str  # 127.x.y.z it listens on
-    platform: str = "cisco_ios"  # cisco_ios or huawei
+    platform: str = "cisco_ios"  # one of PLATFORMS
     behaviour: str = "normal"
     username: str = "egov-netops"
     password: str = "sim-password"
     secret: str = ""  # Cisco enable secret; "" means the account logs in at privilege 15
-    authorized_keys: list[str] = field(default_factory=list)  # 'ssh-ed25519 AAAA...' lines (Huawei only)
-    model: str = ""  # default per platform: CISCO2911/K9, AR6120
+    authorized_keys: list[str] = field(default_factory=list)  # 'ssh-ed25519 AAAA...' lines
+    model: str = ""  # default per platform: _MODELS
+    local_user: bool = True  # VRP/Comware: the account is an aaa local-user at boot (else only the vty password)
     serial: str = ""  # default derived from the name
     ports: list[Port] = field(default_factory=list)  # default per platform
     neighbors: list[Neighbor] = field(default_factory=list)
@@ -76,13 +81,16 @@ class Device:
             raise ValueError(f"device {self.name}: behaviour {self.behaviour!r}, expected one of {BEHAVIOURS}")
         self.ports = [Port(**p) if isinstance(p, dict) else p for p in self.ports] or default_ports(self.platform)
         self.neighbors = [Neighbor(**n) if isinstance(n, dict) else n for n in self.neighbors]
-        self.model = self.model or {"cisco_ios": "CISCO2911/K9", "huawei": "AR6120"}[self.platform]
+        self.model = self.model or _MODELS[self.platform]
         digest = hashlib.sha256(self.name.encode()).hexdigest().upper()
-        self.serial = self.serial or {"cisco_ios": "FGL" + digest[:8], "huawei": "2102" + digest[:16]}[self.platform]
+        self.serial = self.serial or {"cisco_ios": "FGL" + digest[:8], "huawei": "2102" + digest[:16],
+                                      "hp_comware": "219801A0" + digest[:12]}[self.platform]
 
 
 def default_ports(platform: str) -> list[Port]:
     if platform == "cisco_ios":  # an ISR G2 branch router: three routed gigabit ports
+        return [Port("GigabitEthernet0/0"), Port("GigabitEthernet0/1"), Port("GigabitEthernet0/2", up=False)]
+    if platform == "hp_comware":  # an H3C MSR branch router: routed gigabit ports
         return [Port("GigabitEthernet0/0"), Port("GigabitEthernet0/1"), Port("GigabitEthernet0/2", up=False)]
     # a Huawei AR branch router: a routed WAN port and a few LAN switch ports
     return [Port("GigabitEthernet0/0/0"), Port("GigabitEthernet0/0/1"), Port("GigabitEthernet0/0/2"),

@@ -1,29 +1,30 @@
-"""A Cisco IOS router (or Catalyst switch) over SSH: fake-switches, patched where it falls short.
+"""A Cisco IOS 15 router (ISR G2) or Catalyst switch over SSH, strict like the device.
 
-fake-switches 1.5 gives a stateful IOS CLI (configure terminal, interfaces, VLANs, write
-memory) over Twisted conch. Its stock gaps, and what this module does about each:
+Modes and prompts as IOS has them: `name>` (user EXEC), `name#` (privileged), `name(config)#`,
+`(config-if)#`, `(config-line)#`, `(config-vlan)#`. Each mode takes only the command shapes
+below (tests/sim/cli.py), keywords abbreviated as far as they stay unambiguous, and answers
+anything else the way IOS does (a caret under the first bad token, then
+`% Invalid input detected at '^' marker.`; `% Incomplete command.`;
+`% Ambiguous command:  "x"` — as captured from an IOS router in the pyneng course's
+`send_config_commands` examples, and matched by netmiko's cisco_base_connection).
 
-- `show interfaces` prints nothing and `show ip interface brief` kills the session: both
-  are rendered here from the port state, with counters that grow, in IOS's format;
-- `show version` is a C3750 with a fixed uptime: here the device's own model, serial and
-  an uptime that advances;
-- `show running-config` lists only VLANs and interfaces: here a whole IOS config, and
-  every global or interface command fake-switches does not model is kept in it
-  (`no <command>` removes it), so provisioning can change it and audit can read it;
-- no `end` in configuration mode, no `show privilege`, no `terminal` in user mode, no
-  `| section`, no `copy running-config startup-config`, no `hostname`, no loopbacks;
-- unknown commands answer "No such command"; IOS says "% Invalid input detected";
-  `write memory` answers "OK", IOS "[OK]";
-- the enable password is compared with the line as typed: passwords are kept as str
-  here (handing it bytes, as its SSH user table wants, makes enable never match);
-- one RSA host key for every device: here each device has its own (tests/sim/__init__.py),
-  and the SSH banner says Cisco, not Twisted.
+Sources of the shapes, and of their order (the order `show running-config` prints them in):
+the corpus ../shared/real-gear/configs/cisco (cml_remoteaccess_R1_iosv_15.9, cml_ssh_R1_iosv_15.9,
+pybatfish_hsrp_BR1_iosv_15.7, netutils_ios_full_17.1, idx_sw-noc-2_c2960_12.2,
+ccat_HR_startup-config_15.2, batfish_ios_*_show_run_all_15.5), and reference/cisco/
+ios_config_fundamentals_cmdref_management.txt; netmiko's cisco_ios driver for the session
+commands (`terminal width 511`, `terminal length 0`, `copy running-config startup-config`).
 
-Added: `show processes cpu`, `show processes memory sorted`, LLDP and CDP neighbours
-(`show lldp neighbors [detail]`, `show cdp neighbors [detail]`), `lldp run` / `cdp run`,
-`line con 0` / `line vty 0 4` blocks (a setting replaces the one of the same keyword, as
-`exec-timeout 5 0` replaces `exec-timeout 10 0`), `ip X` / `no ip X` lines other than
-`ip vrf` and `ip route` (which fake-switches takes and forgets) kept like other global lines.
+What the running configuration shows follows the devices: `login authentication default` on
+a line is the default and never printed; `no service pad`, `no ip source-route`, `no cdp run`,
+`no aaa new-model`, `no ip http server` are; `no lldp run` and `no service tcp-keepalives-in`
+are not. A secret is shown as a type-9 hash, a banner with `^C` delimiters.
+
+Login follows the configuration as it is at that moment: without `aaa new-model` the vty
+`login local` takes the `username` accounts (and `login` the line password); with it, the
+`aaa authentication login` list of the vty (`default` unless `login authentication X`), local
+for `default` when no list is configured. The privilege is the account's (with aaa: only
+through `aaa authorization exec ... local`).
 
 Test hook (no IOS command): `simulate reject <config line>` in privileged mode makes the
 device answer that configuration line with "% Invalid input" until `simulate accept <line>`,
@@ -33,329 +34,464 @@ so provisioning tests can have a device refuse one command half-way.
 from __future__ import annotations
 
 import hashlib
-import logging
+import ipaddress
 import re
+import time
 
-from fake_switches.cisco.cisco_core import BaseCiscoSwitchCore, CiscoShellSession
-from fake_switches.cisco.command_processor.config import ConfigCommandProcessor
-from fake_switches.cisco.command_processor.config_interface import ConfigInterfaceCommandProcessor
-from fake_switches.cisco.command_processor.config_vlan import ConfigVlanCommandProcessor
-from fake_switches.cisco.command_processor.config_vrf import ConfigVRFCommandProcessor
-from fake_switches.cisco.command_processor.default import DefaultCommandProcessor
-from fake_switches.cisco.command_processor.enabled import (EnabledCommandProcessor, build_running_interface,
-                                                           build_running_vlan, build_static_routes)
-from fake_switches.cisco.command_processor.piping import PipingProcessor
-from fake_switches.command_processing.base_command_processor import BaseCommandProcessor
-from fake_switches.switch_configuration import Port, SwitchConfiguration, VlanPort
-from fake_switches.terminal import LoggingTerminalController
-from netaddr import IPNetwork
+from tests.sim import Clock, Device
+from tests.sim.cli import (Lines, Parsed, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config,
+                           secret_hash, serve)
 
-from tests.sim import Clock, Device, host_key
+# --------------------------------------------------------------- grammar
+
+_SHOW = ["show version", "show privilege", "show interfaces [IFNAME]", "show ip interface brief",
+         "show processes cpu [sorted]", "show processes memory [sorted]", "show lldp neighbors [detail]",
+         "show cdp neighbors [detail]", "show clock", "show users"]
+USER_EXEC = compile_shapes(["enable", "exit", "logout", "terminal length <0-512>", "terminal width <0-512>",
+                            *_SHOW])
+PRIVILEGED = compile_shapes(["enable", "disable", "exit", "logout", "configure terminal",
+                             "copy running-config startup-config", "write [memory]",
+                             "terminal length <0-512>", "terminal width <0-512>", *_SHOW,
+                             "show running-config", "show startup-config"])
+
+# Global configuration, in the order IOS prints it; "!" where it prints one between groups.
+CONFIG = compile_shapes([
+    "service pad", "service tcp-keepalives-in", "service tcp-keepalives-out",
+    "service timestamps {debug|log} {datetime|uptime} [msec] [localtime] [show-timezone] [year]",
+    "service password-encryption", "service compress-config", "service sequence-numbers", "!",
+    "=hostname WORD", "!",
+    "boot-start-marker", "boot-end-marker", "!",
+    "=logging buffered INT [{debugging|informational|notifications|warnings|errors}]",
+    "logging console [{debugging|informational|notifications|warnings|errors}]", "!",
+    "=enable secret [{0|5|8|9}] WORD", "=enable password [{0|7}] WORD", "!",
+    "aaa new-model", "=aaa authentication login WORD! LINE", "=aaa authorization exec WORD! LINE",
+    "aaa session-id common", "!",
+    "=clock timezone WORD INT [INT]", "!",
+    "=mmi polling-interval INT", "mmi auto-configure", "mmi pvc", "=mmi snmp-timeout INT", "!",
+    "ip icmp rate-limit unreachable", "!",
+    "ip source-route", "ip domain lookup", "=ip domain name WORD", "=ip domain-name WORD", "ip name-server IP",
+    "ip cef", "ipv6 unicast-routing", "ipv6 cef", "ip multicast-routing", "!",
+    "login on-success log", "login on-failure log", "!",
+    "multilink bundle-name authenticated", "!",
+    "=vtp mode {transparent|server|client|off}", "=spanning-tree mode {pvst|rapid-pvst|mst}",
+    "spanning-tree extend system-id", "vlan internal allocation policy ascending", "!",
+    "vlan <1-4094>",
+    "=username WORD! privilege <0-15> {secret|password} [{0|5|7|8|9}] WORD",
+    "=username WORD! {secret|password} [{0|5|7|8|9}] WORD", "!",
+    "redundancy", "!",
+    "lldp run", "cdp run", "!",
+    "interface IFNAME",
+    "ip tcp synwait-time <5-300>", "ip bgp-community new-format", "ip forward-protocol nd", "!",
+    "ip http server", "ip http secure-server", "=ip http authentication {local|enable|aaa}",
+    "ip route IP IP {IP|IFNAME} [<1-255>]",
+    "=ip ssh version {1|2}", "=ip ssh time-out <1-120>", "=ip ssh authentication-retries <0-5>",
+    "=ip ssh bulk-mode INT", "!",
+    "ip community-list LINE", "ip prefix-list LINE", "!",
+    "access-list <1-199> {permit|deny} LINE", "!",
+    "logging IP", "logging host IP [transport {udp|tcp} port <1-65535>]", "=logging trap WORD",
+    "=logging source-interface IFNAME", "!",
+    "=snmp-server community WORD! [{RO|RW}] [WORD]", "=snmp-server location LINE", "=snmp-server contact LINE",
+    "snmp-server group WORD v3 {auth|noauth|priv} [read WORD] [write WORD]",
+    "snmp-server host IP LINE", "snmp-server enable traps [LINE]", "!",
+    "control-plane", "!",
+    "=banner {login|motd|exec|incoming}! LINE", "!",
+    "line {console|aux} <0-0>", "line vty <0-1869> [<0-1869>]", "!",
+    "=ntp source IFNAME", "ntp server IP [prefer]", "!",
+    "scheduler allocate [INT INT]", "=memory free low-watermark LINE", "!",
+    "end", "exit", "do LINE",
+])
+INTERFACE = compile_shapes([
+    "=description LINE", "=encapsulation dot1Q <1-4094> [native]",
+    "=switchport access vlan <1-4094>", "=switchport trunk encapsulation {dot1q|isl|negotiate}",
+    "=switchport trunk native vlan <1-4094>", "=switchport trunk allowed vlan WORD",
+    "=switchport mode {access|trunk}", "switchport nonegotiate", "switchport port-security [LINE]",
+    "=ip address IP IP", "ip helper-address IP", "ip redirects", "ip unreachables", "ip proxy-arp",
+    "=ip nat {inside|outside}", "=ip tcp adjust-mss <500-1460>", "=ip ospf cost <1-65535>",
+    "=ip ospf network {point-to-point|broadcast}", "ipv6 enable", "ipv6 address LINE", "shutdown",
+    "=duplex {auto|full|half}", "=speed {10|100|1000|auto}", "=media-type {rj45|gbic|sfp|auto-select}",
+    "negotiation auto", "cdp enable", "lldp transmit", "lldp receive", "spanning-tree portfast [trunk]",
+    "spanning-tree bpduguard enable", "end", "exit"])
+LINE = compile_shapes([
+    "=session-timeout <0-35791>", "=exec-timeout <0-35791> [<0-2147483>]", "=privilege level <0-15>",
+    "=password [{0|7}] WORD", "logging synchronous", "=login [local]", "=login {authentication} WORD",
+    "=transport input {ssh|telnet|all|none} [{ssh|telnet}]", "=transport output {ssh|telnet|all|none}",
+    "=access-class WORD in", "=stopbits {1|2}", "end", "exit"])
+VLAN = compile_shapes(["=name WORD", "end", "exit"])
+MODES = {"config": CONFIG, "config-if": INTERFACE, "config-line": LINE, "config-vlan": VLAN}
+
+# What IOS prints of an on/off command: (on by default, printed when on, printed when off).
+# Sources: `no service pad`, `no cdp run` (idx_sw-noc-2_c2960_12.2, pybatfish_*: `no cdp log ...`),
+# `no service password-encryption`, `no aaa new-model`, `no ip domain lookup`, `no ip http server`,
+# `no ip http secure-server` (cml_*_iosv_15.9), `ip http server` (netutils_ios_full_17.1),
+# `lldp run` (netutils_ios_full_17.1; off by default, ref. cmdref), `service tcp-keepalives-in`.
+SWITCHES = {"service pad": (True, False, True), "service password-encryption": (False, True, True),
+            "service tcp-keepalives-in": (False, True, False), "aaa new-model": (False, True, True),
+            "ip source-route": (True, False, True), "ip domain lookup": (True, False, True),
+            "ip http server": (False, True, True), "ip http secure-server": (False, True, True),
+            "cdp run": (True, False, True), "lldp run": (False, True, False)}
+# Lines IOS takes and never prints: the default they set.
+HIDDEN = {"config-line": {"login authentication default"}}
+# IOS's interface order in the running configuration (netutils_ios_full_17.1: Loopback0 first;
+# ccat_HR_startup-config_15.2: Vlan1 after the Ethernet ports).
+_KINDS = ("Loopback", "Tunnel", "Port-channel", "(physical)", "Vlan")
+_TYPES = ("GigabitEthernet", "FastEthernet", "TenGigabitEthernet", "Ethernet", "Loopback", "Tunnel",
+          "Port-channel", "Vlan")
+
+INVALID = "% Invalid input detected at '^' marker."
 
 
-class RoutedPort(VlanPort):
-    """A router's port: takes `ip address` like an SVI (fake-switches' Port does not)."""
+def errors(parsed: Parsed, prompt: str) -> list[str]:
+    if parsed.kind == "ambiguous":
+        return [f'% Ambiguous command:  "{parsed.line.strip()}"']
+    if parsed.kind == "incomplete":
+        return ["% Incomplete command.", ""]
+    return [caret(prompt, parsed.column), INVALID, ""]
 
-    def __init__(self, name: str):
-        super().__init__(None, name)
+
+def interface_name(typed: str) -> str | None:
+    """'g0/1', 'Gi0/1', 'gigabitethernet0/1' -> 'GigabitEthernet0/1'."""
+    match = re.match(r"([A-Za-z-]+)([\d/.:]+)$", typed)
+    if not match:
+        return None
+    kinds = [t for t in _TYPES if t.lower().startswith(match[1].lower())]
+    return kinds[0] + match[2] if len(kinds) == 1 or (kinds and kinds[0].lower() == match[1].lower()) else None
 
 
-class Sim:
-    """What fake-switches does not keep: the spec, the clock, link states, LLDP and CDP, the
-    global config lines it does not model."""
+def _join_interface(line: str) -> str:
+    """`interface GigabitEthernet 0/1` (and `show interfaces gi 0/1`) name one interface, as IOS reads it."""
+    return re.sub(r"(?i)^(\s*(?:sh\S*\s+)?int\S*\s+)([a-z][a-z-]*[a-z])\s+(\d+(?:/\d+)*(?:\.\d+)?)\s*$",
+                  lambda m: m[1] + m[2] + m[3] if interface_name(m[2] + m[3]) else m[0], line)
+
+
+# --------------------------------------------------------------- the device's state
+
+class Ios:
+    """One device's state, shared by all its sessions."""
 
     def __init__(self, device: Device, clock: Clock):
         self.device, self.clock = device, clock
+        self.switch = device.model.startswith("WS-C")
         self.links = {p.name: p.up for p in device.ports}
-        self.lldp, self.cdp = device.lldp, device.cdp
-        self.global_lines: list[str] = []
-        self.line_blocks: dict[str, list[str]] = {"line con 0": ["exec-timeout 10 0"],
-                                                  "line vty 0 4": ["exec-timeout 10 0", "login local",
-                                                                   "transport input ssh"]}
-        self.rejected: set[str] = set()  # config lines answered with "% Invalid input" (test hook)
+        self.rejected: set[str] = set()
+        self.changed: float | None = None
+        self.levels: dict[str, int] = {}  # the privilege each account logged in with last
+        self.global_ = Lines(CONFIG)
+        self.blocks: dict[str, Lines] = {}  # "interface GigabitEthernet0/1", "line vty 0 4", "vlan 99"
+        for line in ("service timestamps debug datetime msec", "service timestamps log datetime msec",
+                     f"hostname {device.name}", "boot-start-marker", "boot-end-marker", "ip cef",
+                     f"username {device.username} privilege 15 secret {device.password}"):
+            self.global_.set(self.typed(line))
+        if device.secret:
+            self.global_.set(self.typed(f"enable secret {device.secret}"))
+        for name, (default, _, _) in SWITCHES.items():
+            self.switch_to(name, default)
+        self.switch_to("cdp run", device.cdp)
+        self.switch_to("lldp run", device.lldp)
+        for spec in device.ports:
+            lines = self.block(f"interface {spec.name}")
+            if spec.description:
+                lines.set(f"description {spec.description}")
+            if spec.address and not self.switch:
+                network = ipaddress.ip_interface(spec.address)
+                lines.set(f"ip address {network.ip} {network.netmask}")
+            if spec.shutdown:
+                lines.set("shutdown")
+        self.block("line con 0").set("exec-timeout 10 0")
+        for setting in ("exec-timeout 10 0", "login local", "transport input ssh"):
+            self.block("line vty 0 4").set(setting)
 
-    def rejects(self, processor, line: str) -> bool:
-        """Answer a line the test made the device reject, as IOS does an unknown one."""
-        if " ".join(line.split()) not in self.rejected:
-            return False
-        for text in invalid_input():
-            processor.write_line(text)
-        return True
+    @property
+    def hostname(self) -> str:
+        return next(line.split()[1] for line in self.global_.render() if line.startswith("hostname "))
 
-    def keep(self, lines: list[str], line: str) -> None:
-        """Store a config line as IOS would show it; `no X` removes X."""
-        line = _hide_secrets(line.strip())
-        if line.startswith("no "):  # `no snmp-server community public` removes `... public RO` too
-            removed = [have for have in lines if have == line[3:] or have.startswith(line[3:] + " ")]
-            if removed:
-                lines[:] = [have for have in lines if have not in removed]
-                return
-        elif "no " + line in lines:
-            lines.remove("no " + line)
-        if line not in lines:
-            lines.append(line)
+    def typed(self, line: str) -> str:
+        """A secret as IOS stores it: `secret X` -> `secret 9 $9$...` (never the secret itself)."""
+        return re.sub(r"\b(secret|password) (?![05789] )(\S+)$",
+                      lambda m: f"{m[1]} 9 {secret_hash('$9$', m[2], 40)}" if m[1] == "secret" else m[0], line)
 
+    def block(self, header: str) -> Lines:
+        kind = header.split()[0]
+        shapes = {"interface": INTERFACE, "line": LINE, "vlan": VLAN}[kind]
+        return self.blocks.setdefault(header, Lines(shapes))
 
-def _hide_secrets(line: str) -> str:
-    """`secret X` is shown as a type-9 hash, as IOS does; the password itself never is."""
-    def hashed(match):
-        return f"secret 9 $9${hashlib.sha256(match[1].encode()).hexdigest()[:40]}"
-    return re.sub(r"secret (?!\d )(\S+)", hashed, line)
+    def on(self, name: str) -> bool:
+        default = SWITCHES[name][0]
+        lines = self.global_.render()
+        return name in lines or (default and f"no {name}" not in lines)
 
+    def switch_to(self, name: str, on: bool) -> None:
+        parsed = parse(CONFIG, name)
+        self.global_.remove(parsed.words)
+        self.global_.remove(["no", *parsed.words])
+        _, printed_on, printed_off = SWITCHES[name]
+        if on and printed_on:
+            self.global_.put(parsed.shape, parsed.words)
+        elif not on and printed_off:
+            self.global_.put(parsed.shape, ["no", *parsed.words])
 
-def _is(word: str | None, keyword: str, shortest: int = 1) -> bool:
-    """IOS keyword abbreviation: 'int' is 'interfaces'."""
-    return word is not None and len(word) >= shortest and keyword.lower().startswith(word.lower())
+    def ports(self) -> list[str]:
+        names = [h.split(None, 1)[1] for h in self.blocks if h.startswith("interface ")]
+        return sorted(names, key=lambda n: next((i for i, k in enumerate(_KINDS) if n.startswith(k)), 3))
 
+    # ---- login: what the configuration lets in now
 
-class _Ends:
-    """`end` leaves configuration mode from any depth."""
+    def _account(self, username: str, password: str) -> int | None:
+        for line in self.global_.render():
+            words = line.split()
+            if words[:2] == ["username", username]:
+                level = int(words[3]) if words[2] == "privilege" else 1
+                if words[-1] in (secret_hash("$9$", password, 40), password):
+                    return level
+        return None
 
-    ended = False
+    def login_level(self, username: str, password: str) -> int | None:
+        """The privilege a vty login gets, or None if it is refused."""
+        vty = self.blocks.get("line vty 0 4", Lines(LINE)).render()
+        lines = self.global_.render()
+        if not self.on("aaa new-model"):
+            if "login local" in vty:
+                return self._account(username, password)
+            if "login" in vty:
+                passwords = [line.split()[-1] for line in vty if line.startswith("password ")]
+                return self._line_level(vty) if password in passwords else None
+            return None  # IOS: "Password required, but none set"
+        listname = next((line.split()[2] for line in vty if line.startswith("login authentication ")), "default")
+        methods = next((line.split()[4:] for line in lines if line.startswith(f"aaa authentication login {listname} ")),
+                       ["local"] if listname == "default" else [])
+        for method in methods:
+            if method in ("local", "local-case"):
+                level = self._account(username, password)
+                if level is None:
+                    return None
+                authorised = any(line.startswith("aaa authorization exec default local") for line in lines)
+                return level if authorised else 1
+            if method == "none":
+                return 1
+        return None  # a server group: there are no servers here
 
-    def do_end(self):
-        self.ended = self.is_done = True
+    @staticmethod
+    def _line_level(vty: list[str]) -> int:
+        return next((int(line.split()[-1]) for line in vty if line.startswith("privilege level ")), 1)
 
+    def login(self, username: str, password: str) -> bool:
+        level = self.login_level(username, password)
+        if level is not None:
+            self.levels[username] = level
+        return level is not None
 
-class ConfigInterface(_Ends, ConfigInterfaceCommandProcessor):
-    def parse_and_execute_command(self, line):
-        if self.switch_configuration.sim.rejects(self, line) or super().parse_and_execute_command(line):
-            return True
-        self.switch_configuration.sim.keep(self.port.vendor_specific.setdefault("lines", []), line)
-        return True
+    # ---- rendering
 
-
-class ConfigVlan(_Ends, ConfigVlanCommandProcessor):
-    pass
-
-
-class ConfigLine(_Ends, BaseCommandProcessor):
-    """`line con 0`, `line vty 0 4`: a setting replaces the one of the same keyword."""
-
-    def init(self, switch_configuration, terminal_controller, logger, piping_processor, *args):
-        super().init(switch_configuration, terminal_controller, logger, piping_processor)
-        self.lines = args[0]
-
-    def get_prompt(self):
-        return self.switch_configuration.name + "(config-line)#"
-
-    def do_exit(self):
-        self.is_done = True
-
-    def parse_and_execute_command(self, line):
-        words = line.split()
-        if not words or self.switch_configuration.sim.rejects(self, line):
-            return True
-        if _is(words[0], "exit", 2) or _is(words[0], "end", 2):
-            return super().parse_and_execute_command(line)
-        negated = words[0] == "no"
-        keyword = words[1:3] if negated else words[:2] if words[0] == "transport" else words[:1]
-        self.lines[:] = [have for have in self.lines if have.split()[:len(keyword)] != keyword]
-        if not negated:
-            self.lines.append(" ".join(words))
-        return True
-
-
-class ConfigVrf(_Ends, ConfigVRFCommandProcessor):
-    pass
-
-
-class Config(_Ends, ConfigCommandProcessor):
-    def delegate_to_sub_processor(self, line):
-        processed = self.sub_processor.process_command(line)
-        if self.sub_processor.is_done:
-            ended = self.sub_processor.ended
-            self.sub_processor = None
-            if ended:
-                self.ended = self.is_done = True
+    def running_config(self) -> list[str]:
+        body = ["!"]
+        if self.changed:
+            body += [time.strftime("! Last configuration change at %H:%M:%S UTC %a %b %d %Y",
+                                   time.gmtime(self.changed)), "!"]
+        body.append("version 15.7")
+        shapes = {kind: parse(CONFIG, example).shape for kind, example in
+                  (("interface", "interface Gi0/0"), ("line", "line vty 0"), ("vlan", "vlan 1"))}
+        headers = [f"interface {name}" for name in self.ports()]
+        headers += [h for h in self.blocks if h.startswith("vlan ")] + [h for h in self.blocks if h.startswith("line ")]
+        previous = None  # (a block, its section, a line block)
+        for shape, text, block in interleave(self.global_.ordered(), [(shapes[h.split()[0]], h) for h in headers]):
+            if block:
+                if not (previous and previous[2] and text.startswith("line ")):
+                    body.append("!")
+                body.append(re.sub(r"^line console ", "line con ", text))
+                body += [f" {line}" for line in self._block_lines(text)]
             else:
-                self.show_prompt()
-        return processed
+                if previous and (previous[0] or previous[1] != shape.section):
+                    body.append("!")
+                body += _banner(text) if text.startswith("banner ") else [text]
+            previous = (block, shape.section, text.startswith("line "))
+        body += ["!", "end"]
+        return ["Building configuration...", "", f"Current configuration : {len(chr(10).join(body)) + 1} bytes",
+                *body]
 
-    def parse_and_execute_command(self, line):
-        sim = self.switch_configuration.sim
-        if sim.rejects(self, line) or super().parse_and_execute_command(line):
-            return True
-        sim.keep(sim.global_lines, line)
-        return True
+    def _block_lines(self, header: str) -> list[str]:
+        lines = self.blocks[header]
+        if header.startswith("interface ") and not self.switch and not any(
+                line.startswith("ip address ") for line in lines.render()):
+            ip = parse(INTERFACE, "ip address 192.0.2.1 255.255.255.0").shape
+            return lines.render(extra=((ip, ["no", "ip", "address"]),))  # IOS shows a routed port without one
+        return lines.render()
 
-    def do_ip(self, cmd, *args):  # fake-switches models `ip vrf` and `ip route` only
-        if "vrf".startswith(cmd) or "route".startswith(cmd):
-            super().do_ip(cmd, *args)
+
+def _banner(line: str) -> list[str]:
+    """`banner login ^Text^` (any delimiter) as IOS prints it: `banner login ^CText^C`."""
+    words = line.split(None, 2)
+    text = words[2]
+    return [f"{words[0]} {words[1]} ^C{text[1:text.index(text[0], 1)] if text[0] in text[1:] else text[1:]}^C"]
+
+
+# --------------------------------------------------------------- the CLI
+
+class IosShell(Shell):
+    def __init__(self, ios: Ios, process, behaviour: str, username: str):
+        super().__init__(ios, process, behaviour, username)
+        self.ios = ios
+        self.level = ios.levels.get(username, 1)
+        self.mode, self.header = "exec", ""
+
+    def prompt(self) -> str:
+        name = self.ios.hostname
+        if self.mode == "exec":
+            return name + ("#" if self.level == 15 else ">")
+        return f"{name}({self.mode})#"
+
+    def interrupt(self) -> None:
+        if self.mode != "exec":
+            self.mode = "exec"
+
+    def execute(self, line: str) -> list[str] | None:
+        command, _, pipe = line.partition("|")
+        if self.mode == "exec":
+            return self.exec_command(command, pipe)
+        if " ".join(line.split()) in self.ios.rejected:
+            return [caret(self.prompt(), len(line) - len(line.lstrip())), INVALID, ""]
+        return self.config_command(_join_interface(line))
+
+    # ---- EXEC
+
+    def exec_command(self, command: str, pipe: str) -> list[str] | None:
+        words = command.split()
+        if words[:1] == ["simulate"] and len(words) > 2 and self.level == 15:  # the test hook
+            (self.ios.rejected.add if words[1] == "reject" else self.ios.rejected.discard)(" ".join(words[2:]))
+            return []
+        parsed = parse(PRIVILEGED if self.level == 15 else USER_EXEC, _join_interface(command))
+        if parsed.kind == "empty":
+            return []
+        if parsed.kind != "ok":
+            return errors(parsed, self.prompt())
+        words = parsed.words
+        if words[0] in ("exit", "logout"):
+            return None
+        if words[0] == "enable":
+            if self.level == 15:
+                return []
+            self.question = ("Password: ", self.enable)
+            return []
+        if words[0] == "disable":
+            self.level = 1
+            return []
+        if words[0] == "terminal":
+            return []
+        if words[:2] == ["configure", "terminal"]:
+            self.mode = "config"
+            return ["Enter configuration commands, one per line.  End with CNTL/Z."]
+        if words[0] == "copy":
+            self.question = ("Destination filename [startup-config]? ", lambda _: self.save())
+            return []
+        if words[0] == "write":
+            return self.save()
+        output = self.show(words[1:])
+        if output is None:
+            return [caret(self.prompt(), parsed.column), INVALID, ""]
+        if pipe.strip():
+            how, _, text = pipe.strip().partition(" ")
+            kinds = [k for k in ("include", "exclude", "begin", "section") if k.startswith(how.lower())]
+            if len(kinds) != 1 or not text.strip():
+                return [caret(self.prompt(), len(command) + 2), INVALID, ""]
+            output = filtered(output, kinds[0], text.strip())
+        return output
+
+    def enable(self, password: str) -> list[str]:
+        secrets = [line.split()[-1] for line in self.ios.global_.render() if line.startswith("enable secret ")]
+        if not secrets:
+            return ["% No password set", ""]
+        if secret_hash("$9$", password, 40) in secrets:
+            self.level = 15
+            return []
+        return ["% Access denied", ""]
+
+    def save(self) -> list[str]:
+        return ["Building configuration...", "[OK]"]
+
+    def show(self, words: list[str]) -> list[str] | None:
+        ios = self.ios
+        what = " ".join(words[:2])
+        if words[0] == "version":
+            return show_version(ios)
+        if words[0] == "privilege":
+            return [f"Current privilege level is {self.level}"]
+        if words[0] == "interfaces":
+            return show_interfaces(ios, words[1] if len(words) > 1 else "")
+        if what == "ip interface":
+            return show_ip_interface_brief(ios)
+        if what == "processes cpu":
+            return show_processes_cpu(ios)
+        if what == "processes memory":
+            return show_processes_memory(ios)
+        if words[0] == "lldp":
+            return show_lldp(ios, detail=len(words) > 2)
+        if words[0] == "cdp":
+            return show_cdp(ios, detail=len(words) > 2)
+        if words[0] in ("running-config", "startup-config"):
+            return ios.running_config()
+        if words[0] == "clock":
+            return [time.strftime("*%H:%M:%S.000 UTC %a %b %d %Y", time.gmtime())]
+        if words[0] == "users":
+            return ["    Line       User       Host(s)              Idle       Location",
+                    f"*  2 vty 0     {self.username:<10} idle                 00:00:00 127.0.0.1", ""]
+        return None
+
+    # ---- configuration
+
+    def config_command(self, line: str) -> list[str]:
+        ios = self.ios
+        stripped = line.strip()
+        parsed, negated = parse_config(MODES[self.mode], line, "no")
+        if parsed.kind == "empty":
+            return []
+        if parsed.kind != "ok":
+            return errors(parsed, self.prompt())
+        words = parsed.words
+        if words[0] == "end":
+            self.mode = "exec"
+            return []
+        if words[0] == "exit":
+            self.mode = "config" if self.mode != "config" else "exec"
+            return []
+        if words[0] == "do":
+            return self.exec_command(stripped[2:].strip(), "")
+        if self.mode == "config" and words[0] in ("interface", "line", "vlan") and not negated:
+            return self.enter(words, parsed, line)
+        target = ios.global_ if self.mode == "config" else ios.block(self.header)
+        name = " ".join(words)
+        if self.mode == "config" and name in SWITCHES:
+            ios.switch_to(name, not negated)
+        elif negated:
+            if self.mode == "config" and words[0] in ("interface", "vlan"):
+                ios.blocks.pop(" ".join(words), None)
+            target.remove(words)
+        elif name in HIDDEN.get(self.mode, ()):
+            target.remove(words[:1])  # back to the default, which is not shown
         else:
-            self.switch_configuration.sim.keep(self.switch_configuration.sim.global_lines, " ".join(("ip", cmd, *args)))
+            target.put(parsed.shape, words if ios.typed(name) == name else ios.typed(name).split(" "))
+        ios.changed = time.time()
+        return []
 
-    def do_no_ip(self, cmd, *args):
-        if "vrf".startswith(cmd) or "route".startswith(cmd):
-            super().do_no_ip(cmd, *args)
+    def enter(self, words: list[str], parsed: Parsed, line: str) -> list[str]:
+        ios = self.ios
+        if words[0] == "interface":
+            name = interface_name(words[1])
+            known = f"interface {name}" in ios.blocks
+            creatable = name and (re.match(r"(Loopback|Tunnel|Port-channel)\d+$", name)
+                                  or (ios.switch and re.match(r"Vlan\d+$", name)))
+            if not (known or creatable):
+                return [caret(self.prompt(), line.index(words[1][0]) if words[1][0] in line else 0), INVALID, ""]
+            self.header, self.mode = f"interface {name}", "config-if"
+            ios.links.setdefault(name, True)
+        elif words[0] == "vlan":
+            if not ios.switch:  # a router without switch ports has no VLAN database
+                return [caret(self.prompt(), len(line) - len(line.lstrip())), INVALID, ""]
+            self.header, self.mode = " ".join(words), "config-vlan"
         else:
-            self.switch_configuration.sim.keep(self.switch_configuration.sim.global_lines,
-                                               " ".join(("no", "ip", cmd, *args)))
-
-    def do_line(self, *args):
-        header = "line " + " ".join(args)
-        self.move_to(ConfigLine(), self.switch_configuration.sim.line_blocks.setdefault(header, []))
-
-    def do_hostname(self, name):
-        self.switch_configuration.name = name
-
-    def do_lldp(self, *args):
-        if args[:1] == ("run",):
-            self.switch_configuration.sim.lldp = True
-
-    def do_no_lldp(self, *args):
-        if args[:1] == ("run",):
-            self.switch_configuration.sim.lldp = False
-
-    def do_cdp(self, *args):
-        if args[:1] == ("run",):
-            self.switch_configuration.sim.cdp = True
-
-    def do_no_cdp(self, *args):
-        if args[:1] == ("run",):
-            self.switch_configuration.sim.cdp = False
-
-    def do_interface(self, *args):
-        name = "".join(args)
-        known = self.switch_configuration.get_port_by_partial_name(name)
-        if re.match(r"(?i)(loopback|tunnel)\d+$", name) and not known:
-            port = RoutedPort(name[0].upper() + name[1:].lower())
-            self.switch_configuration.add_port(port)
-            self.switch_configuration.sim.links[port.name] = True
-        super().do_interface(*args)
+            self.header, self.mode = " ".join(words), "config-line"
+        ios.block(self.header)
+        return []
 
 
-class UserMode(DefaultCommandProcessor):
-    """The `>` prompt of an account without privilege 15."""
-
-    def do_terminal(self, *args):
-        pass
-
-    def do_show(self, *args):
-        if args and _is(args[0], "privilege"):
-            self.write_line("Current privilege level is 1")
-        else:
-            self.write_line("% Type \"show ?\" for a list of subcommands")
-            self.write_line("")
-
-    def do_exit(self):
-        self.is_done = True
-
-
-class Enabled(EnabledCommandProcessor):
-    def do_show(self, *args):
-        sim = self.switch_configuration.sim
-        words = list(args) + [None] * 4
-        first, second, third = words[:3]
-        if _is(first, "version", 2):
-            lines = show_version(self.switch_configuration)
-        elif _is(first, "interfaces", 2) and not _is(second, "status"):
-            lines = show_interfaces(self.switch_configuration, "".join(args[1:]))
-        elif _is(first, "ip") and _is(second, "interface") and _is(third, "brief"):
-            lines = show_ip_interface_brief(self.switch_configuration)
-        elif _is(first, "privilege", 2):
-            lines = ["Current privilege level is 15"]
-        elif _is(first, "running-config", 2) and second is None:
-            lines = show_running_config(self.switch_configuration)
-        elif _is(first, "processes", 4) and _is(second, "cpu"):
-            lines = show_processes_cpu(sim)
-        elif _is(first, "processes", 4) and _is(second, "memory"):
-            lines = show_processes_memory(sim)
-        elif _is(first, "lldp", 2) and _is(second, "neighbors"):
-            lines = show_lldp(sim, detail=_is(third, "detail"))
-        elif _is(first, "cdp", 2) and _is(second, "neighbors"):
-            lines = show_cdp(sim, detail=_is(third, "detail"))
-        elif any(_is(first, known, 2) for known in ("running-config", "vlan", "etherchannel", "ip")):
-            return super().do_show(*args)
-        else:
-            lines = invalid_input()
-        for line in lines:
-            self.write_line(line)
-
-    def do_write(self, *args):
-        self.save()
-
-    def do_simulate(self, action, *words):
-        """The test hook: `simulate reject|accept <config line>`."""
-        rejected = self.switch_configuration.sim.rejected
-        if action == "reject":
-            rejected.add(" ".join(words))
-        else:
-            rejected.discard(" ".join(words))
-
-    def do_copy(self, source, destination="startup-config"):
-        if _is(source, "running-config") and _is(destination, "startup-config"):
-            self.write("Destination filename [startup-config]? ")
-            self.continue_to(lambda _: self.save())
-        else:
-            super().do_copy(source, destination)
-
-    def save(self):
-        self.write_line("Building configuration...")
-        self.switch_configuration.commit()
-        self.write_line("[OK]")
-
-
-class SectionPipe:
-    """`| section X`: the lines with X and the indented lines under them."""
-
-    def __init__(self, lookup: str):
-        self.lookup, self.inside = lookup, False
-
-    def pipe(self, data):
-        if not data.startswith(" "):
-            self.inside = self.lookup in data
-        return data if self.inside else False
-
-
-class Piping(PipingProcessor):
-    def do_section(self, *args):
-        return SectionPipe(" ".join(args))
-
-
-class Session(CiscoShellSession):
-    def handle_unknown_command(self, line):
-        for text in invalid_input():
-            self.command_processor.terminal_controller.write(text + "\n")
-
-
-class SimCore(BaseCiscoSwitchCore):
-    def new_command_processor(self):
-        return Enabled(config=Config(config_vlan=ConfigVlan(), config_vrf=ConfigVrf(),
-                                     config_interface=ConfigInterface()))
-
-    def launch(self, protocol, terminal_controller):
-        self.last_connection_id += 1
-        self.logger = logging.getLogger(f"fake_switches.cisco.{self.switch_configuration.name}")
-        processor = self.new_command_processor()
-        if not self.switch_configuration.auto_enabled:
-            processor = UserMode(processor)
-        processor.init(self.switch_configuration, LoggingTerminalController(self.logger, terminal_controller),
-                       self.logger, Piping(self.logger))
-        return Session(processor)
-
-
-def invalid_input() -> list[str]:
-    return ["                ^", "% Invalid input detected at '^' marker.", ""]
-
-
-def switch_configuration(device: Device, clock: Clock) -> SwitchConfiguration:
-    switch = device.model.startswith("WS-C")
-    ports = []
-    for spec in device.ports:
-        port = Port(spec.name) if switch else RoutedPort(spec.name)
-        port.description = spec.description or None
-        port.shutdown = spec.shutdown or None
-        if spec.address and not switch:
-            port.add_ip(IPNetwork(spec.address))
-        ports.append(port)
-    config = SwitchConfiguration("127.0.0.1", name=device.name, auto_enabled=not device.secret,
-                                 privileged_passwords=[device.secret] if device.secret else [], ports=ports)
-    config.sim = Sim(device, clock)
-    return config
-
-
-# ------------------------------------------------------------------ rendering, IOS 15 on an ISR G2
+# --------------------------------------------------------------- outputs, IOS 15 on an ISR G2
 
 def _uptime(seconds: float) -> str:
     minutes = int(seconds // 60)
@@ -371,9 +507,8 @@ def _mac(device: str, port: str) -> str:
     return f"0c{digest[:2]}.{digest[2:6]}.{digest[6:10]}"
 
 
-def show_version(config: SwitchConfiguration) -> list[str]:
-    sim = config.sim
-    device = sim.device
+def show_version(ios: Ios) -> list[str]:
+    device = ios.device
     return [
         "Cisco IOS Software, C2900 Software (C2900-UNIVERSALK9-M), Version 15.7(3)M5, RELEASE SOFTWARE (fc1)",
         "Technical Support: http://www.cisco.com/techsupport",
@@ -382,7 +517,7 @@ def show_version(config: SwitchConfiguration) -> list[str]:
         "",
         "ROM: System Bootstrap, Version 15.0(1r)M16, RELEASE SOFTWARE (fc1)",
         "",
-        f"{config.name} uptime is {_uptime(device.uptime_seconds + sim.clock.elapsed())}",
+        f"{ios.hostname} uptime is {_uptime(device.uptime_seconds + ios.clock.elapsed())}",
         "System returned to ROM by power-on",
         'System image file is "flash0:c2900-universalk9-mz.SPA.157-3.M5.bin"',
         "Last reload type: Normal Reload",
@@ -395,7 +530,7 @@ def show_version(config: SwitchConfiguration) -> list[str]:
         "",
         f"Cisco {device.model} (revision 1.0) with 483328K/40960K bytes of memory.",
         f"Processor board ID {device.serial}",
-        f"{sum(1 for p in config.ports if p.name.startswith('Gigabit'))} Gigabit Ethernet interfaces",
+        f"{sum(1 for p in ios.ports() if p.startswith('Gigabit'))} Gigabit Ethernet interfaces",
         "DRAM configuration is 64 bits wide with parity enabled.",
         "255K bytes of non-volatile configuration memory.",
         "250880K bytes of ATA System CompactFlash 0 (Read/Write)",
@@ -404,34 +539,40 @@ def show_version(config: SwitchConfiguration) -> list[str]:
     ]
 
 
-def _state(config: SwitchConfiguration, port) -> tuple[str, str]:
-    if port.shutdown:
+def _port(ios: Ios, name: str) -> dict:
+    lines = ios.blocks[f"interface {name}"].render()
+    address = next((line.split()[2:4] for line in lines if line.startswith("ip address ")), None)
+    return {"shutdown": "shutdown" in lines, "address": ipaddress.ip_interface("/".join(address)) if address else None,
+            "description": next((line[12:] for line in lines if line.startswith("description ")), "")}
+
+
+def _state(ios: Ios, name: str) -> tuple[str, str]:
+    if _port(ios, name)["shutdown"]:
         return "administratively down", "down"
-    if config.sim.links.get(port.name, True):
-        return "up", "up"
-    return "down", "down"
+    return ("up", "up") if ios.links.get(name, True) else ("down", "down")
 
 
-def show_interfaces(config: SwitchConfiguration, only: str = "") -> list[str]:
-    ports = [config.get_port_by_partial_name(only)] if only else config.ports
-    if only and ports[0] is None:
-        return invalid_input()
+def show_interfaces(ios: Ios, only: str = "") -> list[str] | None:
+    names = ios.ports()
+    if only:
+        name = interface_name(only)
+        if name not in names:
+            return None
+        names = [name]
     lines = []
-    sim = config.sim
-    for port in ports:
-        state, protocol = _state(config, port)
-        counters = sim.clock.counters(config.name, port.name, state == "up")
-        loopback = port.name.startswith("Loopback")
-        hardware = ("Loopback" if loopback else
-                    f"EtherSVI, address is {_mac(config.name, port.name)} (bia {_mac(config.name, port.name)})"
-                    if port.name.startswith("Vlan") else
-                    f"CN Gigabit Ethernet, address is {_mac(config.name, port.name)} "
-                    f"(bia {_mac(config.name, port.name)})")
-        lines += [f"{port.name} is {state}, line protocol is {protocol} ", f"  Hardware is {hardware}"]
-        if port.description:
-            lines.append(f"  Description: {port.description}")
-        for network in getattr(port, "ips", [])[:1]:
-            lines.append(f"  Internet address is {network}")
+    for name in names:
+        port = _port(ios, name)
+        state, protocol = _state(ios, name)
+        counters = ios.clock.counters(ios.device.name, name, state == "up")
+        loopback = name.startswith("Loopback")
+        mac = _mac(ios.device.name, name)
+        hardware = ("Loopback" if loopback else f"EtherSVI, address is {mac} (bia {mac})" if name.startswith("Vlan")
+                    else f"CN Gigabit Ethernet, address is {mac} (bia {mac})")
+        lines += [f"{name} is {state}, line protocol is {protocol} ", f"  Hardware is {hardware}"]
+        if port["description"]:
+            lines.append(f"  Description: {port['description']}")
+        if port["address"]:
+            lines.append(f"  Internet address is {port['address'].with_prefixlen}")
         lines += [
             f"  MTU {1514 if loopback else 1500} bytes, BW {8000000 if loopback else 1000000} Kbit/sec, "
             f"DLY {5000 if loopback else 10} usec, ",
@@ -463,45 +604,14 @@ def show_interfaces(config: SwitchConfiguration, only: str = "") -> list[str]:
     return lines
 
 
-def show_ip_interface_brief(config: SwitchConfiguration) -> list[str]:
+def show_ip_interface_brief(ios: Ios) -> list[str]:
     lines = ["Interface                  IP-Address      OK? Method Status                Protocol"]
-    for port in config.ports:
-        state, protocol = _state(config, port)
-        ips = getattr(port, "ips", [])
-        address, method = (str(ips[0].ip), "NVRAM") if ips else ("unassigned", "unset")
-        lines.append(f"{port.name:<27}{address:<16}YES {method:<7}{state:<22}{protocol}")
+    for name in ios.ports():
+        state, protocol = _state(ios, name)
+        address = _port(ios, name)["address"]
+        ip, method = (str(address.ip), "NVRAM") if address else ("unassigned", "unset")
+        lines.append(f"{name:<27}{ip:<16}YES {method:<7}{state:<22}{protocol}")
     return lines
-
-
-def show_running_config(config: SwitchConfiguration) -> list[str]:
-    sim = config.sim
-    device = sim.device
-    body = ["!", "version 15.7", "service timestamps debug datetime msec", "service timestamps log datetime msec",
-            "!", f"hostname {config.name}", "!", "boot-start-marker", "boot-end-marker", "!"]
-    typed = sim.global_lines  # a typed `enable secret`, `username` or `aaa new-model` replaces the boot one
-    if device.secret and not any(line.startswith("enable secret ") for line in typed):
-        body += [_hide_secrets(f"enable secret {device.secret}"), "!"]
-    if "aaa new-model" not in typed:
-        body += ["no aaa new-model", "!"]
-    if not sim.cdp:
-        body.append("no cdp run")
-    if sim.lldp:
-        body.append("lldp run")
-    body += [*typed, "!"]
-    if not any(line.startswith(f"username {device.username} ") for line in typed):
-        body += [_hide_secrets(f"username {device.username} privilege 15 secret {device.password}"), "!"]
-    for vlan in config.vlans:
-        if vlan.number != 1:
-            body += build_running_vlan(vlan) + ["!"]
-    for port in config.ports:
-        body += build_running_interface(port)
-        body += [f" {line}" for line in port.vendor_specific.get("lines", [])] + ["!"]
-    body += [build_static_routes(route) for route in config.static_routes]
-    body.append("!")
-    for header, lines in sim.line_blocks.items():
-        body += [header, *(f" {line}" for line in lines)]
-    body += ["!", "end"]
-    return ["Building configuration...", "", f"Current configuration : {len(chr(10).join(body)) + 1} bytes", *body]
 
 
 _PROCESSES = ["   1          18          10       1800  0.00%  0.00%  0.00%   0 Chunk Manager    ",
@@ -511,15 +621,15 @@ _PROCESSES = ["   1          18          10       1800  0.00%  0.00%  0.00%   0 
               "  72        1903       25520         74  0.00%  0.00%  0.00%   0 IOSD ipc task    "]
 
 
-def show_processes_cpu(sim: Sim) -> list[str]:
-    cpu = sim.device.cpu_percent
+def show_processes_cpu(ios: Ios) -> list[str]:
+    cpu = ios.device.cpu_percent
     return [f"CPU utilization for five seconds: {cpu + 1}%/0%; one minute: {cpu}%; five minutes: {cpu}%",
             " PID Runtime(ms)     Invoked      uSecs   5Sec   1Min   5Min TTY Process ", *_PROCESSES]
 
 
-def show_processes_memory(sim: Sim) -> list[str]:
+def show_processes_memory(ios: Ios) -> list[str]:
     total = 402653184
-    used = total * sim.device.memory_percent // 100
+    used = total * ios.device.memory_percent // 100
     return [f"Processor Pool Total:  {total} Used:  {used} Free:  {total - used}",
             "      I/O Pool Total:   41943040 Used:   12061424 Free:   29881616", "",
             " PID TTY  Allocated      Freed    Holding    Getbufs    Retbufs Process",
@@ -533,10 +643,10 @@ def _short(name: str) -> str:
     return match[1][:2] + match[2] if match else name
 
 
-def show_lldp(sim: Sim, detail: bool) -> list[str]:
-    if not sim.lldp:
+def show_lldp(ios: Ios, detail: bool) -> list[str]:
+    if not ios.on("lldp run"):
         return ["% LLDP is not enabled"]
-    neighbors = sim.device.neighbors
+    neighbors = ios.device.neighbors
     if not detail:
         lines = ["Capability codes:", "    (R) Router, (B) Bridge, (T) Telephone, (C) DOCSIS Cable Device",
                  "    (W) WLAN Access Point, (P) Repeater, (S) Station, (O) Other", "",
@@ -557,10 +667,10 @@ def show_lldp(sim: Sim, detail: bool) -> list[str]:
     return lines + ["", f"Total entries displayed: {len(neighbors)}", ""]
 
 
-def show_cdp(sim: Sim, detail: bool) -> list[str]:
-    if not sim.cdp:
+def show_cdp(ios: Ios, detail: bool) -> list[str]:
+    if not ios.on("cdp run"):
         return ["% CDP is not enabled"]
-    neighbors = sim.device.neighbors
+    neighbors = ios.device.neighbors
     if not detail:
         lines = ["Capability Codes: R - Router, T - Trans Bridge, B - Source Route Bridge",
                  "                  S - Switch, H - Host, I - IGMP, r - Repeater, P - Phone", "",
@@ -582,23 +692,6 @@ def show_cdp(sim: Sim, detail: bool) -> list[str]:
     return lines + ["", f"Total cdp entries displayed : {len(neighbors)}"]
 
 
-# ------------------------------------------------------------------ SSH
-
-def listen(device: Device, port: int, clock: Clock, reactor):
-    """Serve the device on device.address:port with its own host key; returns Twisted's port."""
-    from twisted.conch.ssh import factory, keys, transport
-    from twisted.cred import checkers, portal
-    from fake_switches.transports.ssh_service import SSHDemoRealm
-
-    class CiscoTransport(transport.SSHServerTransport):
-        ourVersionString = b"SSH-2.0-Cisco-1.25"
-
-    key = keys.Key(host_key(device.name))
-    ssh = factory.SSHFactory()
-    ssh.protocol = CiscoTransport
-    ssh.portal = portal.Portal(SSHDemoRealm(SimCore(switch_configuration(device, clock))))
-    ssh.portal.registerChecker(checkers.InMemoryUsernamePasswordDatabaseDontUse(
-        **{device.username: device.password.encode()}))
-    ssh.publicKeys = {b"ssh-ed25519": key.public()}
-    ssh.privateKeys = {b"ssh-ed25519": key}
-    return reactor.listenTCP(port, ssh, interface=device.address)
+async def listen(device: Device, port: int, clock: Clock):
+    """Serve the device on device.address:port (SSH banner as a Cisco's)."""
+    return await serve(device, port, Ios(device, clock), IosShell, "Cisco-1.25")

@@ -1,40 +1,117 @@
-"""A Huawei VRP 5 router (AR series) or switch (S series) over SSH, served by asyncssh.
+"""A Huawei VRP router (AR series) or switch (S series) over SSH, strict like the device.
 
-The CLI is VRP's: user view `<hostname>`, `system-view` to `[hostname]`, interface views
-`[hostname-GigabitEthernet0/0/1]`, `quit` one level up, `return` (or Ctrl+Z) to the user
-view, keywords abbreviated as far as they stay unambiguous (`dis int br`), `| include`,
-`| exclude` and `| begin` filters, and VRP's error messages. Typed characters are echoed, as
-the device does and netmiko expects. Outputs follow captures of real devices (ntc-templates'
-test data): `display version`, `display interface [brief]`, `display cpu-usage`,
-`display memory-usage`, `display lldp neighbor brief`, `display current-configuration`.
-Configuration commands change the running configuration: `sysname`, `lldp enable`,
-`shutdown`, `description`, `ip address`, and any other line is kept as typed (`undo X`
-removes X), so provisioning tests can change it and audit tests read it back. `save`
-asks for confirmation like the device. `vlan N`, `interface Vlanif N` / `LoopBack N` and
-`user-interface ...` enter views of their own whose lines are kept under their block (a
-setting replaces the one of the same keyword: `idle-timeout 5 0`).
+The CLI is VRP's: user view `<hostname>`, `system-view` to `[hostname]`, views of their own
+(`[hostname-GigabitEthernet0/0/1]`, `[hostname-aaa]`, `[hostname-ui-vty0-4]`,
+`[hostname-vlan10]`), `quit` one level up, `return` (or Ctrl+Z) to the user view, keywords
+abbreviated as far as they stay unambiguous (`dis int br`), `| include`, `| exclude`,
+`| begin`. Each view takes only the command shapes below (tests/sim/cli.py); anything else
+is VRP's error under a caret: `Error: Unrecognized command found at '^' position.`,
+`Error: Incomplete command found at '^' position.`, `Error: Ambiguous command found at '^'
+position.`, `Error: Too many parameters found at '^' position.`, `Error: Wrong parameter
+found at '^' position.` (Huawei's "Interpreting command-line error messages", as listed
+with the Comware ones by the error tables of public CLI tools; netmiko's huawei driver
+takes them as failures).
+
+Sources of the shapes and of their order (the order `display current-configuration` prints
+them in): ../shared/real-gear/configs/huawei (idx_ensp-ar1_ar_v200r003,
+idx_dhakacolo-panthapath_s-series_v200r021, idx_sw1pop15-esteio_s-series_v200r022,
+inta_ne40e_doc_syslog_server, inta_ne40e_doc_ntp_client_server_auth_*,
+inta_ce6800_doc_aaa_local_admin, inta_ce6800_doc_sftp_server) and
+reference/huawei/ce6800_v300r023_cmdref_management.txt (snmp-agent sys-info version { v1 |
+v2c | v3 | all }); netmiko's huawei driver for the session (`screen-length 0 temporary`,
+the `save` dialogue). `header login information` is not in the corpus: from Huawei's AR
+command reference ("header login information text").
+
+Login follows the configuration at that moment: with `authentication-mode aaa` on the vty
+lines, an SSH login needs an `aaa` `local-user` of that name with that password and
+`service-type` ssh; with `authentication-mode password`, the vty password. A device can boot
+without its account in aaa (Device.local_user False: vty password only), so a test can show
+that `authentication-mode aaa` typed before the account exists locks the next login out.
 
 Test hook (no VRP command): `simulate reject <config line>` in the user view makes the
 device answer that configuration line with "Error: Unrecognized command" until
 `simulate accept <line>`, so provisioning tests can have a device refuse one command.
-
-This module also serves the failure behaviours of tests/sim/__init__.py, for any platform:
-silent, refuse_auth, garbage and drop.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import ipaddress
 import re
 import time
 
-import asyncssh
-
-from tests.sim import Clock, Device, Port, host_key
+from tests.sim import Clock, Device, Port
+from tests.sim.cli import (Lines, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config, secret_hash,
+                           serve)
 
 _SHORT = (("XGigabitEthernet", "XGE"), ("GigabitEthernet", "GE"), ("Ethernet", "Eth"))
+
+USER = compile_shapes(["display version", "display interface brief", "display interface [IFNAME]",
+                       "display cpu-usage", "display memory-usage", "display lldp neighbor brief",
+                       "display current-configuration", "display saved-configuration",
+                       "screen-length <0-512> temporary", "system-view", "save", "quit", "return"])
+# The system view, in the order VRP prints it ("!": a `#` between groups).
+SYSTEM = compile_shapes([
+    "=sysname WORD", "!",
+    "=header {login|shell}! information LINE", "!",
+    "vlan batch LINE", "!",
+    "authentication-profile name WORD", "domain WORD", "!",
+    "telnet server-source LINE", "http server-source LINE", "!",
+    "hwtacacs enable", "dhcp enable", "diffserv domain default", "radius-server template default",
+    "drop-profile default", "!",
+    "lldp enable", "!",
+    "telnet server enable", "!", "http server enable", "http secure-server enable", "!",
+    "=clock timezone WORD {add|minus} WORD", "!",
+    "info-center channel INT name WORD", "info-center source LINE", "=info-center loghost source IFNAME",
+    "info-center loghost IP [LINE]", "=info-center timestamp LINE", "!",
+    "vlan <1-4094>", "!",
+    "aaa", "!",
+    "interface IFNAME", "!",
+    "ip route-static IP IP {IP|IFNAME} [preference <1-255>]", "!",
+    "ntp-service server disable", "ntp-service ipv6 server disable", "ntp-service authentication enable",
+    "ntp-service unicast-server IP [LINE]", "!",
+    "snmp-agent", "=snmp-agent local-engineid WORD", "=snmp-agent community {read|write} [cipher] WORD!",
+    "=snmp-agent sys-info contact LINE", "=snmp-agent sys-info location LINE",
+    "snmp-agent sys-info version {v1|v2c|v3|all} [{v2c|v3}] [v3]",
+    "snmp-agent group v3 WORD {privacy|authentication|noauthentication} [LINE]",
+    "snmp-agent target-host LINE", "snmp-agent trap enable", "snmp-agent protocol source-status LINE", "!",
+    "stelnet server enable", "ssh user WORD!", "=ssh user WORD! authentication-type! {password|rsa|all}",
+    "=ssh user WORD! service-type! {stelnet|sftp|all|snetconf}", "=ssh server port <1-65535>",
+    "ssh server-source LINE", "=ssh server cipher LINE", "=ssh server hmac LINE", "=ssh server key-exchange LINE",
+    "=ssh server dh-exchange min-len INT", "=ssh server publickey LINE", "=ssh client cipher LINE",
+    "=ssh client hmac LINE", "=ssh client key-exchange LINE", "!",
+    "user-interface {con|vty} <0-20> [<0-20>]", "!",
+    "ops", "!",
+    "quit", "return"])
+AAA = compile_shapes(["authentication-scheme WORD", "authorization-scheme WORD", "accounting-scheme WORD",
+                      "domain WORD",
+                      "=local-user WORD! password! {irreversible-cipher|cipher} WORD",
+                      "=local-user WORD! privilege! level <0-15>", "=local-user WORD! service-type! LINE",
+                      "quit", "return"])
+INTERFACE = compile_shapes(["portswitch", "=description LINE", "shutdown", "=port link-type {access|trunk|hybrid}",
+                            "=port default vlan <1-4094>", "=port trunk allow-pass vlan LINE", "=mode {lacp|lacp-static|manual}",
+                            "=jumboframe enable INT", "stp disable", "stp root-protection", "stp bpdu-filter enable",
+                            "port-security enable", "=port-security max-mac-num INT", "ntdp enable", "ndp enable",
+                            "bpdu enable", "loopback-detect enable", "dhcp snooping enable", "dhcp snooping trusted",
+                            "=ip address IP IP", "=ospf cost <1-65535>", "=ospf network-type {p2p|broadcast}",
+                            "=eth-trunk INT", "quit", "return"])
+VLAN = compile_shapes(["=description LINE", "=name WORD", "quit", "return"])
+UI = compile_shapes(["=authentication-mode {aaa|password|none}", "=set authentication password cipher WORD",
+                     "=user privilege level <0-15>", "=idle-timeout <0-35791> [<0-59>]",
+                     "=protocol inbound {ssh|telnet|all}", "quit", "return"])
+VIEWS = {"system": SYSTEM, "aaa": AAA, "interface": INTERFACE, "vlan": VLAN, "user-interface": UI}
+# Printed although it is the default, or only in its undo form (idx_*_v200r021/2: `undo http
+# server enable` printed; `telnet server enable` printed only when on; no `undo telnet server enable`
+# in any dump of the corpus).
+SWITCHES = {"telnet server enable": (False, True, False), "http server enable": (True, False, True),
+            "http secure-server enable": (True, False, True), "lldp enable": (False, True, False),
+            "stelnet server enable": (False, True, False)}
+
+MESSAGES = {"invalid": "Error: Unrecognized command found at '^' position.",
+            "incomplete": "Error: Incomplete command found at '^' position.",
+            "ambiguous": "Error: Ambiguous command found at '^' position.",
+            "too-many": "Error: Too many parameters found at '^' position.",
+            "wrong": "Error: Wrong parameter found at '^' position."}
 
 
 def short_name(name: str) -> str:
@@ -57,71 +134,143 @@ def _mac(device: str, port: str) -> str:
     return f"fc73-{digest[:4]}-{digest[4:8]}"
 
 
+def cipher(secret: str) -> str:
+    """What VRP shows for an irreversible-cipher password: never the password."""
+    return secret_hash("$1c$", secret, 32) + "$"
+
+
 class Vrp:
     """One device's state, shared by all its sessions."""
 
+    system, views, switches, lldp = SYSTEM, VIEWS, SWITCHES, "lldp enable"
+    openers = ("vlan ", "aaa", "interface ", "user-interface ")  # the blocks, in the order they print
+
     def __init__(self, device: Device, clock: Clock):
         self.device, self.clock = device, clock
-        self.hostname = device.name
-        self.lldp = device.lldp
         self.ports: dict[str, Port] = {p.name: Port(**vars(p)) for p in device.ports}
-        self.global_lines: list[str] = []
-        self.interface_lines: dict[str, list[str]] = {}
-        # views other than ports: "vlan 10", "interface Vlanif99", "user-interface vty 0 4"
-        self.blocks: dict[str, list[str]] = {"user-interface con 0": ["authentication-mode aaa"],
-                                             "user-interface vty 0 4": ["authentication-mode aaa",
-                                                                        "protocol inbound ssh"]}
-        self.rejected: set[str] = set()  # config lines answered with an error (test hook)
+        self.switchports = any(not p.address for p in device.ports)
+        self.global_ = Lines(self.system)
+        self.blocks: dict[str, Lines] = {}  # "aaa", "vlan 10", "interface Vlanif99", "user-interface vty 0 4"
+        self.rejected: set[str] = set()
+        self.global_.set(f"sysname {device.name}")
+        for name, (default, on, off) in self.switches.items():
+            self.switch_to(name, default)
+        self.switch_to(self.lldp, device.lldp)
+        self.boot(device)
+        for port in self.ports.values():
+            lines = self.block(f"interface {port.name}")
+            if port.description:
+                lines.set(f"description {port.description}")
+            if port.shutdown:
+                lines.set("shutdown")
+            if port.address:
+                network = ipaddress.ip_interface(port.address)
+                lines.set(f"ip address {network.ip} {network.netmask}")
 
-    def port(self, typed: str) -> Port | None:
-        """The port named as typed: 'GigabitEthernet0/0/1', 'GE0/0/1', 'gigabitethernet 0/0/1', 'g0/0/1'."""
+    def boot(self, device: Device) -> None:
+        """The factory configuration's accounts and login (ensp-ar1_ar_v200r003's aaa block)."""
+        aaa = self.block("aaa")
+        for line in ("authentication-scheme default", "authorization-scheme default", "accounting-scheme default",
+                     "domain default", "domain default_admin"):
+            aaa.set(line)
+        console, vty = self.block("user-interface con 0"), self.block("user-interface vty 0 4")
+        console.set("authentication-mode aaa")
+        if device.local_user:
+            for line in (f"local-user {device.username} password irreversible-cipher {cipher(device.password)}",
+                         f"local-user {device.username} privilege level 15",
+                         f"local-user {device.username} service-type ssh"):
+                aaa.set(line)
+            self.switch_to("stelnet server enable", True)
+            for line in (f"ssh user {device.username} authentication-type password",
+                         f"ssh user {device.username} service-type stelnet"):
+                self.global_.set(line)
+            vty.set("authentication-mode aaa")
+        else:
+            vty.set("authentication-mode password")
+            vty.set(f"set authentication password cipher {cipher(device.password)}")
+        vty.set("protocol inbound ssh")
+        self.block("interface NULL0")
+
+    @property
+    def hostname(self) -> str:
+        return self.global_.render()[0].split()[1]
+
+    def block(self, header: str) -> Lines:
+        return self.blocks.setdefault(header, Lines(self.views[header.split()[0]]))
+
+    def switch_to(self, name: str, on: bool) -> None:
+        parsed = parse(self.system, name)
+        self.global_.remove(parsed.words)
+        self.global_.remove(["undo", *parsed.words])
+        _, printed_on, printed_off = self.switches[name]
+        if on and printed_on:
+            self.global_.put(parsed.shape, parsed.words)
+        elif not on and printed_off:
+            self.global_.put(parsed.shape, ["undo", *parsed.words])
+
+    def on(self, name: str) -> bool:
+        lines = self.global_.render()
+        return name in lines or (self.switches[name][0] and f"undo {name}" not in lines)
+
+    def port(self, typed: str) -> str | None:
+        """The interface named as typed: 'GigabitEthernet0/0/1', 'GE0/0/1', 'g0/0/1', 'Vlanif99'."""
         match = re.match(r"([A-Za-z-]+)\s*([\d/.:]+)$", typed.strip())
         if not match:
             return None
         kind, number = match[1].lower(), match[2]
-        for name, port in self.ports.items():
-            full = re.match(r"([A-Za-z-]+)([\d/.:]+)$", name)
-            if full and full[2] == number and (full[1].lower().startswith(kind)
-                                               or short_name(full[1]).lower() == kind):
-                return port
+        for header in self.blocks:
+            full = re.match(r"interface ([A-Za-z-]+)([\d/.:]+)$", header)
+            if full and full[2] == number and (full[1].lower().startswith(kind) or short_name(full[1]).lower() == kind):
+                return full[1] + full[2]
         return None
 
-    def render_config(self) -> list[str]:
-        device = self.device
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S+07:00", time.localtime(self.clock.started))
-        lines = [f"!Software Version {_release(device)}", f"!Last configuration was updated at {stamp}", "#",
-                 f" sysname {self.hostname}", "#"]
-        if self.lldp:
-            lines += [" lldp enable", "#"]
-        lines += [f" {line}" for line in self.global_lines] + ["#"] if self.global_lines else []
-        lines += self._render_blocks("vlan ")
-        lines += ["aaa", " authentication-scheme default", " authorization-scheme default",
-                  f" local-user {device.username} password irreversible-cipher "
-                  f"$1c${hashlib.sha256(device.password.encode()).hexdigest()[:32]}$",
-                  f" local-user {device.username} privilege level 15",
-                  f" local-user {device.username} service-type ssh", "#"]
-        for port in self.ports.values():
-            lines.append(f"interface {port.name}")
-            if port.description:
-                lines.append(f" description {port.description}")
-            if port.address:
-                network = ipaddress.ip_interface(port.address)
-                lines.append(f" ip address {network.ip} {network.netmask}")
-            if port.shutdown:
-                lines.append(" shutdown")
-            lines += [f" {line}" for line in self.interface_lines.get(port.name, [])] + ["#"]
-        lines += self._render_blocks("interface ")
-        lines += ["interface NULL0", "#", " stelnet server enable",
-                  f" ssh user {device.username} authentication-type password",
-                  f" ssh user {device.username} service-type stelnet", "#"]
-        return lines + self._render_blocks("user-interface ") + ["return"]
+    def physical(self) -> list[Port]:
+        return [self.port_state(name) for name in self.ports]
 
-    def _render_blocks(self, kind: str) -> list[str]:
-        lines = []
-        for header, block in self.blocks.items():
-            if header.startswith(kind):
-                lines += [header, *(f" {line}" for line in block), "#"]
-        return lines
+    def port_state(self, name: str) -> Port:
+        """The port as the configuration has it now."""
+        lines = self.blocks[f"interface {name}"].render()
+        port = self.ports.get(name) or Port(name)
+        address = next((line.split()[2:4] for line in lines if line.startswith("ip address ")), None)
+        return Port(name, up=port.up, shutdown="shutdown" in lines,
+                    description=next((line[12:] for line in lines if line.startswith("description ")), ""),
+                    address=str(ipaddress.ip_interface("/".join(address))) if address else "")
+
+    # ---- login
+
+    def login(self, username: str, password: str) -> bool:
+        vty = self.block("user-interface vty 0 4").render()
+        if "authentication-mode password" in vty:
+            return f"set authentication password cipher {cipher(password)}" in vty
+        if "authentication-mode none" in vty:
+            return True
+        aaa = self.block("aaa").render()
+        return (f"local-user {username} password irreversible-cipher {cipher(password)}" in aaa
+                and any(line.startswith(f"local-user {username} service-type ") and "ssh" in line.split()[3:]
+                        for line in aaa))
+
+    # ---- rendering
+
+    def render_config(self) -> list[str]:
+        lines = self.heading()
+        section = None
+        for shape, text, block in interleave(self.global_.ordered(), [
+                (parse(self.system, h, prefix=True).shape, h) for h in self._headers()]):
+            if block or shape.section != section:
+                lines.append("#")
+            lines.append(text if block else " " + text)  # AR V200/V300 indent global lines (idx_ensp-ar1)
+            if block:
+                lines += [f" {line}" for line in self.blocks[text].render()]
+            section = None if block else shape.section
+        return lines + ["#", "return"]
+
+    def heading(self) -> list[str]:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S+07:00", time.localtime(self.clock.started))
+        return [f"!Software Version {_release(self.device)}", f"!Last configuration was updated at {stamp}"]
+
+    def _headers(self) -> list[str]:
+        headers = [h for kind in self.openers for h in self.blocks if h.startswith(kind)]
+        return [h for h in headers if h != "interface NULL0"] + ["interface NULL0"]
 
 
 def _release(device: Device) -> str:
@@ -159,7 +308,7 @@ def display_version(vrp: Vrp) -> list[str]:
 def display_interface(vrp: Vrp, only: Port | None = None) -> list[str]:
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     lines = []
-    for port in [only] if only else vrp.ports.values():
+    for port in [only] if only else vrp.physical():
         state, protocol = _state(port)
         counters = vrp.clock.counters(vrp.hostname, port.name, state == "UP")
         lines += [f"{port.name} current state : {state}", f"Line protocol current state : {protocol}",
@@ -217,7 +366,7 @@ def display_interface_brief(vrp: Vrp) -> list[str]:
              "(b): BFD down", "(e): ETHOAM down", "(d): Dampening Suppressed",
              "InUti/OutUti: input utility/output utility",
              "Interface                   PHY   Protocol InUti OutUti   inErrors  outErrors"]
-    for port in vrp.ports.values():
+    for port in vrp.physical():
         state, protocol = _state(port)
         phy = "*down" if port.shutdown else state.lower()
         errors = vrp.clock.counters(vrp.hostname, port.name, state == "UP")
@@ -249,7 +398,7 @@ def display_memory_usage(vrp: Vrp) -> list[str]:
 
 
 def display_lldp_neighbor_brief(vrp: Vrp) -> list[str]:
-    if not vrp.lldp:
+    if not vrp.on(vrp.lldp):
         return ["Info: Global LLDP is not enabled."]
     lines = ["Local Intf       Neighbor Dev             Neighbor Intf             Exptime(s)"]
     for n in vrp.device.neighbors:
@@ -257,282 +406,176 @@ def display_lldp_neighbor_brief(vrp: Vrp) -> list[str]:
     return lines
 
 
-def _filtered(lines: list[str], pipe: str) -> list[str]:
-    """`| include X`, `| exclude X`, `| begin X` (each keyword abbreviable)."""
-    words = pipe.split(None, 1)
-    if len(words) < 2:
-        return lines
-    how, text = words[0].lower(), words[1]
-    if "include".startswith(how):
-        return [line for line in lines if text in line]
-    if "exclude".startswith(how):
-        return [line for line in lines if text not in line]
-    if "begin".startswith(how):
-        start = next((i for i, line in enumerate(lines) if text in line), len(lines))
-        return lines[start:]
-    return lines
+class VrpShell(Shell):
+    """One SSH shell on the device: the views and the commands."""
 
+    user_shapes, messages = USER, MESSAGES
+    anywhere = ("display",)  # user-view commands every view takes
 
-def _matches(words: list[str], *keywords: str) -> bool:
-    """VRP's keyword abbreviation: `dis int br` is `display interface brief`."""
-    return len(words) >= len(keywords) and all(k.startswith(w.lower()) for w, k in zip(words, keywords))
+    def __init__(self, vrp: Vrp, process, behaviour: str, username: str):
+        super().__init__(vrp, process, behaviour, username)
+        self.vrp = vrp
+        self.view = "user"  # user, system, or the header of the block being configured
+        self.banner = ("\r\nInfo: The max number of VTY users is 10, and the number\r\n"
+                       "      of current VTY users on line is 1.\r\n"
+                       f"      The current login time is {time.strftime('%Y-%m-%d %H:%M:%S+07:00')}.\r\n")
 
-
-_UNRECOGNIZED = "Error: Unrecognized command found at '^' position."
-_WRONG = "Error: Wrong parameter found at '^' position."
-
-
-class VrpSession:
-    """One SSH shell on the device: the views, the line discipline, the commands."""
-
-    def __init__(self, vrp: Vrp, process, behaviour: str):
-        self.vrp, self.process, self.behaviour = vrp, process, behaviour
-        self.view = "user"  # user, system, or the name of the interface being configured
-        self.confirm = None  # a pending [Y/N] question's action
+    def error(self, kind: str, prompt: str, column: int) -> list[str]:
+        return [caret(prompt, column), self.messages[kind]]
 
     def prompt(self) -> str:
         name = self.vrp.hostname
         if self.view == "user":
             return f"<{name}>"
-        if self.view in self.vrp.blocks:  # [R1-vlan10], [R1-Vlanif99], [R1-ui-vty0-4]
-            words = self.view.split()
-            suffix = ("ui-" + "".join(words[1:2]) + "-".join(words[2:]) if words[0] == "user-interface"
-                      else "".join(words[1:]) if words[0] == "interface" else "".join(words))
-            return f"[{name}-{suffix}]"
-        return f"[{name}]" if self.view == "system" else f"[{name}-{self.view}]"
+        if self.view == "system":
+            return f"[{name}]"
+        return f"[{name}-{self.suffix(self.view.split())}]"
 
-    def write(self, text: str) -> None:
-        self.process.stdout.write(text)
+    def suffix(self, words: list[str]) -> str:
+        """[R1-GigabitEthernet0/0/1], [R1-vlan10], [R1-Vlanif99], [R1-ui-vty0-4], [R1-aaa]"""
+        if words[0] == "user-interface":
+            return "ui-" + words[1] + "-".join(words[2:])
+        return words[1] if words[0] == "interface" else "".join(words)
 
-    async def run(self) -> None:
-        self.write("\r\nInfo: The max number of VTY users is 10, and the number\r\n"
-                   "      of current VTY users on line is 1.\r\n"
-                   f"      The current login time is {time.strftime('%Y-%m-%d %H:%M:%S+07:00')}.\r\n"
-                   + self.prompt())
-        line, last = "", ""
-        while True:
-            try:
-                data = await self.process.stdin.read(4096)
-            except asyncssh.TerminalSizeChanged:
-                continue
-            if not data:
-                return
-            for char in data:
-                if char in "\r\n":
-                    if not (char == "\n" and last == "\r"):
-                        self.write("\r\n")
-                        if not await self.execute(line):
-                            return
-                        line = ""
-                elif char == "\x1a":  # Ctrl+Z
-                    self.view, line = "user", ""
-                    self.write("\r\n" + self.prompt())
-                elif char in "\x7f\b":
-                    if line:
-                        line = line[:-1]
-                        self.write("\b \b")
-                elif char.isprintable():
-                    line += char
-                    self.write(char)
-                last = char
+    def interrupt(self) -> None:
+        self.view = "user"
 
-    async def execute(self, line: str) -> bool:
-        """Run one line; False ends the session."""
-        if self.confirm:
-            action, self.confirm = self.confirm, None
-            output = action() if line.strip().lower() in ("y", "yes") else []
-        else:
-            command, _, pipe = line.partition("|")
-            words = command.split()
-            if not words:
-                output = []
-            elif self.view == "user" and _matches(words, "quit") and len(words) == 1:
-                return False
-            else:
-                output = self.command(words, len(self.prompt()) + len(line) - len(line.lstrip()))
-                if pipe.strip() and output and words[0].lower().startswith("dis"):
-                    output = _filtered(output, pipe.strip())
-        if self.behaviour == "drop" and line.strip().lower().startswith("dis"):
-            self.write("Huawei Versatile Routing Pla")
-            await asyncio.sleep(0.05)
-            self.process.get_extra_info("connection").abort()
-            return False
-        if self.behaviour == "garbage" and line.strip().lower().startswith("dis"):
-            output = _garbage(line)
-        self.write("".join(text + "\r\n" for text in output) + (self.confirm_text() or self.prompt()))
-        return True
+    def execute(self, line: str) -> list[str] | None:
+        command, _, pipe = line.partition("|")
+        words = command.split()
+        if not words:
+            return []
+        if self.view == "user" and words[:1] == ["simulate"] and len(words) > 2:  # the test hook
+            (self.vrp.rejected.add if words[1] == "reject" else self.vrp.rejected.discard)(" ".join(words[2:]))
+            return []
+        if self.view != "user" and " ".join(line.split()) in self.vrp.rejected:
+            return self.error("invalid", self.prompt(), len(line) - len(line.lstrip()))
+        if self.view == "user" or any(k.startswith(words[0].lower()) and len(words[0]) > 1 for k in self.anywhere):
+            return self.user(command, pipe)
+        return self.configure(line)
 
-    def confirm_text(self) -> str | None:
-        return "  Are you sure to continue? (y/n)[n]:" if self.confirm else None
-
-    def command(self, words: list[str], column: int) -> list[str]:
-        vrp = self.vrp
-        if _matches(words, "display"):
-            return self.display(words[1:], column + len(words[0]) + 1)
-        if _matches(words, "screen-length") and words[1:2] == ["0"]:
-            return ["Info: The configuration takes effect on the current user terminal interface only."]
-        if _matches(words, "return"):
+    def user(self, command: str, pipe: str) -> list[str] | None:
+        parsed = parse(self.user_shapes, command)
+        if parsed.kind == "empty":
+            return []
+        if parsed.kind != "ok":
+            return self.error(parsed.kind, self.prompt(), parsed.column)
+        words = parsed.words
+        if words[0] == "quit":
+            return None if self.view == "user" else []
+        if words[0] == "return":
             self.view = "user"
             return []
-        if _matches(words, "quit"):
-            self.view = "user" if self.view == "system" else "system"
+        if words[0] == "screen-length":  # Comware's `screen-length disable` says nothing
+            return [] if words[1] == "disable" else [
+                "Info: The configuration takes effect on the current user terminal interface only."]
+        if words[0] == "system-view":
+            if self.view != "user":
+                return self.error("invalid", self.prompt(), 0)
+            self.view = "system"
+            return ["Enter system view, return user view with Ctrl+Z."]
+        if words[0] == "save":
+            if words[1:] == ["force"]:
+                return self.save("y")
+            self.question = ("Warning: The current configuration will be written to the device. Continue? [Y/N]:",
+                             self.save)
             return []
-        if self.view != "user" and " ".join(words) in vrp.rejected:
-            return [" " * column + "^", _UNRECOGNIZED]
-        if self.view == "user":
-            if words[0] == "simulate" and len(words) > 2:  # the test hook
-                line = " ".join(words[2:])
-                if words[1] == "reject":
-                    vrp.rejected.add(line)
-                else:
-                    vrp.rejected.discard(line)
-                return []
-            if _matches(words, "system-view"):
-                self.view = "system"
-                return ["Enter system view, return user view with Ctrl+Z."]
-            if _matches(words, "save"):
-                self.confirm = self.save
-                return ["  The current configuration will be written to the device."]
-            return [" " * column + "^", _UNRECOGNIZED]
-        if self.view == "system":
-            if _matches(words, "sysname") and len(words) == 2:
-                vrp.hostname = words[1]
-            elif _matches(words, "interface") and len(words) > 1:
-                port = vrp.port(" ".join(words[1:]))
-                logical = re.match(r"(?i)(vlanif|loopback)\s*(\d+)$", " ".join(words[1:]))
-                if port is None and logical:
-                    self.view = f"interface {'Vlanif' if logical[1].lower() == 'vlanif' else 'LoopBack'}{logical[2]}"
-                    vrp.blocks.setdefault(self.view, [])
-                elif port is None:
-                    return [" " * (column + len(words[0]) + 1) + "^", _WRONG]
-                else:
-                    self.view = port.name
-            elif (words[0] == "vlan" and len(words) == 2 and words[1].isdigit()) or words[0] == "user-interface":
-                self.view = " ".join(words)
-                vrp.blocks.setdefault(self.view, [])
-            elif _matches(words, "lldp", "enable"):
-                vrp.lldp = True
-            elif _matches(words, "undo", "lldp", "enable"):
-                vrp.lldp = False
-            else:
-                _keep(vrp.global_lines, " ".join(words))
-            return []
-        if self.view in vrp.blocks:
-            _set(vrp.blocks[self.view], words)
-            return []
-        port = vrp.ports[self.view]
-        if _matches(words, "shutdown"):
-            port.shutdown = True
-        elif _matches(words, "undo", "shutdown"):
-            port.shutdown = False
-        elif _matches(words, "description") and len(words) > 1:
-            port.description = " ".join(words[1:])
-        elif _matches(words, "undo", "description"):
-            port.description = ""
-        elif _matches(words, "ip", "address") and len(words) == 4:
-            port.address = str(ipaddress.ip_interface(f"{words[2]}/{words[3]}"))
-        elif _matches(words, "undo", "ip", "address"):
-            port.address = ""
-        else:
-            _keep(vrp.interface_lines.setdefault(port.name, []), " ".join(words))
-        return []
+        output = self.display(words[1:], parsed.column)
+        if pipe.strip():
+            how, _, text = pipe.strip().partition(" ")
+            kinds = [k for k in ("include", "exclude", "begin") if k.startswith(how.lower())]
+            if len(kinds) != 1 or not text.strip():
+                return self.error("invalid", self.prompt(), len(command) + 2)
+            output = filtered(output, kinds[0], text.strip())
+        return output
 
     def display(self, words: list[str], column: int) -> list[str]:
         vrp = self.vrp
-        if _matches(words, "version"):
+        what = " ".join(words)
+        if what == "version":
             return display_version(vrp)
-        if _matches(words, "interface", "brief"):
+        if what == "interface brief":
             return display_interface_brief(vrp)
-        if _matches(words, "interface"):
+        if words[0] == "interface":
             if len(words) == 1:
                 return display_interface(vrp)
-            port = vrp.port(" ".join(words[1:]))
-            return display_interface(vrp, port) if port else [" " * (column + len(words[0]) + 1) + "^", _WRONG]
-        if _matches(words, "cpu-usage"):
+            name = vrp.port(words[1])
+            return display_interface(vrp, vrp.port_state(name)) if name in vrp.ports else \
+                self.error("wrong", self.prompt(), len("display interface "))
+        if what == "cpu-usage":
             return display_cpu_usage(vrp)
-        if _matches(words, "memory-usage"):
+        if what == "memory-usage":
             return display_memory_usage(vrp)
-        if _matches(words, "lldp", "neighbor", "brief"):
+        if what == "lldp neighbor brief":
             return display_lldp_neighbor_brief(vrp)
-        if _matches(words, "current-configuration"):
-            return vrp.render_config()
-        return [" " * column + "^", _UNRECOGNIZED]
+        return vrp.render_config()
 
-    def save(self) -> list[str]:
+    def configure(self, line: str) -> list[str]:
+        vrp = self.vrp
+        view = self.view.split()[0]
+        parsed, undo = parse_config(self.vrp.views[view], line, "undo")
+        if parsed.kind == "empty":
+            return []
+        if parsed.kind != "ok":
+            return self.error(parsed.kind, self.prompt(), parsed.column)
+        words = parsed.words
+        if words[0] == "return":
+            self.view = "user"
+            return []
+        if words[0] == "quit":
+            self.view = "user" if view == "system" else "system"
+            return []
+        if view == "system" and any((words[0] + " ").startswith(o.strip() + " ") for o in vrp.openers) \
+                and not undo and words[:2] != ["vlan", "batch"]:
+            return self.enter(words, line)
+        if view == "system" and words[:2] == ["vlan", "batch"] and not vrp.switchports:
+            return self.error("invalid", self.prompt(), len(line) - len(line.lstrip()))
+        target = vrp.global_ if view == "system" else vrp.block(self.view)
+        name = " ".join(words)
+        if view == "system" and name in self.vrp.switches:
+            vrp.switch_to(name, not undo)
+        elif undo:
+            if view == "system" and words[0] in ("interface", "vlan"):
+                vrp.blocks.pop(" ".join(words), None)
+            target.remove(words)
+        else:
+            words = [*words[:-1], cipher(words[-1])] if _secret(words) else words
+            target.put(parsed.shape, words)
+        return []
+
+    def enter(self, words: list[str], line: str) -> list[str]:
+        vrp = self.vrp
+        column = line.index(words[1]) if len(words) > 1 and words[1] in line else 0
+        if words[0] == "interface":
+            name = vrp.port(words[1])
+            logical = re.match(r"(?i)(vlanif|loopback)(\d+)$", words[1])
+            if name is None and logical and (logical[1].lower() == "loopback" or vrp.switchports):
+                name = ("Vlanif" if logical[1].lower() == "vlanif" else "LoopBack") + logical[2]
+            if name is None:
+                return self.error("wrong", self.prompt(), column)
+            self.view = f"interface {name}"
+        elif words[0] == "vlan":
+            if not vrp.switchports:  # a router without switch ports has no VLANs
+                return self.error("invalid", self.prompt(), len(line) - len(line.lstrip()))
+            self.view = " ".join(words)
+        else:
+            self.view = " ".join(words)
+        vrp.block(self.view)
+        return []
+
+    def save(self, answer: str) -> list[str]:
+        if answer.lower() not in ("y", "yes"):
+            return []
         return ["  It will take several minutes to save configuration file, please wait.......",
                 "  Configuration file had been saved successfully",
                 "  Note: The configuration file will take effect after being activated"]
 
 
-def _keep(lines: list[str], line: str) -> None:
-    """A config line as typed; `undo X` removes X and X followed by more words."""
-    if line.startswith("undo "):
-        lines[:] = [have for have in lines if have != line[5:] and not have.startswith(line[5:] + " ")]
-    elif line not in lines:
-        lines.append(line)
-
-
-def _set(lines: list[str], words: list[str]) -> None:
-    """A line of a block view: it replaces the setting of the same keyword; `undo X` removes it."""
-    undo = words[0] == "undo"
-    keyword = words[1] if undo else words[0]
-    lines[:] = [line for line in lines if line.split()[0] != keyword]
-    if not undo:
-        lines.append(" ".join(words))
-
-
-def _garbage(command: str) -> list[str]:
-    """Lines no parser can take for any command's output (and no prompt either)."""
-    digest = hashlib.sha256(command.encode()).hexdigest()
-    return [f"%%01SHELL/4/DEBUG({digest[:4]}) 0x{digest[i:i + 8]} ~~ {digest[i + 8:i + 24]} ??"
-            for i in range(0, 40, 8)]
+def _secret(words: list[str]) -> bool:
+    """A password typed in clear, which VRP keeps only as its cipher."""
+    return len(words) > 2 and words[-2] in ("irreversible-cipher", "cipher") and not words[-1].startswith("$1c$")
 
 
 async def listen(device: Device, port: int, clock: Clock):
-    """Serve the device on device.address:port; returns the asyncio/asyncssh server."""
-    if device.behaviour == "silent":
-        return await asyncio.start_server(_silent, device.address, port)
-    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-
-    key = asyncssh.import_private_key(host_key(device.name).private_bytes(
-        Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()))
-    vrp = Vrp(device, clock)
-
-    class Server(asyncssh.SSHServer):
-        def begin_auth(self, username: str) -> bool:
-            return True
-
-        def password_auth_supported(self) -> bool:
-            return bool(device.password)
-
-        def validate_password(self, username: str, password: str) -> bool:
-            return (device.behaviour != "refuse_auth" and username == device.username
-                    and bool(device.password) and password == device.password)
-
-        def public_key_auth_supported(self) -> bool:
-            return bool(device.authorized_keys)
-
-        def validate_public_key(self, username: str, key) -> bool:
-            offered = key.export_public_key("openssh").decode().split()[1]
-            return (device.behaviour != "refuse_auth" and username == device.username
-                    and offered in (line.split()[1] for line in device.authorized_keys))
-
-    async def shell(process) -> None:
-        try:
-            await VrpSession(vrp, process, device.behaviour).run()
-        except (asyncssh.BreakReceived, ConnectionError):
-            pass
-        process.exit(0)
-
-    return await asyncssh.create_server(Server, device.address, port, server_host_keys=[key],
-                                        process_factory=shell, line_editor=False, encoding="utf-8",
-                                        server_version="HUAWEI-1.5")
-
-
-async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Accept, then say nothing until the client gives up."""
-    try:
-        while await reader.read(4096):
-            pass
-    finally:
-        writer.close()
+    """Serve the device on device.address:port (SSH banner as a Huawei's)."""
+    return await serve(device, port, Vrp(device, clock), VrpShell, "HUAWEI-1.5")

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from agent import platforms, provision
-from agent.audit import configtext, golden
+from agent.audit import assess, configtext, golden, policy
 from tests.peer_sim import PASSWORD, start_fleet
 from tests.peer_sshd import Run, parse_summary
 from tests.sim import Device, Port, public_key_line
@@ -216,6 +216,17 @@ def test_a_second_run_changes_nothing(office):
     assert run.rc == 0, _explain(run)
     for name in OFFICES["xa_thu_01"]:
         assert run.hosts[name]["changed"] == 0 and run.hosts[name]["failed"] == 0, _explain(run)
+
+
+def test_a_provisioned_device_passes_its_pack_and_shows_no_drift(office):
+    """What provisioning applied is what the security team's audit asks for: no critical or
+    high rule fails on the running configuration, and nothing separates it from the golden one."""
+    packs = policy.load_packs()
+    for name in OFFICES["xa_thu_01"]:
+        platform, running = DEVICES[name][1], "\n".join(office["running"][name])
+        audit = assess.audit_text(name, platform, running, packs, golden=office["golden"][name])
+        assert [(f.rule.id, f.offending, f.missing) for f in audit.failed if f.rule.severity in ("critical", "high")] == [], name
+        assert audit.drift == {"missing": [], "extra": []}, name
 
 
 def test_check_mode_on_compliant_devices_reports_no_change(office):

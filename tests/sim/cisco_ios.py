@@ -196,7 +196,7 @@ class Ios:
                 lines.set(f"ip address {network.ip} {network.netmask}")
             if spec.shutdown:
                 lines.set("shutdown")
-        self.block("line con 0").set("exec-timeout 10 0")
+        self.block("line console 0").set("exec-timeout 10 0")
         for setting in ("exec-timeout 10 0", "login local", "transport input ssh"):
             self.block("line vty 0 4").set(setting)
 

@@ -2,7 +2,7 @@
 
     python -m benchmarks.ssh_cli [--devices 200] [--ports 8] [--cycles 3] [--concurrency N] [--json OUT] [--quick]
 
-One simulator process (tests/sim: fake-switches for Cisco IOS, asyncssh for Huawei VRP)
+One simulator process (tests/sim: Cisco IOS and Huawei VRP over asyncssh)
 serves --devices routers, half of each platform, each on its own 127.78.x.y address with
 --ports interfaces and an LLDP neighbour on its uplink. Then:
 

@@ -45,9 +45,6 @@ fi
 extras=""; [ "$what" = test ] && extras="[test,network,provision]"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
 if [ "$what" = test ]; then
-  # fake-switches (simulated Cisco IOS over SSH) pins Twisted<17, which does not build on
-  # Python 3.11: install it without its pins; its real needs are in the test extras
-  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "fake-switches==1.5.*"
   # the wheels the egov_agent role installs on targets that have no internet (tests/test_provision_hosts.py)
   .venv/bin/python -m pip wheel -q --disable-pip-version-check -w build/wheelhouse "setuptools>=77" ".[network]"
 fi

@@ -60,9 +60,9 @@ def _address(n: int) -> str:
     return f"127.77.0.{n}"
 
 
-# A corner of the example province: two old district PoPs and five communes, one of them
+# A corner of the example province: two old district PoPs and six communes, one of them
 # (sonthuy) cabled to the wrong PoP, one Cisco that speaks only CDP, one router that takes
-# only a key, and the failure cases.
+# only a key, an H3C Comware router, and the failure cases.
 TEST_FLEET = [
     Device("pop-bacson-rtr", _address(1), "huawei", password=PASSWORD, ports=[
         Port("GigabitEthernet0/0/0", address="192.0.2.1/30"), Port("GigabitEthernet0/0/1"),
@@ -79,6 +79,8 @@ TEST_FLEET = [
     Device("trungtam-rtr", _address(6), "cisco_ios", password=PASSWORD, lldp=False, neighbors=[
         Neighbor("GigabitEthernet0/0", "pop-dongha-rtr", "GigabitEthernet0/0", _address(2))]),
     Device("anphu-rtr", _address(7), "huawei", password="", authorized_keys=[public_key_line(CLIENT_KEY)]),
+    Device("lienson-rtr", _address(8), "hp_comware", password=PASSWORD, memory_percent=88, neighbors=[
+        Neighbor("GigabitEthernet0/0", "pop-bacson-rtr", "GigabitEthernet0/0/2", _address(1))]),
     Device("silent-rtr", _address(11), "cisco_ios", behaviour="silent"),
     Device("locked-rtr", _address(12), "huawei", behaviour="refuse_auth", password=PASSWORD),
     Device("garbled-rtr", _address(13), "huawei", behaviour="garbage", password=PASSWORD),

@@ -1,5 +1,5 @@
 """The ssh collector against simulated routers over real SSH sessions (netmiko → tests/sim):
-Cisco IOS (fake-switches) and Huawei VRP (asyncssh) devices, a silent one, one that refuses
+Cisco IOS, Huawei VRP and H3C Comware devices (tests/sim, asyncssh), a silent one, one that refuses
 the login, one that answers junk, one that hangs up mid-command, and an address where
 nothing listens. Host keys are checked against a real known_hosts file."""
 
@@ -57,6 +57,8 @@ def inventory(fleet, directory: Path) -> Context:
             "hoabinh-rtr": router(fleet, "hoabinh-rtr", "cisco_ios", uplinks=["Gi0/0"], **cisco)}),
         "phuong_trung_tam": ({"egov_site_type": "commune", "egov_uplink": "pop_dong_ha"}, {
             "trungtam-rtr": router(fleet, "trungtam-rtr", "cisco_ios", uplinks=["GigabitEthernet0/0"])}),
+        "xa_lien_son": ({"egov_site_type": "commune", "egov_uplink": "pop_bac_son"}, {
+            "lienson-rtr": router(fleet, "lienson-rtr", "hp_comware", uplinks=["GE0/0"])}),
         "xa_an_phu": ({"egov_site_type": "commune"}, {
             "anphu-rtr": router(fleet, "anphu-rtr", "huawei", password_env=None, key_file=str(key_file))}),
         "xa_loi": ({"egov_site_type": "commune"}, {
@@ -107,6 +109,27 @@ def on(target: str, **labels) -> tuple:
 
 def port(target: str, name: str, uplink: bool = False) -> tuple:
     return on(target, interface=name, uplink="true" if uplink else "false")
+
+
+def test_a_comware_router_read_over_ssh(poller, network_sim):  # noqa: F811
+    got, checks, _ = poller()
+    lienson = network_sim["lienson-rtr"]
+    assert got[("egov_ssh_up", on("lienson-rtr"))] == 1
+    [info] = [dict(labels) for name, labels in got if name == "egov_ssh_device_info"
+              and ("target", "lienson-rtr") in labels]
+    assert (info["name"], info["model"]) == ("lienson-rtr", "MSR3620") and info["version"].startswith("7.1")
+    assert got[("egov_ssh_uptime_seconds", on("lienson-rtr"))] >= lienson.uptime_seconds - 60
+    assert got[("egov_ssh_cpu_utilization_ratio", on("lienson-rtr"))] == 0.07
+    assert got[("egov_ssh_memory_utilization_ratio", on("lienson-rtr"))] == pytest.approx(0.88)
+    assert got[("egov_ssh_interface_oper_up", port("lienson-rtr", "GigabitEthernet0/0", uplink=True))] == 1
+    assert got[("egov_ssh_interface_oper_up", port("lienson-rtr", "GigabitEthernet0/2"))] == 0
+    assert got[("egov_ssh_interface_receive_bytes_total", port("lienson-rtr", "GigabitEthernet0/0", uplink=True))] > 0
+    assert checks[("ssh", "lienson-rtr")].state == State.WARNING and checks[("ssh", "lienson-rtr")].summary == \
+        "memory at 88%"
+    # its uplink's LLDP neighbour, named as Comware names ports (GE0/0 in the inventory)
+    assert got[("egov_ssh_uplink_neighbor_mismatch", on("lienson-rtr", interface="GigabitEthernet0/0"))] == 0
+    assert checks[("uplink_neighbor", "lienson-rtr")].summary == "uplink GigabitEthernet0/0 → pop-bacson-rtr " \
+                                                               "(pop_bac_son)"
 
 
 def test_cisco_and_huawei_routers_read_over_ssh(poller, network_sim):  # noqa: F811

@@ -33,8 +33,9 @@ SHOWN_WHEN_OFF = ("service pad", "ip source-route", "cdp run", "ip bootp server"
 # A secret's value is not compared: a golden line holds a placeholder (`<env:NAME>`, typed
 # from the environment), a device its hash, a backup a token. `enable secret 9 $9$...`,
 # `enable secret <env:X>` and `enable secret <redacted:ab12>` all read `enable secret <secret>`.
-# Comware writes `password hash|cipher|simple X` (corpus: netutils_comware7_full_7.1.045).
-_SECRET = re.compile(r"^(.*?\b(?:secret|password(?: hash| simple)?|cipher|irreversible-cipher))(?: \d)? \S+$")
+# Comware is typed `password simple X` and prints `password hash|cipher X` (corpus:
+# netutils_comware7_full_7.1.045, idx_h3c-switch_comware5): all read `password <secret>`.
+_SECRET = re.compile(r"^(.*?\b(?:secret|password|cipher|irreversible-cipher))(?: \d| hash| simple| cipher)? \S+$")
 SECTION = re.compile(r"^==> (.+) <==$")
 # IOS `banner login ^C...^C`; Comware `header login|motd|... %...%`, its delimiter of choice,
 # printed indented (netutils_comware7_full_7.1.045); not VRP's `header login information "..."`

@@ -42,8 +42,12 @@ SYSTEM = compile_shapes([
     "ip route-static IP {INT|IP} IP", "!",
     "info-center loghost IP", "!",
     "snmp-agent", "=snmp-agent community {read|write} WORD! [LINE]", "=snmp-agent sys-info contact LINE",
-    "=snmp-agent sys-info location LINE", "snmp-agent sys-info version {v1|v2c|v3|all} [{v2c|v3}] [v3]", "!",
-    "ssh server enable", "=ssh server acl INT", "!",
+    "=snmp-agent sys-info location LINE", "snmp-agent sys-info version {v1|v2c|v3|all} [{v2c|v3}] [v3]",
+    # H3C Comware 7 Network Management and Monitoring Command Reference, snmp-agent group
+    "=snmp-agent group v3 WORD! [{authentication|privacy}]", "!",
+    "ssh server enable", "=ssh server acl INT",
+    # reference/h3c: "ssh user username service-type stelnet authentication-type { password | ..."
+    "=ssh user WORD! service-type {all|stelnet|sftp|scp|netconf} authentication-type {password|publickey|any}", "!",
     "ntp-service enable", "ntp-service unicast-server IP [LINE]", "!",
     "=header {motd|login}! LINE", "!",
     "domain WORD", "=domain default enable WORD", "!",
@@ -118,6 +122,14 @@ class ComwareShell(VrpShell):
     def __init__(self, state, process, behaviour: str, username: str):
         super().__init__(state, process, behaviour, username)
         self.banner = ComwareShell.banner
+
+    @staticmethod
+    def stored(words: list[str]) -> list[str]:
+        """`password simple X` is kept (and printed) as `password hash $h$6$...`, as the local
+        users of idx_252-hexin-core and netutils_comware7_full show; the vty password alike."""
+        if len(words) > 2 and words[-3:-1] == ["password", "simple"]:
+            return [*words[:-2], "hash", hashed(words[-1])]
+        return words
 
     def suffix(self, words: list[str]) -> str:
         if words[0] == "local-user":  # [R1-luser-manage-admin]

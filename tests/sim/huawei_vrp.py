@@ -539,9 +539,13 @@ class VrpShell(Shell):
                 vrp.blocks.pop(" ".join(words), None)
             target.remove(words)
         else:
-            words = [*words[:-1], cipher(words[-1])] if _secret(words) else words
-            target.put(parsed.shape, words)
+            target.put(parsed.shape, self.stored(words))
         return []
+
+    @staticmethod
+    def stored(words: list[str]) -> list[str]:
+        """A line as the device keeps it: a password typed in clear only as its cipher."""
+        return [*words[:-1], cipher(words[-1])] if _secret(words) else words
 
     def enter(self, words: list[str], line: str) -> list[str]:
         vrp = self.vrp

@@ -26,6 +26,7 @@ from agent.cli import main
 from tests.peer_sim import ENABLE_SECRET, PASSWORD, start_fleet
 from tests.peer_sshd import SshKey, make_key
 from tests.sim import Device, fingerprint, public_key_line
+from tests.sim.hp_comware import hashed as comware_hash
 
 SECRETS = {"SIM_PASSWORD": PASSWORD, "SIM_ENABLE": ENABLE_SECRET}
 FLEET = [
@@ -34,6 +35,7 @@ FLEET = [
     Device("rtr-silent", "127.78.0.11", "cisco_ios", behaviour="silent"),
     Device("rtr-locked", "127.78.0.12", "huawei", behaviour="refuse_auth"),
     Device("rtr-garbled", "127.78.0.13", "huawei", behaviour="garbage"),
+    Device("rtr-h3c", "127.78.0.3", "hp_comware"),
 ]
 NOTHING_LISTENS = "127.78.0.99"
 GOOD = "xa_tot"  # the site of the routers that work
@@ -313,6 +315,27 @@ def test_host_keys_are_recorded_then_checked(fleet, tmp_path, monkeypatch):
     code, out, err = backup(inventory, store, "--limit", "rtr-huawei")
     assert code == 0 and "recorded the SSH host key of a device seen for the first time" in err
     assert (tmp_path / "known_hosts").read_text() == f"{entry} {public_key_line('rtr-huawei')}\n"
+
+
+def test_a_comware_router_is_backed_up_with_its_secrets_redacted(fleet, tmp_path, monkeypatch):
+    monkeypatch.setenv("SIM_PASSWORD", PASSWORD)
+    configure_comware = ConnectHandler(device_type="hp_comware", host="127.78.0.3", port=fleet.port,
+                                       username="egov-netops", password=PASSWORD)
+    configure_comware.send_config_set(["snmp-agent community read Tinh-M4u-RO"])
+    configure_comware.disconnect()
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text(json.dumps({"tinh": {"vars": {"egov_site_type": "province"}, "hosts": {
+        "rtr-h3c": _router("127.78.0.3", "hp_comware", port=fleet.port, username="egov-netops",
+                           password_env="SIM_PASSWORD", known_hosts=str(tmp_path / "known_hosts"))}}}))
+    code, out, err = backup(str(inventory), tmp_path / "store")
+    assert code == 0, out + err
+    saved = Store(tmp_path / "store").files()["rtr-h3c"].read_text()
+    assert re.search(r"^ sysname rtr-h3c$", saved, re.M) and saved.rstrip().endswith("return")
+    assert re.search(r"^ password hash <redacted:[0-9a-f]{12}>$", saved, re.M)
+    assert re.search(r"^ snmp-agent community read <redacted:[0-9a-f]{12}>", saved, re.M)
+    blobs = [saved, out, err, git(tmp_path / "store", "log", "-p", "--all")]
+    for secret in (PASSWORD, "Tinh-M4u-RO", comware_hash(PASSWORD)):
+        assert not any(secret in blob for blob in blobs), secret
 
 
 def test_bad_input_is_exit_2_naming_it(fleet, tmp_path, capsys):

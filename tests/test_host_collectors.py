@@ -21,6 +21,7 @@ from agent.schema import build
 from agent.yamlfile import ConfigError, loads
 from collectors.cpu import CpuCollector
 from collectors.diskstats import DiskstatsCollector, DiskstatsSettings, parse_diskstats
+from collectors.filefd import FilefdCollector, parse_file_nr
 from collectors.filesystem import FilesystemCollector, FilesystemSettings
 from collectors.meminfo import MeminfoCollector, parse_meminfo
 from collectors.netdev import NetdevCollector, NetdevSettings, parse_net_dev
@@ -29,12 +30,14 @@ from collectors.stat import StatCollector, parse_stat
 from collectors.time import TimeCollector
 from collectors.timex import STA_NANO, TIME_ERROR, Timex, TimexCollector, TimexSettings, read_adjtimex
 from collectors.uname import UnameCollector
+from collectors.vmstat import VmstatCollector, VmstatSettings
 
 HOST = Path(__file__).parent / "fixtures" / "host"
 PROC, SYS, EDGE = str(HOST / "proc"), str(HOST / "sys"), HOST / "edge"
 
 HOST_COLLECTORS = [CpuCollector, MeminfoCollector, FilesystemCollector, DiskstatsCollector, NetdevCollector,
-                   StatCollector, UnameCollector, TimeCollector, TimexCollector, ServicesCollector]
+                   StatCollector, UnameCollector, TimeCollector, TimexCollector, ServicesCollector,
+                   FilefdCollector, VmstatCollector]
 
 
 def collect(collector) -> dict:
@@ -161,6 +164,37 @@ def test_stat_collector_metrics():
         "node_procs_running": ("gauge", 1),
         "node_procs_blocked": ("gauge", 0),
     }
+
+
+# --- filefd, vmstat --------------------------------------------------------------------------
+
+def test_filefd_collector_metrics():
+    metrics = collect(FilefdCollector(proc_root=PROC))
+    assert {name: (family.type, family.samples[0].value) for name, family in metrics.items()} == {
+        "node_filefd_allocated": ("gauge", 647), "node_filefd_maximum": ("gauge", 2466170)}
+
+
+def test_a_file_nr_that_is_not_three_numbers_is_a_parse_error():
+    with pytest.raises(CollectorError) as err:
+        parse_file_nr("647 0\n")
+    assert err.value.reason == "parse" and "/proc/sys/fs/file-nr" in err.value.detail
+
+
+def test_vmstat_exports_node_exporters_default_fields_untyped():
+    metrics = collect(VmstatCollector(proc_root=PROC))
+    assert {name: (family.type, family.samples[0].value) for name, family in metrics.items()} == {
+        "node_vmstat_pgpgin": ("unknown", 3845913), "node_vmstat_pgpgout": ("unknown", 1870420),
+        "node_vmstat_pswpin": ("unknown", 0), "node_vmstat_pswpout": ("unknown", 0),
+        "node_vmstat_pgfault": ("unknown", 69057245), "node_vmstat_pgmajfault": ("unknown", 5340),
+        "node_vmstat_oom_kill": ("unknown", 0)}
+    more = collect(VmstatCollector(VmstatSettings(fields="^(pgmajfault|nr_free_pages)$"), proc_root=PROC))
+    assert sorted(more) == ["node_vmstat_nr_free_pages", "node_vmstat_pgmajfault"]
+
+
+def test_vmstat_fields_must_be_a_regex():
+    with pytest.raises(ConfigError) as err:
+        build(VmstatSettings, {"fields": "(unclosed"}, "vmstat")
+    assert err.value.key == "vmstat.fields" and "regular expression" in str(err.value)
 
 
 # --- diskstats -------------------------------------------------------------------------------

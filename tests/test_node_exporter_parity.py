@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collectors.cpu import CpuCollector
 from collectors.diskstats import DiskstatsCollector
+from collectors.filefd import FilefdCollector
 from collectors.filesystem import FilesystemCollector, FilesystemSettings
 from collectors.loadavg import LoadavgCollector
 from collectors.meminfo import MeminfoCollector
@@ -22,6 +23,7 @@ from collectors.stat import StatCollector
 from collectors.time import TimeCollector
 from collectors.timex import TimexCollector
 from collectors.uname import UnameCollector
+from collectors.vmstat import VmstatCollector
 from tests.peers import http_get
 
 # Debian patches node_exporter's defaults for these two; ours keep upstream's.
@@ -43,6 +45,7 @@ NODE_MIXIN = [
     "node_disk_reads_completed_total", "node_disk_writes_completed_total",
     "node_timex_offset_seconds", "node_timex_sync_status", "node_timex_maxerror_seconds",
     "node_boot_time_seconds", "node_time_seconds", "node_uname_info",
+    "node_filefd_allocated", "node_filefd_maximum", "node_vmstat_pgmajfault",
 ]
 
 # (family name regex, relative, absolute) tolerance for values read a moment apart; the first match wins.
@@ -56,6 +59,7 @@ TOLERANCE = [
     (r"node_memory_.*|node_filesystem_(avail|free)_bytes|node_(disk|network)_.*bytes", 0.05, 64 << 20),
     (r"node_cpu_.*|node_disk_.*seconds", 0.05, 2.0),
     (r"node_(context_switches|intr|forks|procs_.*|disk_.*|network_.*)|node_filesystem_files_free", 0.05, 1000),
+    (r"node_vmstat_pg.*|node_filefd_allocated", 0.05, 20000),  # page faults and open files of every process
     (r".*", 0, 0),  # constants: uname, time zone, clock sources, readonly, device_error, timex status
 ]
 
@@ -63,7 +67,7 @@ TOLERANCE = [
 def ours() -> str:
     collectors = [
         CpuCollector(), MeminfoCollector(), DiskstatsCollector(), StatCollector(), UnameCollector(),
-        TimeCollector(), TimexCollector(), LoadavgCollector(),
+        TimeCollector(), TimexCollector(), LoadavgCollector(), FilefdCollector(), VmstatCollector(),
         FilesystemCollector(FilesystemSettings(mount_points_exclude=DEBIAN_MOUNT_POINTS_EXCLUDE)),
         NetdevCollector(NetdevSettings(device_exclude=DEBIAN_NETDEV_EXCLUDE)),
     ]

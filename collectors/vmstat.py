@@ -1,0 +1,46 @@
+"""Virtual memory counters from /proc/vmstat, as node_exporter's vmstat collector exports
+them: untyped, one series per field its `fields` regex selects (node-mixin's
+NodeMemoryMajorPagesFaults alert reads node_vmstat_pgmajfault)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client.core import UnknownMetricFamily
+
+from agent.collector import CollectorSettings, register
+from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text
+
+
+@dataclass
+class VmstatSettings(CollectorSettings):
+    # the fields exported (a regex searched in the name): node_exporter's --collector.vmstat.fields
+    fields: str = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
+
+    def problems(self):
+        yield from super().problems()
+        yield from invalid_regexes(self, "fields")
+
+
+@parser("/proc/vmstat")
+def parse_vmstat(text: str) -> dict[str, float]:
+    """Every `name value` line."""
+    return {name: float(value) for name, value in (line.split() for line in text.splitlines() if line)}
+
+
+@register
+class VmstatCollector(ProcCollector):
+    name = "vmstat"
+    help = "Page-in/out, swap and page-fault counters from /proc/vmstat (node_vmstat_*)"
+    Settings = VmstatSettings
+    SAMPLE = """\
+vmstat:
+  interval: 15s
+  fields: '^(oom_kill|pgpg|pswp|pg.*fault).*'   # the /proc/vmstat fields exported (regex)
+"""
+
+    def collect(self):
+        for field, value in parse_vmstat(read_text(self._proc_root, "vmstat")).items():
+            if matches(self.settings.fields, field):
+                yield UnknownMetricFamily(f"node_vmstat_{field}", f"/proc/vmstat information field {field}.",
+                                          value=value)

@@ -4,11 +4,18 @@ statvfs() on a dead NFS server blocks for good, so each call runs in its own dae
 and the collector waits at most `mount_timeout` for all of them. A mount point whose call
 has not returned is reported with node_filesystem_device_error 1 and is not statted again
 until that call returns (node_exporter's stuckMounts): one hung thread per mount at most.
+
+Read-only is normal for many mounts (squashfs, images, bind mounts made read-only on
+purpose; node-mixin's filesystem alerts leave them out), so it alone is no problem. What is:
+a filesystem that became read-only while the agent watched (ext4's `errors=remount-ro`
+after an I/O error), or one mounted read-only that the host's fstab mounts read-write (the
+same, when the agent started after the remount).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -48,12 +55,10 @@ class FilesystemSettings(CollectorSettings):
     avail_critical: float | None = 0.05
     files_free_warning: float | None = 0.10
     files_free_critical: float | None = 0.05
-    # mount points meant to be read-only (a regex searched in the path); any other read-only mount is critical
-    readonly_expected: str | None = None
 
     def problems(self):
         yield from super().problems()
-        yield from invalid_regexes(self, "mount_points_exclude", "fs_types_exclude", "readonly_expected")
+        yield from invalid_regexes(self, "mount_points_exclude", "fs_types_exclude")
         if not 0 < self.mount_timeout < self.timeout:
             yield "mount_timeout", f"must be more than 0 and less than the timeout ({self.timeout:g}s)"
 
@@ -73,21 +78,22 @@ filesystem:
   # node_filesystem_device_error 1 until the call returns; less than `timeout`
   mount_timeout: 5s
   # One check per mount point, the worst of: space available to users and free inodes
-  # (maildirs run out of inodes before space) at or below these shares; read-only while
-  # not listed in readonly_expected (ext4 remounts read-only on errors): critical;
-  # statvfs failed or hung (device_error): critical.
+  # (maildirs run out of inodes before space) at or below these shares; critical when it
+  # became read-only while the agent watched, or is read-only where /etc/fstab mounts it
+  # read-write (ext4 remounts read-only on errors); statvfs failed or hung: critical.
   avail_warning: 0.10
   avail_critical: 0.05
   files_free_warning: 0.10
   files_free_critical: 0.05
-  readonly_expected: null      # e.g. '^/boot/efi$'
 """.lstrip()
 
-    def __init__(self, settings=None, context=None, disk_partitions=psutil.disk_partitions, statvfs=os.statvfs):
+    def __init__(self, settings=None, context=None, disk_partitions=psutil.disk_partitions, statvfs=os.statvfs,
+                 fstab="/etc/fstab"):
         super().__init__(settings, context)
-        self._disk_partitions, self._statvfs = disk_partitions, statvfs
+        self._disk_partitions, self._statvfs, self._fstab = disk_partitions, statvfs, fstab
         self._lock = threading.Lock()
         self._in_flight: set[str] = set()  # mount points whose statvfs call has not returned yet
+        self._seen_writable: set[tuple[str, str, str]] = set()  # mounts seen read-write since the agent started
 
     def collect(self):
         partitions = self._partitions()
@@ -104,7 +110,10 @@ filesystem:
             families["avail_bytes"].add_metric(labels, st.f_bavail * st.f_frsize)
             families["files"].add_metric(labels, st.f_files)
             families["files_free"].add_metric(labels, st.f_ffree)
-            families["readonly"].add_metric(labels, 1 if "ro" in partition.opts.split(",") else 0)
+            readonly = "ro" in partition.opts.split(",")
+            families["readonly"].add_metric(labels, 1 if readonly else 0)
+            if not readonly:
+                self._seen_writable.add(labels)
         return with_samples(families.values())
 
     def _partitions(self) -> dict[tuple[str, str, str], object]:
@@ -155,6 +164,7 @@ filesystem:
                   for name in _HELP if f"node_filesystem_{name}" in metrics}
         thresholds = {"warning": s.avail_warning, "critical": s.avail_critical,
                       "files_free_warning": s.files_free_warning, "files_free_critical": s.files_free_critical}
+        fstab_writable = self._fstab_writable()
         for labels, error in values.get("device_error", {}).items():
             mountpoint = labels[2]
             if error:
@@ -171,8 +181,36 @@ filesystem:
                 files_free = values["files_free"][labels] / values["files"][labels]
                 states.append(below(files_free, s.files_free_warning, s.files_free_critical))
                 notes.append(f"{files_free:.1%} inodes free")
-            if values["readonly"][labels] and not matches(s.readonly_expected, mountpoint):
-                states.append(State.CRITICAL)
-                notes.append("read-only")
+            if values["readonly"][labels]:
+                if labels in self._seen_writable:
+                    states.append(State.CRITICAL)
+                    notes.append("remounted read-only (it was read-write)")
+                elif fstab_writable.get(mountpoint):
+                    states.append(State.CRITICAL)
+                    notes.append(f"read-only, but {self._fstab} mounts it read-write")
+                else:
+                    notes.append("read-only")
             yield Check("filesystem", mountpoint, worst(states), ", ".join(notes) or "no size reported",
                         avail, thresholds)
+
+    def _fstab_writable(self) -> dict[str, bool]:
+        """{mount point: mounted read-write} from the host's fstab; {} when there is none."""
+        try:
+            with open(self._fstab, encoding="utf-8", errors="replace") as file:
+                return parse_fstab(file.read())
+        except OSError:
+            return {}
+
+
+def parse_fstab(text: str) -> dict[str, bool]:
+    """{mount point: whether its options mount it read-write} (fstab(5): fields spec, file,
+    vfstype, mntops; octal escapes such as \\040 for a space; options default to `defaults`, rw)."""
+    found = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 2 or fields[0].startswith("#"):
+            continue
+        mountpoint = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[1])
+        options = fields[3].split(",") if len(fields) > 3 else ["defaults"]
+        found[mountpoint] = "ro" not in options
+    return found

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter, namedtuple
@@ -22,7 +24,7 @@ from agent.yamlfile import ConfigError, loads
 from collectors.cpu import CpuCollector
 from collectors.diskstats import DiskstatsCollector, DiskstatsSettings, parse_diskstats
 from collectors.filefd import FilefdCollector, parse_file_nr
-from collectors.filesystem import FilesystemCollector, FilesystemSettings
+from collectors.filesystem import FilesystemCollector, FilesystemSettings, parse_fstab
 from collectors.meminfo import MeminfoCollector, parse_meminfo
 from collectors.netdev import NetdevCollector, NetdevSettings, parse_net_dev
 from collectors.services import Service, ServicesCollector, ServicesSettings
@@ -453,15 +455,68 @@ def test_filesystem_check_thresholds(bavail, ffree, state):
     assert states(collector, collect(collector)) == {"/var/mail": state}
 
 
-def test_a_read_only_mount_is_critical_unless_expected():
+def test_read_only_is_critical_only_when_it_became_so_or_fstab_says_read_write(tmp_path):
+    """Read-only on purpose (an EFI partition, a squashfs image, a read-only bind mount) is
+    OK; read-only after being read-write, or where fstab mounts it read-write, is critical."""
+    fstab = tmp_path / "fstab"
+    fstab.write_text("# <file system> <mount point> <type> <options> <dump> <pass>\n"
+                     "UUID=1234 /var/mail ext4 errors=remount-ro 0 1\n"
+                     "UUID=ABCD /boot/efi vfat umask=0077,ro 0 1\n")
     mounts = [Partition("/dev/sda15", "/boot/efi", "vfat", "ro,relatime"),
-              Partition("/dev/sda1", "/var/mail", "ext4", "ro,relatime,errors=remount-ro")]
-    listing, stat = partitions(mounts), (lambda path: statvfs_result(bavail=900, files=0, ffree=0))
-    collector = FilesystemCollector(disk_partitions=listing, statvfs=stat)
-    assert states(collector, collect(collector)) == {"/boot/efi": State.CRITICAL, "/var/mail": State.CRITICAL}
-    expected = FilesystemCollector(FilesystemSettings(readonly_expected="^/boot/efi$"), disk_partitions=listing,
-                                   statvfs=stat)
-    assert states(expected, collect(expected)) == {"/boot/efi": State.OK, "/var/mail": State.CRITICAL}
+              Partition("/dev/sda1", "/var/mail", "ext4", "ro,relatime,errors=remount-ro"),
+              Partition("tmpfs", "/srv/image", "tmpfs", "ro,nosuid")]
+    stat = (lambda path: statvfs_result(bavail=900, files=0, ffree=0))
+    collector = FilesystemCollector(disk_partitions=partitions(mounts), statvfs=stat, fstab=str(fstab))
+    checks = {check.target: check for check in collector.checks(collect(collector))}
+    assert {target: check.state for target, check in checks.items()} == {
+        "/boot/efi": State.OK, "/var/mail": State.CRITICAL, "/srv/image": State.OK}
+    assert checks["/var/mail"].summary.endswith(f"read-only, but {fstab} mounts it read-write")
+    assert checks["/srv/image"].summary.endswith("read-only")
+
+    listing = [Partition("tmpfs", "/srv/spool", "tmpfs", "rw,nosuid")]
+    watched = FilesystemCollector(disk_partitions=partitions(listing), statvfs=stat, fstab=str(tmp_path / "none"))
+    assert states(watched, collect(watched)) == {"/srv/spool": State.OK}
+    listing[0] = Partition("tmpfs", "/srv/spool", "tmpfs", "ro,nosuid")  # remounted after an error
+    checks = {check.target: check for check in watched.checks(collect(watched))}
+    assert checks["/srv/spool"].state == State.CRITICAL
+    assert checks["/srv/spool"].summary.endswith("remounted read-only (it was read-write)")
+
+
+def test_parse_fstab_options_and_escapes():
+    assert parse_fstab("# comment\n\n/dev/sdb1 /srv/old\\040data ext4 ro,noatime 0 2\n"
+                       "proc /proc proc defaults 0 0\n/dev/sdc1 /mnt/short ext4\n") == {
+        "/srv/old data": False, "/proc": True, "/mnt/short": True}
+
+
+def test_read_only_mounts_in_a_mount_namespace(tmp_path):
+    """Real mounts: a tmpfs mounted read-only is OK; one mounted read-write and then
+    remounted read-only while the collector watches is critical."""
+    if shutil.which("unshare") is None or os.geteuid() != 0:
+        pytest.skip("needs unshare and root to make a mount namespace")
+    script = f"""
+import json, subprocess, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from collectors.filesystem import FilesystemCollector
+from agent.collector import metric_index
+ro, rw = {str(tmp_path / "ro")!r}, {str(tmp_path / "rw")!r}
+subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "egov-ro", ro], check=True)
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "egov-rw", rw], check=True)
+collector = FilesystemCollector(fstab="/nonexistent")
+def states():
+    return {{c.target: c.state.name for c in collector.checks(metric_index(collector.collect())) if c.target in (ro, rw)}}
+first = states()
+subprocess.run(["mount", "-o", "remount,ro", rw], check=True)
+print(json.dumps([first, states()]))
+"""
+    (tmp_path / "ro").mkdir()
+    (tmp_path / "rw").mkdir()
+    run = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable, "-c", script],
+                         capture_output=True, text=True, timeout=60)
+    if run.returncode != 0 and "unshare failed" in run.stderr:
+        pytest.skip(f"no mount namespace here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    ro, rw = str(tmp_path / "ro"), str(tmp_path / "rw")
+    assert json.loads(run.stdout) == [{ro: "OK", rw: "OK"}, {ro: "OK", rw: "CRITICAL"}]
 
 
 @pytest.mark.parametrize("block, key", [

@@ -32,6 +32,7 @@ class Check:
     summary: str
     value: float | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
+    reason: str = ""  # why a probe could not measure the target (agent.collector.REASONS); "" if it did
 
 
 def above(value: float, warning: float | None, critical: float | None) -> State:

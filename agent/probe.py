@@ -138,7 +138,11 @@ class Probe(Collector):
     def checks(self, metrics):
         for outcome in self._outcomes:
             if outcome.reason:
-                yield Check(self.name, outcome.target.name, State.CRITICAL, f"{outcome.reason}: {outcome.detail}")
+                # the agent's own configuration (a secret's variable unset, a key file unreadable) says
+                # nothing about the target: UNKNOWN, and reported once for the agent (egov_check_config_error)
+                state = State.UNKNOWN if outcome.reason == "config" else State.CRITICAL
+                yield Check(self.name, outcome.target.name, state, f"{outcome.reason}: {outcome.detail}",
+                            reason=outcome.reason)
             else:
                 yield self.evaluate(outcome)
 

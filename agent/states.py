@@ -79,10 +79,15 @@ class CheckStates:
                                   "When the check's current state began (Unix time).", labels=CHECK_LABELS)
         threshold = GaugeMetricFamily("egov_check_threshold", "The thresholds in force for the check.",
                                       labels=[*CHECK_LABELS, "level"])
+        config_error = GaugeMetricFamily("egov_check_config_error", "1 for a check the agent cannot run because "
+                                         "of its own configuration (an unset secret variable, an unreadable key "
+                                         "file): UNKNOWN, and not the target's fault.", labels=CHECK_LABELS)
         for check, state, began, site, team in rows:
             labels = [check.name, check.target, site, team]
             status.add_metric(labels, int(state))
             since.add_metric(labels, began)
+            if check.reason == "config":
+                config_error.add_metric(labels, 1.0)
             for level, value in check.thresholds.items():
                 if value is not None:
                     threshold.add_metric([*labels, level], value)
@@ -98,4 +103,4 @@ class CheckStates:
                                   "cause), the number of sites cut off behind it.", labels=["site"])
         for site, count in sorted(outages.roots.items()):
             roots.add_metric([site], count)
-        return [status, since, threshold, uplink, cut_off, roots]
+        return [status, since, threshold, config_error, uplink, cut_off, roots]

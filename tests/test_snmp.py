@@ -471,6 +471,8 @@ def test_a_missing_secret_is_a_config_failure_naming_the_variable_never_a_value(
     assert poller.checks["no-priv-key"].summary == \
         "config: environment variable EGOV_UNSET_PRIV (priv_key_env) is not set"
     assert poller.checks["no-user"].summary == "config: an SNMPv3 check needs a username"
+    assert {target: poller.checks[target].state for target in ("no-community", "no-priv-key", "no-user")} == \
+        dict.fromkeys(("no-community", "no-priv-key", "no-user"), State.UNKNOWN)  # the agent's problem, not the router's
     assert got[("egov_snmp_up", on("fine"))] == 1
     said = poller.text + caplog.text + "".join(c.summary for c in poller.checks.values())
     for secret in SECRETS.values():

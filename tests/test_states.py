@@ -93,3 +93,31 @@ def test_checks_that_disappear_are_forgotten():
     states.observe([Check("filesystem", "/mnt/usb", State.OK, "")], [], now=0)
     states.observe([], [Check("filesystem", "/mnt/usb", State.OK, "")], now=1)
     assert shown(states) == {}
+
+
+def test_a_missing_secret_of_the_agent_makes_the_devices_unknown_and_is_reported_once_per_check():
+    """The example province with EGOV_SNMP_COMMUNITY unset: the snmp collector reaches no device
+    (it cannot even build a request); every router's and switch's snmp check is UNKNOWN naming
+    the variable, and egov_check_config_error marks each, for the one alert of the agent's team
+    (EgovAgentConfigError, monitoring/prometheus/tests/checks.yml), not one page per device."""
+    import asyncio
+
+    from agent.context import Context
+    from collectors.snmp import SnmpCollector
+
+    inventory = load_inventory(Path(__file__).resolve().parents[1] / "inventory" / "example")
+    collector = SnmpCollector(context=Context(inventory=inventory), environ={})
+    asyncio.run(collector.collect())
+    checks = list(collector.checks({}))
+    devices = {t.name for t in inventory.targets() if "snmp" in t.checks}
+    assert len(devices) > 20 and {c.target for c in checks} == devices
+    assert {(c.state, c.reason, c.summary) for c in checks} == {
+        (State.UNKNOWN, "config", "config: environment variable EGOV_SNMP_COMMUNITY (community_env) is not set")}
+
+    states = CheckStates(hold=0, inventory=inventory, host="egov-agent-01")
+    states.observe(checks, [], now=0)
+    got = [(s.name, s.labels["target"], s.value)
+           for f in text_string_to_metric_families(render(states.families())[0].decode()) for s in f.samples
+           if s.name in ("egov_check_status", "egov_check_config_error")]
+    assert sorted(t for name, t, v in got if name == "egov_check_config_error" and v == 1) == sorted(devices)
+    assert {v for name, _, v in got if name == "egov_check_status"} == {State.UNKNOWN}

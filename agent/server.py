@@ -1,4 +1,5 @@
-"""HTTP endpoints: /metrics, /healthz, / (status page), POST /-/reload.
+"""HTTP endpoints: /metrics, /healthz (the process answers), /-/ready (every collector has
+reported once: the snapshot is whole), / (status page), POST /-/reload.
 
 The standard library's HTTP server, a daemon thread per connection up to a bound: a
 handler only copies bytes out of the snapshot, so it needs no event loop. TLS handshakes
@@ -80,6 +81,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                        {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"} if compress else None)
         elif path == "/healthz":
             self._send(200, b"OK\n", "text/plain; charset=utf-8")
+        elif path == "/-/ready":
+            waiting = self.server.snapshot.waiting()
+            if waiting:
+                self._send(503, f"Starting: waiting for the first run of {', '.join(waiting)}\n".encode(),
+                           "text/plain; charset=utf-8")
+            else:
+                self._send(200, b"Ready\n", "text/plain; charset=utf-8")
         elif path == "/":
             self._send(200, status_page.render(self.server.snapshot), "text/html; charset=utf-8")
         else:

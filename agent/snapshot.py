@@ -126,6 +126,12 @@ class Snapshot:
             self._cache.clear()
 
     # --- read by the HTTP server, the status page and `check` ----------------------
+    def waiting(self) -> list[str]:
+        """The configured collectors that have not reported once yet: the agent is starting
+        (its snapshot is not whole) while there is any."""
+        with self._lock:
+            return [status.name for status in self._status.values() if status.last is None]
+
     def statuses(self) -> list[CollectorStatus]:
         with self._lock:
             return list(self._status.values())

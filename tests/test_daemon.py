@@ -184,3 +184,33 @@ def test_reload_rejects_a_broken_inventory(start_agent, tmp_path):
     events = [json.loads(line) for line in agent.output().splitlines()]  # log_format: json, one per line
     [rejected] = [e for e in events if e["msg"].startswith("reload rejected")]
     assert rejected["level"] == "error" and "00-sites.yml" in rejected["error"]
+
+
+def test_ready_only_once_every_collector_has_reported(start_agent, tmp_path):
+    """/healthz answers at once; /-/ready says "starting" (503, naming who it waits for) until
+    every collector's first run has ended, here an http probe of a server that accepts the
+    connection and never answers, so the probe ends on its 3 s timeout."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nobody ever reads or answers
+    port = silent.getsockname()[1]
+    try:
+        inventory = tmp_path / "inventory.yml"
+        inventory.write_text(json.dumps({"province": {"vars": {"egov_site_type": "province"}, "hosts": {
+            "slow-web": {"ansible_host": "127.0.0.1", "egov_role": "web_server", "egov_platform": "linux",
+                         "egov_checks": {"http": {"url": f"http://127.0.0.1:{port}/"}}}}}}))
+        config = tmp_path / "agent.yml"
+        config.write_text("collectors:\n  http: {probe_timeout: 3s}\n")
+        agent = start_agent("-c", str(config), "-i", str(inventory))
+        status, _, body = http_get(agent.url + "/-/ready")
+        assert status == 503 and body.startswith(b"Starting: waiting for the first run of ") and b"http" in body
+        deadline = time.monotonic() + 30
+        while status != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status, _, body = http_get(agent.url + "/-/ready")
+        assert (status, body) == (200, b"Ready\n")
+        assert http_get(agent.url + "/healthz")[0] == 200
+    finally:
+        silent.close()

@@ -168,23 +168,27 @@ class Vrp:
                 network = ipaddress.ip_interface(port.address)
                 lines.set(f"ip address {network.ip} {network.netmask}")
 
+    # The factory configuration (ensp-ar1_ar_v200r003's aaa block), then the account that logs in.
+    factory = {"aaa": ("authentication-scheme default", "authorization-scheme default", "accounting-scheme default",
+                       "domain default", "domain default_admin"),
+               "user-interface con 0": ("authentication-mode aaa",)}
+    account = ("local-user {user} password irreversible-cipher {cipher}", "local-user {user} privilege level 15",
+               "local-user {user} service-type ssh")
+    ssh_account = ("ssh user {user} authentication-type password", "ssh user {user} service-type stelnet")
+
     def boot(self, device: Device) -> None:
-        """The factory configuration's accounts and login (ensp-ar1_ar_v200r003's aaa block)."""
-        aaa = self.block("aaa")
-        for line in ("authentication-scheme default", "authorization-scheme default", "accounting-scheme default",
-                     "domain default", "domain default_admin"):
-            aaa.set(line)
-        console, vty = self.block("user-interface con 0"), self.block("user-interface vty 0 4")
-        console.set("authentication-mode aaa")
+        """The factory configuration, and the account (or only the vty password)."""
+        for header, lines in self.factory.items():
+            block = self.block(header)
+            for line in lines:
+                block.set(line)
+        vty = self.block("user-interface vty 0 4")
         if device.local_user:
-            for line in (f"local-user {device.username} password irreversible-cipher {cipher(device.password)}",
-                         f"local-user {device.username} privilege level 15",
-                         f"local-user {device.username} service-type ssh"):
-                aaa.set(line)
+            for line in self.account:
+                self.block("aaa").set(line.format(user=device.username, cipher=cipher(device.password)))
             self.switch_to("stelnet server enable", True)
-            for line in (f"ssh user {device.username} authentication-type password",
-                         f"ssh user {device.username} service-type stelnet"):
-                self.global_.set(line)
+            for line in self.ssh_account:
+                self.global_.set(line.format(user=device.username))
             vty.set("authentication-mode aaa")
         else:
             vty.set("authentication-mode password")

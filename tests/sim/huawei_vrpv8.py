@@ -112,26 +112,11 @@ class Vrp8(Vrp):
     views = {"system": SYSTEM, "aaa": AAA, "interface": INTERFACE, "vlan": VLAN, "user-interface": UI}
     indent = ""  # idx_ce5810_v100r003: `sysname HUAWEI`
 
-    def boot(self, device: Device) -> None:
-        """inta_ce6800_doc_first_login_basic's account and login (or the vty password only)."""
-        vty = self.block("user-interface vty 0 4")
-        self.block("user-interface con 0")
-        if device.local_user:
-            aaa = self.block("aaa")
-            for line in (f"local-user {device.username} password irreversible-cipher {cipher(device.password)}",
-                         f"local-user {device.username} privilege level 3",
-                         f"local-user {device.username} service-type ssh"):
-                aaa.set(line)
-            self.switch_to("stelnet server enable", True)
-            for line in (f"ssh user {device.username}", f"ssh user {device.username} authentication-type password",
-                         f"ssh user {device.username} service-type stelnet"):
-                self.global_.set(line)
-            vty.set("authentication-mode aaa")
-        else:
-            vty.set("authentication-mode password")
-            vty.set(f"set authentication password cipher {cipher(device.password)}")
-        vty.set("protocol inbound ssh")
-        self.block("interface NULL0")
+    # inta_ce6800_doc_first_login_basic's account and login; idx_ce5810 prints the console first
+    factory = {"user-interface con 0": ()}
+    account = ("local-user {user} password irreversible-cipher {cipher}", "local-user {user} privilege level 3",
+               "local-user {user} service-type ssh")
+    ssh_account = ("ssh user {user}", "ssh user {user} authentication-type password", "ssh user {user} service-type stelnet")
 
     def candidate(self) -> Vrp8:
         copied = copy.copy(self)

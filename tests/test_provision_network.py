@@ -34,10 +34,11 @@ DEVICES = {
                  {"model": "WS-C2960X-24TS-L", "ports": [Port("GigabitEthernet1/0/1"), Port("GigabitEthernet1/0/2")]}),
     "thu01-rtr": ("Huawei", "huawei", "127.81.1.2", "GigabitEthernet0/0/0", {}),
     "thu01-wan-rtr": ("H3C", "hp_comware", "127.81.1.3", "GigabitEthernet0/0", {}),
+    "thu01-core-sw": ("HUAWEI", "huawei_vrpv8", "127.81.1.4", "10GE1/0/1", {"ports": [Port("10GE1/0/1"), Port("10GE1/0/2")]}),
     "thu02-rtr": ("thu02-rtr", "cisco_ios", "127.81.2.1", "GigabitEthernet0/0", {}),
     "thu02-sw": ("thu02-sw", "huawei", "127.81.2.2", "GigabitEthernet0/0/1", {}),
 }
-OFFICES = {"xa_thu_01": ["thu01-access-sw", "thu01-rtr", "thu01-wan-rtr"], "xa_thu_02": ["thu02-rtr", "thu02-sw"]}
+OFFICES = {"xa_thu_01": ["thu01-access-sw", "thu01-rtr", "thu01-wan-rtr", "thu01-core-sw"], "xa_thu_02": ["thu02-rtr", "thu02-sw"]}
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 
 Many devices run in ONE process (`python -m tests.sim SPEC READY`), each listening on its
 own 127.x.y.z address, all asyncssh servers on one asyncio loop: Cisco IOS
-(tests/sim/cisco_ios.py), Huawei VRP (tests/sim/huawei_vrp.py) and H3C Comware
-(tests/sim/hp_comware.py), each taking only the command shapes of its vendor and printing
+(tests/sim/cisco_ios.py), Huawei VRP (tests/sim/huawei_vrp.py), Huawei VRP8 / CloudEngine
+(tests/sim/huawei_vrpv8.py) and H3C Comware (tests/sim/hp_comware.py), each taking only the command shapes of its vendor and printing
 its configuration as the device does (tests/sim/cli.py). tests/peer_sim.py starts and stops
 the process by PID.
 
@@ -31,9 +31,10 @@ from pathlib import Path
 
 BEHAVIOURS = ("normal", "silent", "refuse_auth", "garbage", "drop")
 # netmiko device_type -> the module that simulates it
-SIMULATORS = {"cisco_ios": "tests.sim.cisco_ios", "huawei": "tests.sim.huawei_vrp", "hp_comware": "tests.sim.hp_comware"}
+SIMULATORS = {"cisco_ios": "tests.sim.cisco_ios", "huawei": "tests.sim.huawei_vrp", "hp_comware": "tests.sim.hp_comware",
+              "huawei_vrpv8": "tests.sim.huawei_vrpv8"}
 PLATFORMS = tuple(SIMULATORS)
-_MODELS = {"cisco_ios": "CISCO2911/K9", "huawei": "AR6120", "hp_comware": "MSR3620"}
+_MODELS = {"cisco_ios": "CISCO2911/K9", "huawei": "AR6120", "hp_comware": "MSR3620", "huawei_vrpv8": "CE6870-48S6CQ-EI"}
 
 
 @dataclass
@@ -84,12 +85,15 @@ class Device:
         self.model = self.model or _MODELS[self.platform]
         digest = hashlib.sha256(self.name.encode()).hexdigest().upper()
         self.serial = self.serial or {"cisco_ios": "FGL" + digest[:8], "huawei": "2102" + digest[:16],
+                                      "huawei_vrpv8": "2102" + digest[:16],
                                       "hp_comware": "219801A0" + digest[:12]}[self.platform]
 
 
 def default_ports(platform: str) -> list[Port]:
     if platform == "cisco_ios":  # an ISR G2 branch router: three routed gigabit ports
         return [Port("GigabitEthernet0/0"), Port("GigabitEthernet0/1"), Port("GigabitEthernet0/2", up=False)]
+    if platform == "huawei_vrpv8":  # a CloudEngine switch: 10GE ports (idx_ce5810_v100r003)
+        return [Port("10GE1/0/1"), Port("10GE1/0/2"), Port("10GE1/0/3"), Port("10GE1/0/4", up=False)]
     if platform == "hp_comware":  # an H3C MSR branch router: routed gigabit ports
         return [Port("GigabitEthernet0/0"), Port("GigabitEthernet0/1"), Port("GigabitEthernet0/2", up=False)]
     # a Huawei AR branch router: a routed WAN port and a few LAN switch ports

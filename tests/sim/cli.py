@@ -48,7 +48,7 @@ class Shape:
     setting: bool
     key_length: int  # tokens of the key of a setting
     section: int = 0  # the device prints a separator between lines of two sections
-    grouped: bool = False  # keyed by a `NAME!`: the lines of one name print together
+    name_length: int = 0  # tokens up to its first `NAME!`: the lines of one name print together
     text: str = ""
 
 
@@ -73,17 +73,17 @@ def compile_shapes(lines: list[str]) -> list[Shape]:
             continue
         setting = line.startswith("=")
         groups = re.findall(r"\[[^\]]*\]|\S+", line.lstrip("="))
-        key_length, plain = 0, True  # the leading plain keywords, and the groups marked `!`
+        key_length, plain, name_length = 0, True, 0  # the leading plain keywords, and the groups marked `!`
         for i, group in enumerate(groups):
             if group.endswith("!"):
-                key_length, plain = i + 1, False
+                key_length, plain, name_length = i + 1, False, name_length or i + 1
             elif plain and not group.startswith(("[", "{")) and _is_keyword(group):
                 key_length = i + 1
             else:
                 break
         for words in _expand(line.lstrip("=").replace("!", "")):
             tokens = tuple(tuple(word.strip("{}").split("|")) for word in words)
-            shapes.append(Shape(tokens, rank, setting, key_length, section, "!" in line, line))
+            shapes.append(Shape(tokens, rank, setting, key_length, section, name_length, line))
     return shapes
 
 
@@ -225,10 +225,10 @@ class Lines:
     def ordered(self, extra: tuple = ()) -> list[tuple[Shape, list[str]]]:
         items, groups = [*self.items, *extra], {}
         for i, (s, w) in enumerate(items):
-            group = groups.setdefault(tuple(w[:s.key_length]) if s.grouped else i, [s.rank, i])
+            group = groups.setdefault(tuple(w[:s.name_length]) if s.name_length else i, [s.rank, i])
             group[0] = min(group[0], s.rank)
         order = sorted(range(len(items)), key=lambda i: (
-            *groups[tuple(items[i][1][:items[i][0].key_length]) if items[i][0].grouped else i], items[i][0].rank))
+            *groups[tuple(items[i][1][:items[i][0].name_length]) if items[i][0].name_length else i], items[i][0].rank))
         return [items[i] for i in order]
 
 

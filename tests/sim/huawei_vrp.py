@@ -143,6 +143,7 @@ class Vrp:
     """One device's state, shared by all its sessions."""
 
     system, views, switches, lldp = SYSTEM, VIEWS, SWITCHES, "lldp enable"
+    indent = " "  # AR V200/V300 indent global lines (idx_ensp-ar1); CloudEngine does not
     openers = ("vlan ", "aaa", "interface ", "user-interface ")  # the blocks, in the order they print
 
     def __init__(self, device: Device, clock: Clock):
@@ -167,23 +168,27 @@ class Vrp:
                 network = ipaddress.ip_interface(port.address)
                 lines.set(f"ip address {network.ip} {network.netmask}")
 
+    # The factory configuration (ensp-ar1_ar_v200r003's aaa block), then the account that logs in.
+    factory = {"aaa": ("authentication-scheme default", "authorization-scheme default", "accounting-scheme default",
+                       "domain default", "domain default_admin"),
+               "user-interface con 0": ("authentication-mode aaa",)}
+    account = ("local-user {user} password irreversible-cipher {cipher}", "local-user {user} privilege level 15",
+               "local-user {user} service-type ssh")
+    ssh_account = ("ssh user {user} authentication-type password", "ssh user {user} service-type stelnet")
+
     def boot(self, device: Device) -> None:
-        """The factory configuration's accounts and login (ensp-ar1_ar_v200r003's aaa block)."""
-        aaa = self.block("aaa")
-        for line in ("authentication-scheme default", "authorization-scheme default", "accounting-scheme default",
-                     "domain default", "domain default_admin"):
-            aaa.set(line)
-        console, vty = self.block("user-interface con 0"), self.block("user-interface vty 0 4")
-        console.set("authentication-mode aaa")
+        """The factory configuration, and the account (or only the vty password)."""
+        for header, lines in self.factory.items():
+            block = self.block(header)
+            for line in lines:
+                block.set(line)
+        vty = self.block("user-interface vty 0 4")
         if device.local_user:
-            for line in (f"local-user {device.username} password irreversible-cipher {cipher(device.password)}",
-                         f"local-user {device.username} privilege level 15",
-                         f"local-user {device.username} service-type ssh"):
-                aaa.set(line)
+            for line in self.account:
+                self.block("aaa").set(line.format(user=device.username, cipher=cipher(device.password)))
             self.switch_to("stelnet server enable", True)
-            for line in (f"ssh user {device.username} authentication-type password",
-                         f"ssh user {device.username} service-type stelnet"):
-                self.global_.set(line)
+            for line in self.ssh_account:
+                self.global_.set(line.format(user=device.username))
             vty.set("authentication-mode aaa")
         else:
             vty.set("authentication-mode password")
@@ -213,13 +218,14 @@ class Vrp:
         return name in lines or (self.switches[name][0] and f"undo {name}" not in lines)
 
     def port(self, typed: str) -> str | None:
-        """The interface named as typed: 'GigabitEthernet0/0/1', 'GE0/0/1', 'g0/0/1', 'Vlanif99'."""
-        match = re.match(r"([A-Za-z-]+)\s*([\d/.:]+)$", typed.strip())
+        """The interface named as typed: 'GigabitEthernet0/0/1', 'GE0/0/1', 'g0/0/1', 'Vlanif99',
+        CloudEngine's '10GE1/0/1'."""
+        match = re.match(r"(\d*[A-Za-z][A-Za-z-]*)\s*([\d/.:]+)$", typed.strip())
         if not match:
             return None
         kind, number = match[1].lower(), match[2]
         for header in self.blocks:
-            full = re.match(r"interface ([A-Za-z-]+)([\d/.:]+)$", header)
+            full = re.match(r"interface (\d*[A-Za-z][A-Za-z-]*)([\d/.:]+)$", header)
             if full and full[2] == number and (full[1].lower().startswith(kind) or short_name(full[1]).lower() == kind):
                 return full[1] + full[2]
         return None
@@ -258,7 +264,7 @@ class Vrp:
                 (parse(self.system, h, prefix=True).shape, h) for h in self._headers()]):
             if block or shape.section != section:
                 lines.append("#")
-            lines.append(text if block else " " + text)  # AR V200/V300 indent global lines (idx_ensp-ar1)
+            lines.append(text if block else self.indent + text)
             if block:
                 lines += [f" {line}" for line in self.blocks[text].render()]
             section = None if block else shape.section
@@ -411,6 +417,7 @@ class VrpShell(Shell):
 
     user_shapes, messages = USER, MESSAGES
     anywhere = ("display",)  # user-view commands every view takes
+    entered = "Enter system view, return user view with Ctrl+Z."
 
     def __init__(self, vrp: Vrp, process, behaviour: str, username: str):
         super().__init__(vrp, process, behaviour, username)
@@ -473,7 +480,7 @@ class VrpShell(Shell):
             if self.view != "user":
                 return self.error("invalid", self.prompt(), 0)
             self.view = "system"
-            return ["Enter system view, return user view with Ctrl+Z."]
+            return [self.entered]
         if words[0] == "save":
             if words[1:] == ["force"]:
                 return self.save("y")

@@ -161,8 +161,10 @@ def main():
     except Rejected as err:
         answer = " ".join(line.strip() for line in err.answer.splitlines() if platform.rejected.search(line))
         before = "; ".join(applied) if applied else "nothing"
-        module.fail_json(msg=f"{where} rejected {err.line!r} ({answer}); applied before it, in the running "
-                             f"configuration and not saved: {before}", applied=applied, rejected=err.line)
+        state = ("typed, never committed: the device drops them" if platform.commit
+                 else "in the running configuration and not saved")
+        module.fail_json(msg=f"{where} rejected {err.line!r} ({answer}); applied before it, {state}: {before}",
+                         applied=applied, rejected=err.line)
     except Exception as err:
         module.fail_json(msg=f"{where}: {type(err).__name__} after applying {len(applied)} lines",
                          applied=applied)

@@ -46,13 +46,15 @@ _IOS_VOLATILE = re.compile(
     r"^(Building configuration\.\.\.|Current configuration : \d+ bytes|! Last configuration change at .*"
     r"|! NVRAM config last updated at .*|! No configuration change since last restart|ntp clock-period \d+)$")
 # Cisco IOS Configuration Fundamentals; netmiko's cisco_ios driver looks for the same words.
+# The IOS and Comware parsers take these too: a show command the device does not know.
 _IOS_REJECTED = re.compile(r"(?m)^\s*% ?(Invalid input|Incomplete command|Ambiguous command|Unknown command)")
 # VRP: `Error: Unrecognized command found at '^' position.` and its Wrong parameter /
 # Incomplete command / Too many parameters siblings (Huawei command references' examples).
 _VRP_REJECTED = re.compile(r"(?m)^\s*Error:")
 # Comware: `% Unrecognized command found at '^' position.` (and Wrong parameter, Incomplete
 # command, Too many parameters): H3C Comware command references, "Using the CLI".
-_COMWARE_REJECTED = re.compile(r"(?m)^\s*% ?(Unrecognized command|Wrong parameter|Incomplete command|Too many parameters)")
+_COMWARE_REJECTED = re.compile(r"^\s*% ?(Unrecognized command|Wrong parameter|Incomplete command|Too many parameters)",
+                               re.M | re.I)
 _VRP_VOLATILE = re.compile(r"^!Last configuration was (updated|saved) at .*$")
 
 _IOS = dict(dialect="cisco_ios", show_config="show running-config", hostname="hostname", last_line="end",

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
+from agent.platforms import PLATFORMS
 from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
                              uptime_seconds)
 
 PLATFORM = "cisco_ios"  # ntc-templates' name; cisco_xe devices print the same
-_REJECTED = re.compile(r"^\s*% ?(Invalid input|Unknown command|Incomplete command|Ambiguous command)", re.M)
+_REJECTED = PLATFORMS["cisco_ios"].rejected
 
 
 def _offered(text: str) -> bool:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import re
 
+from agent.platforms import PLATFORMS
 from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
                              uptime_seconds)
 
 PLATFORM = "hp_comware"  # ntc-templates' and netmiko's name
-# '% Unrecognized command found at '^' position.', '% Wrong parameter found at ...', '% Incomplete
-# command found at ...', '% Too many parameters found at ...' (Comware's CLI, as public tools quote it)
-_REJECTED = re.compile(r"^\s*% ?(Unrecognized command|Wrong parameter|Incomplete command|Too many parameters)",
-                       re.M | re.I)
+_REJECTED = PLATFORMS["hp_comware"].rejected  # '% Unrecognized command found at '^' position.'
 
 
 def _offered(text: str) -> bool:

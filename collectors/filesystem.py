@@ -97,6 +97,7 @@ filesystem:
 
     def collect(self):
         partitions = self._partitions()
+        self._seen_writable.intersection_update(partitions)  # mounts that are gone: forgotten, not kept forever
         stats = self._statvfs_all({partition.mountpoint for partition in partitions.values()})
         families = {name: GaugeMetricFamily(f"node_filesystem_{name}", documentation, labels=_LABELS)
                     for name, documentation in _HELP.items()}

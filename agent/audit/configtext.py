@@ -184,7 +184,8 @@ def drift(golden: list[str] | str, running: list[str] | str, platform: str) -> d
     """What separates a device from its golden configuration: {'missing': [...], 'extra': [...]},
     each [(context, [lines])]."""
     want, have = parse(golden, platform), parse(running, platform)
-    negation = platforms.get(platform).negation if platforms.get(platform) else "no "
+    record = platforms.get(platform)
+    negation = record.negation if record else "no "
     return {"missing": _missing(want, have, negation), "extra": _extra(want, have, negation)}
 
 

@@ -8,11 +8,19 @@ import logging
 import os
 import sys
 
-from agent import __version__, logs
+from agent import __version__, exitcodes, logs
 from agent.checks import State, worst
 from agent.audit.store import DEFAULT_STORE
 from agent.config import DEFAULT_LISTEN, sample_config
 from agent.yamlfile import ConfigError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, which is CRITICAL in our table: exit USAGE instead."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(exitcodes.USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _config_args(parser: argparse.ArgumentParser) -> None:
@@ -20,40 +28,52 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-i", "--inventory", metavar="PATH", help="an Ansible YAML inventory (file or directory)")
 
 
+def _limit(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("--limit", metavar="SITES_OR_HOSTS", required=required,
+                        help="only these hosts, and the hosts at these sites and the sites under them "
+                        "(comma-separated, as ansible-playbook --limit)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="egov-agent", description=(
-        "Monitoring, provisioning and configuration audit for a province's e-government."))
+    parser = _Parser(prog="egov-agent", description=(
+        "Monitoring, provisioning and configuration audit for a province's e-government."),
+        epilog="exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (not all judged), 4 bad input, 5 usage")
     parser.add_argument("--version", action="version", version=f"egov-agent {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")  # sub-parsers are _Parser too
 
     run = commands.add_parser("run", help="run the agent: collect on schedule, serve /metrics")
     _config_args(run)
     run.add_argument("--listen", metavar="HOST:PORT", help=f"where to serve (default {DEFAULT_LISTEN})")
+    run.set_defaults(func=_run)
 
     check = commands.add_parser("check", help="run the checks once, print a table, exit 0/1/2/3 like Nagios")
     _config_args(check)
+    check.set_defaults(func=_check)
 
     once = commands.add_parser("once", help="run one collector once and print its metrics")
     once.add_argument("collector")
     _config_args(once)
     once.add_argument("--debug", action="store_true", help="print the collector's debug log to stderr")
+    once.set_defaults(func=_once)
 
     inventory = commands.add_parser("inventory", help="validate or show an inventory")
     inventory_commands = inventory.add_subparsers(dest="inventory_command", required=True, metavar="ACTION")
-    for action, text in (("validate", "check an inventory; exit 1 with every error found"),
+    for action, text in (("validate", "check an inventory; exit 4 with every error found"),
                          ("show", "print the site tree with hosts, roles and addresses")):
         sub = inventory_commands.add_parser(action, help=text)
         sub.add_argument("-i", "--inventory", metavar="PATH", required=True)
+        sub.set_defaults(func=_inventory)
 
     meeting = commands.add_parser("meeting-check", help="check every video-conference endpoint now; print "
                                   "ready / NOT READY with the reason; exit 0 all ready, 2 any not")
     meeting.add_argument("-i", "--inventory", metavar="PATH", required=True,
                          help="an Ansible YAML inventory (file or directory)")
     meeting.add_argument("-c", "--config", metavar="FILE", help="agent.yml: the probes' settings")
-    meeting.add_argument("--site", metavar="SITE", help="only the endpoints at this site and the sites under it")
+    _limit(meeting)
+    meeting.set_defaults(func=_meeting_check)
 
     provision = commands.add_parser("provision", help="provision a site's hosts with Ansible (playbooks/)")
-    provision.add_argument("site", help="a site group of the inventory (or any Ansible host pattern)")
+    _limit(provision, required=True)
     provision.add_argument("-i", "--inventory", metavar="PATH", action="append", required=True,
                            help="an Ansible inventory; repeat to add sources (later ones win)")
     provision.add_argument("--check", action="store_true",
@@ -63,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     provision.add_argument("--forks", type=int, default=10, metavar="N", help="hosts worked on in parallel (default 10)")
     provision.add_argument("--store", metavar="DIR", default=DEFAULT_STORE,
                            help="the audit store the first audit of the office goes to (commune_office.yml only)")
+    provision.set_defaults(func=_provision)
 
     targets = commands.add_parser("targets", help="write the Prometheus file_sd file listing the agents to scrape")
     targets.add_argument("-i", "--inventory", metavar="PATH", required=True,
@@ -73,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: the hosts with egov_role monitoring_server)")
     targets.add_argument("--shard", metavar="I/N", help="only the agents standing at a site of shard I of N "
                          "(sites split by uplink subtree)")
+    targets.set_defaults(func=_targets)
 
     audit = commands.add_parser("audit", help="configuration audit: backups with history, policy packs, "
                                 "drift from the golden configurations, reports")
@@ -80,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_audit_commands(audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION"))
 
-    commands.add_parser("sample-config", help="print a commented sample agent.yml")
+    commands.add_parser("sample-config", help="print a commented sample agent.yml").set_defaults(func=_sample_config)
     return parser
 
 
@@ -110,9 +132,9 @@ def _check(args) -> int:
     logs.setup("error")
     try:
         snapshot, _ = _run_collectors(args)
-    except ConfigError as err:
+    except ConfigError as err:  # Nagios shows 4 as UNKNOWN; a script tells it from a target's state
         print(f"UNKNOWN: {err}")
-        return State.UNKNOWN
+        return exitcodes.BAD_INPUT
     checks = sorted(snapshot.checks(), key=lambda c: (-c.state, c.name, c.target))
     state = worst(c.state for c in checks)
     counts = {s: sum(c.state == s for c in checks) for s in State}
@@ -133,8 +155,8 @@ def _once(args) -> int:
         print(f"# check {check.name} {check.target}: {check.state.name} - {check.summary}")
     if not result.success:
         print(f"collector {result.collector} failed: {result.reason}: {result.detail}", file=sys.stderr)
-        return 1
-    return 0
+        return exitcodes.UNKNOWN
+    return exitcodes.OK
 
 
 def _inventory(args) -> int:
@@ -146,7 +168,7 @@ def _inventory(args) -> int:
             print(error, file=sys.stderr)
         if errors:
             print(f"{args.inventory}: {len(errors)} error(s)", file=sys.stderr)
-            return 1
+            return exitcodes.BAD_INPUT
     inventory = load_inventory(args.inventory)
     if args.inventory_command == "show":
         print(render_tree(inventory))
@@ -156,48 +178,52 @@ def _inventory(args) -> int:
     return 0
 
 
+def _run(args) -> int:
+    from agent.daemon import serve
+
+    return serve(args.config, args.inventory, args.listen)
+
+
+def _meeting_check(args) -> int:
+    from agent.readiness import run
+
+    logs.setup("error")  # probe failures are rows of the table, not log lines
+    code, table = run(args.inventory, args.config, args.limit)
+    print(table, end="")
+    return code
+
+
+def _provision(args) -> int:
+    from agent import onboard, provision
+
+    if args.playbook == provision.DEFAULT_PLAYBOOK:  # a whole office: baseline, monitoring, first audit
+        return onboard.run(args.limit, args.inventory, args.store, check=args.check, forks=args.forks)
+    return provision.run(args.limit, args.inventory, check=args.check, playbook=args.playbook, forks=args.forks)
+
+
+def _targets(args) -> int:
+    from agent.targets import run
+
+    return run(args.inventory, args.output, args.agents, args.shard)
+
+
+def _sample_config(args) -> int:
+    print(sample_config())
+    return exitcodes.OK
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            from agent.daemon import serve
-
-            return serve(args.config, args.inventory, args.listen)
-        if args.command == "check":
-            return _check(args)
-        if args.command == "once":
-            return _once(args)
-        if args.command == "inventory":
-            return _inventory(args)
-        if args.command == "meeting-check":
-            from agent.readiness import run as meeting_check
-
-            logs.setup("error")  # probe failures are rows of the table, not log lines
-            code, table = meeting_check(args.inventory, args.config, args.site)
-            print(table, end="")
-            return code
-        if args.command == "provision":
-            from agent import onboard, provision
-
-            if args.playbook == provision.DEFAULT_PLAYBOOK:  # a whole office: baseline, monitoring, first audit
-                return onboard.run(args.site, args.inventory, args.store, check=args.check, forks=args.forks)
-            return provision.run(args.site, args.inventory, check=args.check, playbook=args.playbook,
-                                 forks=args.forks)
-        if args.command == "targets":
-            from agent.targets import run as write_targets
-
-            return write_targets(args.inventory, args.output, args.agents, args.shard)
-        if args.command == "audit":
-            return args.func(args)
-        if args.command == "sample-config":
-            print(sample_config())
-            return 0
+        args = _parser().parse_args(argv)
+    except SystemExit as exit_:  # a usage error (5), --help or --version (0): a code, also in process
+        return exit_.code
+    try:
+        return args.func(args)
     except ConfigError as err:
         print(f"egov-agent: {err}", file=sys.stderr)
-        return 1
+        return exitcodes.BAD_INPUT
     except KeyboardInterrupt:
-        return 130
+        return exitcodes.INTERRUPTED
     except BrokenPipeError:  # `egov-agent audit report | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
-    return 2
+        return exitcodes.BROKEN_PIPE

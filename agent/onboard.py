@@ -1,4 +1,4 @@
-"""`egov-agent provision SITE`: a commune office online end to end, in three phases.
+"""`egov-agent provision --limit SITE`: a commune office online end to end, in three phases.
 
 1. Baseline: playbooks/commune_office.yml on the site's hosts (Linux hosts and network gear).
 2. Monitoring: playbooks/deploy_agent.yml on the monitoring servers, so their agents get the
@@ -11,8 +11,9 @@
 Each phase runs even when the one before failed for some hosts (one unreachable router does
 not keep the rest of the office from its baseline, nor from its audit); a rerun is safe.
 With `check`, phases 1 and 2 run in check mode and phase 3 is skipped (it would log in).
-The exit code is the baseline's (0, 2 failed, 4 unreachable), or 2 when the first audit
-could not back up a device or finds a critical rule failing.
+The exit code (agent/exitcodes.py) is the worst of the phases': 2 a task failed or the first
+audit finds a critical rule failing, 3 a host unreachable or a device not backed up, 4 the
+limit matches no host.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from agent import provision
+from agent import exitcodes, provision
 
 MONITORING_GROUP = "monitoring_servers"
 
@@ -31,38 +32,38 @@ def run(site: str, inventory: list[str], store: str, check: bool = False, forks:
         out: TextIO | None = None) -> int:
     out = out or sys.stdout
     code = provision.run(site, inventory, check=check, forks=forks, out=out)
-    if code == provision.NO_HOSTS:
+    if code == exitcodes.BAD_INPUT:
         return code
     print(f"\n== monitoring: the agents of {MONITORING_GROUP} take the new inventory", file=out, flush=True)
     registered = provision.run(MONITORING_GROUP, inventory, check=check, playbook="deploy_agent.yml",
                                forks=forks, out=out)
-    if registered != provision.NO_HOSTS:  # an inventory without monitoring servers has nothing to register
-        code = code or registered
+    if registered != exitcodes.BAD_INPUT:  # an inventory without monitoring servers has nothing to register
+        code = exitcodes.worst(code, registered)
     if check:
         print("\n== first audit: skipped in check mode", file=out)
         return code
     audited = first_audit(site, inventory, store, out)
-    return code or audited
+    return exitcodes.worst(code, audited)
 
 
 def first_audit(site: str, inventory: list[str], store: str, out: TextIO) -> int:
-    """Back up and audit the site; 2 when a device could not be backed up or a critical rule
-    fails, else 0."""
+    """Back up and audit the site: the worst of the backup's and the audit's exit codes."""
     from agent.audit import backup, report
     from agent.audit.assess import audit_store
     from agent.audit.fetch import Fetcher
     from agent.audit.store import Store
     from agent.inventory import load_inventory
+    from agent.inventory.limit import limit_hosts
     from collectors.ssh_cli import SshSettings
 
     print(f"\n== first audit of {site}: backup into {store}", file=out, flush=True)
     if len(inventory) > 1:
         print("first audit skipped: it reads one inventory, this run was given several", file=out)
-        return 0
+        return exitcodes.OK
     fetched = backup.run(inventory[0], store, Fetcher(Path(SshSettings.known_hosts), 60.0, 20), limit=site,
                          out=out)
     loaded = load_inventory(inventory[0])
-    audits = audit_store(Store(store), loaded, backup.select(loaded, site))
+    audits = audit_store(Store(store), loaded, limit_hosts(loaded, site))
     report.table(audits, out)
     path = Path(store) / "reports" / f"{site}-{time.strftime('%Y%m%d-%H%M%S')}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,4 +72,4 @@ def first_audit(site: str, inventory: list[str], store: str, out: TextIO) -> int
     if fetched != 0:
         print("first audit: some configurations could not be backed up (above); the report shows their last "
               "backup, if any", file=out)
-    return 2 if fetched != 0 or report.exit_code(audits) == 2 else 0
+    return exitcodes.worst(fetched, report.exit_code(audits))

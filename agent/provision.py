@@ -1,4 +1,4 @@
-"""`egov-agent provision SITE`: run a playbook on one site's hosts through ansible-runner.
+"""`egov-agent provision --limit SITE`: run a playbook on one site's hosts through ansible-runner.
 
 While Ansible works it prints a line per phase (role and task-name prefix, "Ssh | ...")
 and a line per host result that changes something, fails or cannot connect; at the end a
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from agent import exitcodes
+
 PLAYBOOKS = Path(__file__).resolve().parent.parent / "playbooks"
 DEFAULT_PLAYBOOK = "commune_office.yml"
 
-# the exit code when no host of the inventory matches the site
-NO_HOSTS = 1
 
 
 def unreachable_reason(message: str) -> str:
@@ -150,9 +150,10 @@ def summary(stats: dict, hosts: dict[str, HostResult], check: bool) -> list[str]
 def run(site: str, inventory: str | list[str], check: bool = False, playbook: str = DEFAULT_PLAYBOOK,
         forks: int = 10, extravars: dict | None = None, envvars: dict | None = None,
         out: TextIO | None = None) -> int:
-    """Run `playbook` (a name in playbooks/ or a path) on `site` (any host pattern) and
-    return ansible-playbook's exit code: 0 all well, 2 a task failed, 4 a host was
-    unreachable; 1 when the site matched no host."""
+    """Run `playbook` (a name in playbooks/ or a path) on `site` (`--limit`: any host
+    pattern) and return the run's exit code (agent/exitcodes.py): 0 all well, 2 a task
+    failed on some host, 3 some host was unreachable (and none failed), 4 when the limit
+    matched no host or ansible-playbook stopped before reaching any."""
     import ansible_runner  # heavy, and only the provision command needs it
 
     out = out or sys.stdout
@@ -186,8 +187,12 @@ def run(site: str, inventory: str | list[str], check: bool = False, playbook: st
         reason = (f"no host of the inventory matches {site!r}" if "no hosts to target" in ansible_output
                   else f"ansible-playbook stopped before reaching any host (exit {rc})")
         print(f"provision {site}: {reason} ({elapsed:.1f} s)", file=out)
-        return rc or NO_HOSTS
+        return exitcodes.BAD_INPUT
     print(f"\nsummary of {site} ({elapsed:.1f} s):", file=out)
     for line in summary(stats, progress.hosts, check):
         print(line, file=out)
-    return rc
+    # ansible-playbook's own 4 (a host unreachable) is "bad input" in our table: read the stats
+    failed = any(stats.get("failures", {}).values()) or rc not in (0, 2, 4)
+    unreachable = any(stats.get("dark", {}).values())
+    return exitcodes.worst(exitcodes.CRITICAL if failed else exitcodes.OK,
+                           exitcodes.UNKNOWN if unreachable else exitcodes.OK)

@@ -1,7 +1,7 @@
 """Meeting readiness: check every video-conference endpoint now, say which are ready and why not.
 
 Before a province-wide meeting an operator runs `egov-agent meeting-check`: every inventory
-host with egov_role vc_endpoint (optionally only under one site) gets each check its
+host with egov_role vc_endpoint (optionally only those of `--limit`) gets each check its
 egov_checks lists (sip, h323, http, icmp ...) run once, at once, by the same probe collectors
 the daemon schedules, and one table answers: ready or NOT READY, with the reason.
 
@@ -17,18 +17,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from agent import exitcodes
 from agent.checks import Check, State
 from agent.collector import discover
 from agent.config import load_config
 from agent.context import Context
 from agent.inventory import load_inventory
+from agent.inventory.limit import limit_hosts
 from agent.probe import Probe
 from agent.scheduler import Scheduler
 from agent.snapshot import Result, Snapshot
-from agent.yamlfile import ConfigError
 
 ROLE = "vc_endpoint"
-READY, NOT_READY = 0, 2  # exit codes
+READY, NOT_READY = exitcodes.OK, exitcodes.CRITICAL
 
 
 @dataclass
@@ -57,15 +58,12 @@ class _Endpoints:
         return getattr(self._inventory, name)
 
 
-def run(inventory_path, config_path=None, site=None) -> tuple[int, str]:
+def run(inventory_path, config_path=None, limit=None) -> tuple[int, str]:
     """(exit code: 0 every endpoint ready, 2 any not ready or none found; the table). ConfigError on bad input."""
     inventory = load_inventory(inventory_path)
     config = load_config(config_path)
-    if site is not None and site not in inventory.sites:
-        raise ConfigError(f"no site named {site!r} (a group that sets egov_site_type)", str(inventory_path))
-    endpoints = [host for host in inventory.hosts.values() if host.role == ROLE
-                 and (site is None or site in (s.name for s in inventory.path(host.site)))]
-    where = f" under site {site}" if site else ""
+    endpoints = [inventory.hosts[name] for name in limit_hosts(inventory, limit) if inventory.hosts[name].role == ROLE]
+    where = f" in {limit}" if limit else ""
     if not endpoints:
         return NOT_READY, f"NOT READY: no {ROLE} host in the inventory{where}: nothing was checked\n"
 

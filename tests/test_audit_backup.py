@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from netmiko import ConnectHandler
 
+from agent import exitcodes
 from agent.audit.backup import run
 from agent.audit.fetch import Fetcher, network_config
 from agent.audit.store import Store
@@ -154,7 +155,7 @@ def history(fleet, tmp_path_factory):
 def test_first_backup_fetches_both_platforms_and_reports_each_failure(history):
     store, stages = history
     first = stages["first"]
-    assert first["code"] == 1, first["out"] + first["err"]  # some failed
+    assert first["code"] == exitcodes.UNKNOWN, first["out"] + first["err"]  # some failed
     lines = dict(re.match(r"(\S+)\s+(.*)", line).groups() for line in first["out"].splitlines()
                  if line.startswith("rtr-"))
     assert lines["rtr-cisco"].startswith("new ") and lines["rtr-huawei"].startswith("new ")
@@ -238,7 +239,7 @@ def test_a_changed_secret_is_a_changed_line(history):
 def test_an_unreachable_device_keeps_its_last_backup(history):
     _, stages = history
     unreachable, before = stages["unreachable"], stages["secret"]
-    assert unreachable["code"] == 1
+    assert unreachable["code"] == exitcodes.UNKNOWN
     assert "rtr-huawei  FAILED     connect: connection refused" in unreachable["out"]
     assert unreachable["files"]["rtr-huawei"] == before["files"]["rtr-huawei"]
     assert unreachable["mtimes"]["rtr-huawei"] == before["mtimes"]["rtr-huawei"]  # not even rewritten
@@ -259,13 +260,13 @@ def test_diff_shows_a_devices_history(history, capsys):
         "diff --git a/network/rtr-cisco.cfg b/network/rtr-cisco.cfg"}
 
     assert main(["audit", "diff", "rtr-cisco", "--store", str(store), "--since", "2999-01-01"]) == 0
-    assert capsys.readouterr().out == "rtr-cisco: no change since 2999-01-01\n"
+    assert capsys.readouterr().out == "rtr-cisco: no change since 2999-01-01 00:00:00\n"
 
-    assert main(["audit", "diff", "rtr-cisko", "--store", str(store)]) == 1
+    assert main(["audit", "diff", "rtr-cisko", "--store", str(store)]) == exitcodes.BAD_INPUT
     assert capsys.readouterr().err == f"egov-agent: no backup of 'rtr-cisko' in {store} (near: rtr-cisco)\n"
-    assert main(["audit", "diff", "rtr-silent", "--store", str(store)]) == 1
+    assert main(["audit", "diff", "rtr-silent", "--store", str(store)]) == exitcodes.BAD_INPUT
     assert "it has never been fetched: timeout: " in capsys.readouterr().err
-    assert main(["audit", "diff", "rtr-cisco", "--store", str(store), "--since", "last week"]) == 2
+    assert main(["audit", "diff", "rtr-cisco", "--store", str(store), "--since", "last week"]) == exitcodes.USAGE
 
 
 def test_concurrent_runs_take_turns_and_leave_a_sound_repository(fleet, tmp_path, monkeypatch):
@@ -299,7 +300,7 @@ def test_a_run_that_cannot_get_the_store_gives_up_naming_the_holder(fleet, tmp_p
     inventory, store = write_inventory(tmp_path / "inventory.yml", fleet), tmp_path / "store"
     with Store(store).lock(1):
         code, out, err = backup(inventory, store, "--limit", "rtr-huawei", "--lock-timeout", "0.3")
-    assert code == 2
+    assert code == exitcodes.UNKNOWN
     assert err == f"egov-agent: {store} is in use by another backup run (PID {os.getpid()}); waited 0.3s\n"
 
 
@@ -309,7 +310,7 @@ def test_host_keys_are_recorded_then_checked(fleet, tmp_path, monkeypatch):
     entry = f"[127.78.0.2]:{fleet.port}"
     (tmp_path / "known_hosts").write_text(f"{entry} {public_key_line('another device')}\n")
     code, out, _ = backup(inventory, store, "--limit", "rtr-huawei")
-    assert code == 1 and re.search(rf"rtr-huawei  FAILED     tls: rtr-huawei \(127\.78\.0\.2:{fleet.port}\) presents "
+    assert code == exitcodes.UNKNOWN and re.search(rf"rtr-huawei  FAILED     tls: rtr-huawei \(127\.78\.0\.2:{fleet.port}\) presents "
                                    rf"host key {re.escape(fingerprint('rtr-huawei'))}, but ", out), out
     (tmp_path / "known_hosts").unlink()
     code, out, err = backup(inventory, store, "--limit", "rtr-huawei")
@@ -338,15 +339,15 @@ def test_a_comware_router_is_backed_up_with_its_secrets_redacted(fleet, tmp_path
         assert not any(secret in blob for blob in blobs), secret
 
 
-def test_bad_input_is_exit_2_naming_it(fleet, tmp_path, capsys):
+def test_bad_input_is_exit_4_naming_it(fleet, tmp_path, capsys):
     inventory = write_inventory(tmp_path / "inventory.yml", fleet)
-    assert backup(inventory, tmp_path / "store", "--limit", "xa_tott")[:2] == (2, "")
+    assert backup(inventory, tmp_path / "store", "--limit", "xa_tott")[:2] == (exitcodes.BAD_INPUT, "")
     assert "--limit: no site or host named 'xa_tott' (near: xa_tot" in backup(
         inventory, tmp_path / "store", "--limit", "xa_tott")[2]
     code, _, err = backup(str(tmp_path / "missing.yml"), tmp_path / "store")
-    assert code == 2 and "missing.yml" in err
+    assert code == exitcodes.BAD_INPUT and "missing.yml" in err
     code, _, err = backup(inventory, tmp_path / "store", "--limit", "sw-nossh")
-    assert code == 2 and "nothing to back up" in err
+    assert code == exitcodes.BAD_INPUT and "nothing to back up" in err
     assert not (tmp_path / "store").exists()
 
 
@@ -430,7 +431,7 @@ def test_linux_host_configuration_in_sections_redacted(ssh_targets, tmp_path):  
     assert "==> /etc/sudoers <==\n" in as_user and "\n(absent)\n==> /etc/sudoers <==" not in as_user  # root read it
 
     code, out, err = results["srv-nosudo"]
-    assert code == 1 and "srv-nosudo" not in Store(tmp_path / "store").files()
+    assert code == exitcodes.UNKNOWN and "srv-nosudo" not in Store(tmp_path / "store").files()
     assert re.search(r"srv-nosudo  FAILED     auth: egov-nosudo@127\.78\.1\.1:\d+: exit 1: "
                      r"sudo: a password is required", out), out
 

@@ -16,6 +16,7 @@ import yaml
 from netmiko import ConnectHandler
 from prometheus_client.core import Metric
 
+from agent import exitcodes
 from agent.cli import main
 from agent.context import Context
 from agent.inventory import load_inventory
@@ -65,13 +66,13 @@ def province(tmp_path_factory):
     runs["report"] = cli("audit", "report", *common, "--format", "json")
     runs["metrics_before"] = collect(store, inventory)
     runs["html"] = cli("audit", "report", *common, "--format", "html", "-o", str(directory / "report.html"))
-    runs["fix"] = cli("audit", "fix", "kiem-rtr", *common)
-    runs["apply"] = cli("audit", "fix", "kiem-rtr", *common, "--apply")
+    runs["fix"] = cli("audit", "fix", "--limit", "kiem-rtr", *common)
+    runs["apply"] = cli("audit", "fix", "--limit", "kiem-rtr", *common, "--apply")
     runs["backup_after"] = cli("audit", "backup", *common, "--known-hosts", str(known_hosts))
     runs["report_after"] = cli("audit", "report", *common, "--format", "json")
     runs["diff"] = cli("audit", "diff", "kiem-rtr", "--store", store)
     runs["metrics_after"] = collect(store, inventory)
-    runs["onboard"] = cli("provision", "xa_kiem", "-i", str(inventory), "--store", store)
+    runs["onboard"] = cli("provision", "--limit", "xa_kiem", "-i", str(inventory), "--store", store)
     runs["directory"] = directory
     try:
         yield runs
@@ -127,7 +128,7 @@ def test_fix_prints_the_commands_and_applies_them_only_when_asked(province):
     code, output = province["fix"]
     assert code == 0, output
     assert "ip ssh version 2" in output and "no snmp-server community public" in output
-    assert "# IOS-SNMP-001 (critical)" in output
+    assert "# kiem-rtr: IOS-SNMP-001 (critical)" in output
     assert "--apply" in output
     # nothing changed on the device until --apply: the first report saw the unsafe line
     code, output = province["apply"]
@@ -180,8 +181,8 @@ def test_provisioning_the_office_ends_with_its_first_audit_on_record(province):
 
 
 def test_audit_file_names_what_it_cannot_read(tmp_path, capsys):
-    assert main(["audit", "file", str(tmp_path / "none.cfg"), "--platform", "cisco_ios"]) == 1
-    assert main(["audit", "file", str(tmp_path), "--platform", "linux"]) == 1
+    assert main(["audit", "file", str(tmp_path / "none.cfg"), "--platform", "cisco_ios"]) == exitcodes.BAD_INPUT
+    assert main(["audit", "file", str(tmp_path), "--platform", "linux"]) == exitcodes.BAD_INPUT
     err = capsys.readouterr().err
     assert f"{tmp_path / 'none.cfg'}: No such file or directory" in err and f"{tmp_path}: Is a directory" in err
     with pytest.raises(SystemExit):

@@ -53,11 +53,11 @@ def by_name(audits: list[DeviceAudit]) -> dict[str, DeviceAudit]:
 
 # --- exit code --------------------------------------------------------------------------------
 
-def test_exit_code_is_2_on_a_critical_finding_1_on_a_device_not_audited_0_otherwise():
+def test_exit_code_is_2_on_a_critical_finding_3_on_a_device_not_audited_0_otherwise():
     devices = by_name(fleet())
     assert report.exit_code(list(devices.values())) == 2
     assert report.exit_code([devices["xa-b-rtr"]]) == 2  # a critical finding alone
-    assert report.exit_code([devices["dc-core-sw"], devices["pop-rtr"]]) == 1
+    assert report.exit_code([devices["dc-core-sw"], devices["pop-rtr"]]) == 3
     assert [f.rule.severity for f in devices["dc-core-sw"].failed] == ["low"]
     assert report.exit_code([devices["dc-core-sw"]]) == 0  # a failed low rule does not stop a pipeline
     assert report.exit_code([]) == 0

@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
 from prometheus_client.parser import text_string_to_metric_families
 
+from agent import exitcodes
 from tests.peers import http_get
 
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
@@ -121,7 +122,7 @@ def test_bad_config_at_start_exits_with_a_located_error(tmp_path):
     config.write_text("listen: 127.0.0.1:1\ncollectors:\n  loadavg:\n    per_cpu_warning: lots\n")
     run = subprocess.run([sys.executable, "-m", "agent", "run", "-c", str(config)],
                          capture_output=True, text=True, timeout=30)
-    assert run.returncode == 1
+    assert run.returncode == exitcodes.BAD_INPUT
     assert f"{config}:4: collectors.loadavg.per_cpu_warning: expected a number" in run.stderr
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from agent import exitcodes
 from agent.provision import HostResult, phase_of, summary, unreachable_reason
 from tests.peer_sshd import (connection, make_key, office_inventory, override_inventory, provision_run,
                              require_baseline_packages)
@@ -166,7 +167,7 @@ def test_check_mode_on_a_compliant_host_reports_no_change(office):
 def test_unknown_site_matches_no_host(office):
     _, _, inventory = office
     run = provision_run("xa_khong_co", str(inventory))
-    assert run.rc == 1
+    assert run.rc == exitcodes.BAD_INPUT
     assert "no host of the inventory matches 'xa_khong_co'" in run.output
 
 
@@ -188,7 +189,7 @@ def broken_office(ssh_targets, admin_key, tmp_path_factory):  # noqa: F811
 
 def test_an_unreachable_host_does_not_stop_the_others(broken_office):
     run = broken_office
-    assert run.rc == 4, _explain(run)  # ansible-playbook's "some host unreachable"
+    assert run.rc == exitcodes.UNKNOWN, _explain(run)  # some host unreachable, none failed
     assert run.hosts["good-01"]["failed"] == 0 and run.hosts["good-01"]["changed"] > 0, _explain(run)
     assert run.hosts["refused-01"]["unreachable"] == 1
     assert "unreachable (refused)" in run.output

@@ -89,12 +89,12 @@ def test_one_ready_one_busy_one_silent(kamailio, h323_port, tmp_path):  # noqa: 
 
 def test_a_site_subtree(kamailio, h323_port, tmp_path):  # noqa: F811
     inventory, config = write(tmp_path, kamailio, h323_port)
-    code, table = run(inventory, config, site="ubnd")
+    code, table = run(inventory, config, limit="ubnd")
     assert code == 0
-    assert table.splitlines()[0] == "READY: 1 of 1 video-conference endpoints ready under site ubnd"
+    assert table.splitlines()[0] == "READY: 1 of 1 video-conference endpoints ready in ubnd"
     assert rows(table) == {"vc-ubnd": ["ubnd", "ready", "-"]}
 
-    code, table = run(inventory, config, site="xa_b")
+    code, table = run(inventory, config, limit="xa_b")
     assert code == 2 and list(rows(table)) == ["vc-xa-b"]
 
 
@@ -105,8 +105,8 @@ def test_no_endpoint_is_not_a_go(kamailio, h323_port, tmp_path):  # noqa: F811
         "    portal: {ansible_host: 127.50.60.9, egov_role: web_server}\n")
     code, table = run(inventory, config)
     assert code == 2 and table.startswith("NOT READY: no vc_endpoint host in the inventory")
-    with pytest.raises(ConfigError, match="no site named 'xa_z'"):
-        run(inventory, config, site="xa_z")
+    with pytest.raises(ConfigError, match="no site or host named 'xa_z'"):
+        run(inventory, config, limit="xa_z")
 
 
 def test_endpoints_that_cannot_be_checked(tmp_path):

@@ -4,10 +4,11 @@ A backup run, holding the store's lock throughout: fetch every device's configur
 (agent/audit/fetch.py), redact its secrets (redact.py), write the files that changed and
 commit them once (store.py), render the golden configurations provisioning would apply
 (golden.py) for the drift report, and record each device's status. A device that cannot
-be fetched keeps its last backup; the run names it with its reason and exits 1.
+be fetched keeps its last backup; the run names it with its reason and exits UNKNOWN.
 
-Exit codes of `backup`: 0 every device fetched, 1 some failed, 2 nothing could be done
-(a bad inventory, a bad --limit, the store in use or broken).
+Exit codes (agent/exitcodes.py): 0 every device fetched; 3 some could not be, or the store is
+in use or broken; 4 a bad inventory, a --limit naming nothing, or nothing in it to back up;
+5 bad options.
 """
 
 from __future__ import annotations
@@ -20,28 +21,49 @@ from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from agent import logs
+from agent import exitcodes, logs
 from agent.audit.fetch import Fetcher, devices
 from agent.audit.redact import redact
 from agent.audit.store import DEFAULT_STORE, Change, Store, StoreError
 from agent.collector import CollectorError
-from agent.inventory import Inventory, load_inventory
+from agent.inventory import load_inventory
+from agent.inventory.limit import limit_hosts
 from agent.yamlfile import ConfigError
 from collectors.ssh_cli import SshSettings
 
 
 
+def _positive(kind):
+    """An argparse type: a number above 0 (a usage error otherwise)."""
+    def parse(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a number above 0, not {text!r}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in "invalid int value"
+    return parse
+
+
+def _date(text: str) -> datetime:
+    """An argparse type: a date (its midnight, local time) or an ISO date and time."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date (2025-07-01) or an ISO date and time, not {text!r}") \
+            from None
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     """`backup` and `diff`, on the `audit` command's sub-parsers."""
     backup = commands.add_parser("backup", help="fetch the configurations of the network devices and Linux hosts "
-                                 "into the store (git); exit 0 all fetched, 1 some failed, 2 nothing done")
+                                 "into the store (git); exit 0 all fetched, 3 some not")
     backup.add_argument("-i", "--inventory", metavar="PATH", required=True, help="an Ansible YAML inventory")
     backup.add_argument("--store", metavar="DIR", default=DEFAULT_STORE,
                         help=f"the store, a git repository made on first use (default {DEFAULT_STORE})")
     backup.add_argument("--limit", metavar="SITE_OR_HOST", help="only these hosts, or the hosts at these sites and "
                         "the sites under them; comma-separated")
-    backup.add_argument("--concurrency", type=int, default=20, metavar="N", help="devices fetched at once (default 20)")
-    backup.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+    backup.add_argument("--concurrency", type=_positive(int), default=20, metavar="N", help="devices fetched at once (default 20)")
+    backup.add_argument("--timeout", type=_positive(float), default=60.0, metavar="SECONDS",
                         help="one device, login to logout (default 60)")
     backup.add_argument("--known-hosts", metavar="FILE", default=SshSettings.known_hosts,
                         help="SSH host keys, recorded on first contact (default: the ssh collector's, "
@@ -55,39 +77,14 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     diff = commands.add_parser("diff", help="the history of a device's backup: commits with their diffs")
     diff.add_argument("device")
     diff.add_argument("--store", metavar="DIR", default=DEFAULT_STORE, help=f"the store (default {DEFAULT_STORE})")
-    diff.add_argument("--since", metavar="DATE", help="changes since DATE (2025-07-01, or 2025-07-01T08:00+07:00)")
+    diff.add_argument("--since", metavar="DATE", type=_date, help="changes since DATE (2025-07-01, or 2025-07-01T08:00+07:00)")
     diff.set_defaults(func=diff_command)
 
 
 def backup_command(args) -> int:
     logs.setup("warning")  # host keys recorded on first contact are logged
-    if args.concurrency < 1 or args.timeout <= 0:
-        print("egov-agent: --concurrency must be at least 1 and --timeout more than 0", file=sys.stderr)
-        return 2
     fetcher = Fetcher(Path(args.known_hosts), args.timeout, args.concurrency)
     return run(args.inventory, args.store, fetcher, args.limit, args.lock_timeout, args.golden)
-
-
-def select(inventory: Inventory, limit: str | None) -> list[str]:
-    """The hosts named in `limit` (comma-separated), with every host at the sites it names
-    and the sites under them; every host without a limit."""
-    if not limit:
-        return list(inventory.hosts)
-    wanted: set[str] = set()
-    for name in (n.strip() for n in limit.split(",") if n.strip()):
-        if name in inventory.hosts:
-            wanted.add(name)
-        elif name in inventory.sites:
-            sites = [name]
-            while sites:
-                site = sites.pop()
-                wanted.update(inventory.site(site).hosts)
-                sites.extend(inventory.site(site).children)
-        else:
-            near = difflib.get_close_matches(name, [*inventory.sites, *inventory.hosts], n=5)
-            raise ConfigError(f"no site or host named {name!r}" + (f" (near: {', '.join(near)})" if near else ""),
-                              key="--limit")
-    return [name for name in inventory.hosts if name in wanted]
 
 
 def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | None = None,
@@ -96,14 +93,14 @@ def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | Non
     out = out or sys.stdout
     try:
         inventory = load_inventory(inventory_path)
-        found, skipped = devices(inventory, select(inventory, limit))
+        found, skipped = devices(inventory, limit_hosts(inventory, limit))
     except ConfigError as err:
         print(f"egov-agent: {err}", file=sys.stderr)
-        return 2
+        return exitcodes.BAD_INPUT
     if not found:
         print(f"egov-agent: {inventory_path}: no network device with an ssh check and no Linux host with an "
               f"address{' in ' + limit if limit else ''}: nothing to back up", file=sys.stderr)
-        return 2
+        return exitcodes.BAD_INPUT
     store = Store(store_path)
     try:
         with store.lock(lock_timeout) as waited:
@@ -121,7 +118,7 @@ def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | Non
             golden_problem = _golden(store, inventory_path, limit, found, key) if golden else None
     except StoreError as err:
         print(f"egov-agent: {err}", file=sys.stderr)
-        return 2
+        return exitcodes.UNKNOWN
     return _report(found, skipped, results, changes, commit, golden_problem, store_path, out)
 
 
@@ -184,19 +181,11 @@ def _report(found, skipped, results, changes: list[Change], commit: str | None, 
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n)
     print(f"backup: {len(found)} devices: {summary}; " + (f"commit {commit} in {store_path}" if commit
                                                             else f"no change to commit in {store_path}"), file=out)
-    return 1 if counts["failed"] else 0
+    return exitcodes.UNKNOWN if counts["failed"] else exitcodes.OK
 
 
 def diff_command(args) -> int:
     store = Store(args.store)
-    since = None
-    if args.since:
-        try:
-            since = datetime.fromisoformat(args.since)  # a date alone is its midnight, local time
-        except ValueError:
-            print(f"egov-agent: --since {args.since!r}: expected a date (2025-07-01) or an ISO date and time",
-                  file=sys.stderr)
-            return 2
     files = store.files()
     if args.device not in files:
         failed = store.status().get(args.device, {})
@@ -206,11 +195,11 @@ def diff_command(args) -> int:
             near = difflib.get_close_matches(args.device, files, n=5)
             problem = f"near: {', '.join(near)}" if near else f"{len(files)} devices have one"
         print(f"egov-agent: no backup of {args.device!r} in {args.store} ({problem})", file=sys.stderr)
-        return 1
+        return exitcodes.BAD_INPUT
     try:
-        history = store.history(args.device, since)
+        history = store.history(args.device, args.since)
     except StoreError as err:
         print(f"egov-agent: {err}", file=sys.stderr)
-        return 2
+        return exitcodes.UNKNOWN
     print(history.rstrip("\n") if history else f"{args.device}: no change since {args.since}")
-    return 0
+    return exitcodes.OK

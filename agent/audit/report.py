@@ -3,10 +3,10 @@
 All four read a list of DeviceAudit (agent/audit/policy.py). Lines shown are the lines the
 audit read: the configuration must be redacted (agent/audit/redact.py) before it is audited.
 
-Exit code (`exit_code`), so an audit fits a pipeline:
+Exit code (`exit_code`, from the table in agent/exitcodes.py), so an audit fits a pipeline:
 
     2  a critical rule failed on some device: the pipeline stops
-    1  no critical finding, but some device could not be audited (no backup, no pack)
+    3  no critical finding, but some device could not be audited (no backup, no pack)
     0  otherwise; failed high, medium and low rules do not fail a pipeline
 
 JSON (`to_json`; keys are stable, new keys may be added):
@@ -37,7 +37,7 @@ from datetime import datetime, timezone
 from html import escape
 from typing import TextIO
 
-from agent import __version__
+from agent import __version__, exitcodes
 from agent.audit.policy import SEVERITIES, DeviceAudit, Finding
 from agent.status_page import both, duration
 
@@ -48,8 +48,8 @@ _COLOURS = {"critical": "1;31", "high": "31", "medium": "33", "low": "36", "erro
 
 def exit_code(audits: list[DeviceAudit]) -> int:
     if any(finding.rule.severity == "critical" for audit in audits for finding in audit.failed):
-        return 2
-    return 1 if any(audit.error for audit in audits) else 0
+        return exitcodes.CRITICAL
+    return exitcodes.UNKNOWN if any(audit.error for audit in audits) else exitcodes.OK
 
 
 def _ordered(audits: list[DeviceAudit]) -> list[DeviceAudit]:

@@ -1,22 +1,15 @@
-"""Meeting readiness against real kamailio endpoints (ready, 503, silent) and real H.323 ports,
-and the h323 probe that serves it."""
+"""Meeting readiness against real kamailio endpoints (ready, 503, silent) and real H.323 ports."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 
 import pytest
 
-from agent.checks import State
 from agent.collector import discover
-from agent.context import Context
-from agent.inventory import load_inventory
-from agent.probe import ProbeSettings
 from agent.readiness import run
 from agent.yamlfile import ConfigError
-from collectors.h323 import H323Probe
 from tests.peers import free_port
 
 FAST = "{probe_timeout: 2s, timeout: 5s, interval: 10s}"
@@ -120,21 +113,3 @@ def test_endpoints_that_cannot_be_checked(tmp_path):
     assert got["vc-nowhere"][1:] == ["NOT READY", "no address (ansible_host) in the inventory"]
     assert got["vc-unchecked"][1:] == ["NOT READY", "no checks listed (egov_checks)"]
 
-
-def test_h323_probe(h323_port, tmp_path):
-    refused = free_port("127.50.60.8")
-    with socket.create_server(("127.50.60.10", 0)) as second:
-        (tmp_path / "hosts.yml").write_text("\n    ".join([
-            "province:\n  vars: {egov_site_type: province}\n  hosts:",
-            host("open", "127.50.60.1", f"h323: {{port: {h323_port}}}"),
-            host("slow", "127.50.60.10", f"h323: {{port: {second.getsockname()[1]}, time_warning: 0s}}"),
-            host("closed", "127.50.60.8", f"h323: {{port: {refused}}}")]) + "\n")
-        probe = H323Probe(ProbeSettings(probe_timeout=2, timeout=5, interval=10), Context(load_inventory(tmp_path)))
-        families = {f.name: f for f in asyncio.run(probe.collect())}
-    checks = {c.target: c for c in probe.checks({})}
-    assert {s.labels["target"]: s.value for s in families["egov_h323_up"].samples} == {
-        "open": 1, "slow": 1, "closed": 0}
-    assert {s.labels["target"] for s in families["egov_h323_connect_seconds"].samples} == {"open", "slow"}
-    assert checks["open"].state == State.OK and checks["open"].summary.startswith(f"port {h323_port} accepted in ")
-    assert checks["slow"].state == State.WARNING
-    assert (checks["closed"].state, checks["closed"].summary) == (State.CRITICAL, "connect: connection refused")

@@ -16,6 +16,7 @@ from html import escape
 
 from agent import __version__
 from agent.checks import Check, State, worst
+from agent.htmlstyle import BASE_STYLE
 from agent.snapshot import Snapshot
 
 STATE_NAMES = {
@@ -29,21 +30,9 @@ STATE_NAMES = {
 _URGENCY = [State.CRITICAL, State.UNKNOWN, State.WARNING, State.UNREACHABLE, State.OK]
 THIS_HOST = "#this-host"  # the tree node of checks placed at no inventory site
 
-_STYLE = """
-*{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;padding:.75rem;
-max-width:72rem;color:#1d1d1f;background:#fff;overflow-wrap:anywhere}
-h1{font-size:1.3rem;margin:.2rem 0}h2{font-size:1.1rem;margin:1.4rem 0 .5rem;border-bottom:2px solid #ddd}
-[lang=en]{color:#555}
-nav,.meta{font-size:.9rem}nav a{white-space:nowrap}
-a{color:#0b57a4}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.3rem .45rem;border-bottom:1px solid #e3e3e3;vertical-align:top}
-th{font-size:.85rem;background:#f4f4f4}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-small{color:#666}
-.st{display:inline-block;padding:0 .4rem;border-radius:.25rem;font-size:.8rem;font-weight:600;
-white-space:nowrap;color:#fff}
+_STYLE = BASE_STYLE + """
+body{max-width:72rem}
+.meta{color:inherit}nav,.meta{font-size:.9rem}nav a{white-space:nowrap}
 .OK{background:#1e7b34}.WARNING{background:#b26a00}.CRITICAL{background:#b00020}
 .UNKNOWN{background:#5f6368}.UNREACHABLE{background:#6a1b9a}
 .counts>span{display:inline-block;white-space:nowrap;margin:0 .6rem .3rem 0}
@@ -72,7 +61,7 @@ def both(vietnamese: str, english: str) -> str:
 
 
 def _badge(state: State) -> str:
-    return f"<span class='st {state.name}'>{STATE_NAMES[state]} ({state.name})</span>"
+    return f"<span class='badge {state.name}'>{STATE_NAMES[state]} ({state.name})</span>"
 
 
 def duration(seconds: float) -> str:
@@ -271,7 +260,7 @@ class _Page:
 
 def _dot(state: State) -> str:
     """A small state marker before a host name in the tree."""
-    return f"<span class='st {state.name}' title='{state.name}'>{state.name[0]}</span>&nbsp;"
+    return f"<span class='badge {state.name}' title='{state.name}'>{state.name[0]}</span>&nbsp;"
 
 
 # (anchor, Vietnamese, English, the _Page method that renders it)

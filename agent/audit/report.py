@@ -39,6 +39,7 @@ from typing import TextIO
 
 from agent import __version__, exitcodes
 from agent.audit.policy import SEVERITIES, DeviceAudit, Finding
+from agent.htmlstyle import BASE_STYLE
 from agent.status_page import both, duration
 
 SEVERITY_NAMES = {"critical": "Nghiêm trọng", "high": "Cao", "medium": "Trung bình", "low": "Thấp"}
@@ -189,22 +190,10 @@ def _finding_json(finding: Finding) -> dict:
 
 # --- HTML ------------------------------------------------------------------------------------
 
-_STYLE = """
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;padding:.75rem;
-max-width:62rem;color:#1d1d1f;background:#fff;overflow-wrap:anywhere}
-h1{font-size:1.35rem;margin:.2rem 0}h2{font-size:1.15rem;margin:1.6rem 0 .5rem;border-bottom:2px solid #ddd}
+_STYLE = BASE_STYLE + """
+body{font-size:14px;max-width:62rem}
 h3{font-size:1.02rem;margin:1.2rem 0 .3rem;border-bottom:1px solid #eee}h4{font-size:.92rem;margin:.7rem 0 .2rem}
-[lang=en]{color:#555}
-a{color:#0b57a4}
 p{margin:.25rem 0}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #e3e3e3;vertical-align:top}
-th{font-size:.8rem;background:#f4f4f4}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-small,.meta{color:#666}
-.sev{display:inline-block;padding:0 .4rem;border-radius:.25rem;font-size:.8rem;font-weight:600;color:#fff;
-white-space:nowrap}
 .critical{background:#b00020}.high{background:#c43e00}.medium{background:#9a6700}.low{background:#5f6368}
 .error{color:#6a1b9a;font-weight:600}
 .counts .n{display:inline-block;white-space:nowrap;margin:0 .8rem .3rem 0}
@@ -219,13 +208,13 @@ body{font-size:10pt;max-width:none;padding:0}
 a{color:inherit;text-decoration:none}
 section.site{break-before:page}
 h2,h3,h4,.label{break-after:avoid}pre,tr,.finding>p{break-inside:avoid}
-.sev,.finding{print-color-adjust:exact;-webkit-print-color-adjust:exact}
+.badge,.finding{print-color-adjust:exact;-webkit-print-color-adjust:exact}
 }
 """
 
 
 def _badge(severity: str) -> str:
-    return f"<span class='sev {severity}'>{SEVERITY_NAMES[severity]} ({severity})</span>"
+    return f"<span class='badge {severity}'>{SEVERITY_NAMES[severity]} ({severity})</span>"
 
 
 def _excerpt(pairs: list[tuple[str, str]], limit: int, pattern: bool = False) -> str:

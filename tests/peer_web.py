@@ -349,6 +349,15 @@ class Run:
     def get(self, name: str, target: str, **labels: str) -> float | None:
         return self.metrics.get((name, tuple(sorted({"target": target, "site": "dc", **labels}.items()))))
 
+    def failure(self, kind: str, target: str, reason: str, summary: str):
+        """The check of a target the `kind` probe failed on once for `reason`, with `summary`
+        in the check's own summary after the reason; asserted, then returned for its state."""
+        assert self.get(f"egov_{kind}_up", target) == 0
+        assert self.get(f"egov_{kind}_failures_total", target, reason=reason) == 1
+        check = self.checks[target]
+        assert check.summary.startswith(f"{reason}: ") and summary in check.summary, check.summary
+        return check
+
 
 def _run_probe(cls, directory: Path, hosts: dict[str, dict], probe_timeout: float = 2.0, **settings) -> Run:
     """Write an inventory with `hosts` (name -> host variables) at one site, run the probe once

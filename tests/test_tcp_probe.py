@@ -79,11 +79,7 @@ def test_an_expired_certificate(run, web):
     ("refused", "connect", "connection refused"),
 ])
 def test_failures(run, target, reason, summary):
-    assert run.get("egov_tcp_up", target) == 0
-    assert run.get("egov_tcp_failures_total", target, reason=reason) == 1
-    check = run.checks[target]
-    assert check.state == State.CRITICAL
-    assert check.summary.startswith(f"{reason}: ") and summary in check.summary, check.summary
+    assert run.failure("tcp", target, reason, summary).state == State.CRITICAL
 
 
 def test_the_exposition_passes_promtool(run):

@@ -218,7 +218,7 @@ def test_smtp_starttls_refused_and_auth_before_tls(mail_peer, tmp_path):
 
     samples, checks, _ = run(SmtpProbe, tmp_path, {
         "mail-01": (peer.host, {"port": peer.smtp_port, "starttls": False, "username": peer.user,
-                                "password_env": PASSWORD_ENV}),
+                                "password_env": PASSWORD_ENV, "allow_plaintext_auth": True}),
     }, {PASSWORD_ENV: peer.password})
     assert failure(samples, "smtp", "mail-01") == "auth"
     assert "only after STARTTLS" in checks["mail-01"].summary

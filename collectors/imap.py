@@ -192,6 +192,8 @@ imap:
   # What to check comes from the inventory: egov_checks.imap on a host, e.g.
   #   imap: {port: 993, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_IMAP_PASSWORD}
   #   imap: {port: 143, tls: false, starttls: true}
+  # A login without TLS (tls: false, starttls: false) is refused unless the check also says
+  # allow_plaintext_auth: true: the password would cross the network in clear.
   # The password is read from the agent's environment variable named by password_env. With
   # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
   # carry server_name (default: the address probed).

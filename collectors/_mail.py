@@ -11,13 +11,21 @@ line protocols, and the few commands a probe needs (EHLO, STARTTLS, AUTH, MAIL/R
 CAPABILITY, AUTHENTICATE, SELECT, SEARCH, STORE, EXPUNGE) fit in a small dialogue we
 control: every read bounded, every failure mapped to a reason, and secrets kept out of
 the debug log. aiosmtplib would cover SMTP only and add a dependency to the daemon.
+
+Server text can hold what we sent: a server that echoes the line it refuses puts the AUTH
+PLAIN string (the password, base64) in its answer. So the answer to the line that carried
+the credentials is reported by its code only (the sessions' own words for it), and every
+other server text that reaches a log line or a failure detail first passes through
+`Dialogue.said`, which masks what was sent as secret, in the forms it can come back in.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import logging
 import os
+import re
 import ssl
 import time
 from collections.abc import Mapping
@@ -27,6 +35,9 @@ from agent.collector import CollectorError
 from agent.probe import Probe, Sample
 from collectors import _tls
 
+MASK = "(credentials)"
+PIECE = 8  # a run of base64 sharing this many characters with a secret is a piece of it (a cut echo)
+BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{%d,}=*" % PIECE)
 LINE_LIMIT = 64 * 1024  # asyncio's stream limit, which _tls.connect keeps: a longer line is no mail server's
 FAMILIES = {
     _tls.PHASE: ("gauge", "Duration of each phase of the last probe: connect, tls (implicit TLS only), then "
@@ -39,6 +50,10 @@ FAMILIES = {
 class Login:
     username: str
     password: str = field(repr=False)
+
+    def forms(self) -> tuple[str, str]:
+        """The password as itself and in base64 (as AUTH LOGIN sends it)."""
+        return self.password, base64.b64encode(self.password.encode()).decode()
 
 
 def login(check, environ: Mapping[str, str]) -> Login | None:
@@ -72,11 +87,34 @@ class Phases:
         self.record(phase, time.monotonic() - started)
 
 
+class Secrets:
+    """What a dialogue sent as secret, to mask wherever a server sends it back."""
+
+    def __init__(self):
+        self.texts: set[str] = set()
+        self.pieces: set[str] = set()
+
+    def add(self, *texts: str) -> None:
+        for text in filter(None, texts):
+            self.texts.add(text)
+            self.pieces.update(text[i:i + PIECE] for i in range(len(text) - PIECE + 1))
+
+    def mask(self, text: str) -> str:
+        for secret in sorted(self.texts, key=len, reverse=True):  # the longest first: one may hold another
+            text = text.replace(secret, MASK)
+        return BASE64_RUN.sub(lambda run: MASK if self._holds_piece(run[0]) else run[0], text)
+
+    def _holds_piece(self, run: str) -> bool:
+        return any(run[i:i + PIECE] in self.pieces for i in range(len(run) - PIECE + 1))
+
+
 class Dialogue:
-    """A CRLF line conversation with one server; what is sent as secret never reaches the log."""
+    """A CRLF line conversation with one server; what is sent as secret never reaches the log,
+    nor does the server's text unless masked (`said`)."""
 
     def __init__(self, connection: _tls.Connection, server_name: str, log: logging.Logger, target: str):
         self.connection, self.server_name, self.log, self.target = connection, server_name, log, target
+        self.secrets = Secrets()
 
     @classmethod
     async def open(cls, host: str, port: int, tls: ssl.SSLContext | None, server_name: str | None,
@@ -111,12 +149,17 @@ class Dialogue:
         if not line.endswith(b"\n"):
             raise CollectorError("protocol", f"the server closed the connection during {during}")
         text = line.decode("utf-8", "replace").rstrip("\r\n")
-        self.log.debug("received", extra={"target": self.target, "line": text[:300]})
+        self.log.debug("received", extra={"target": self.target, "line": self.said(text)})
         return text
+
+    def said(self, text: str, limit: int = 300) -> str:
+        """Server text as it may be logged or reported: what was sent as secret masked, then cut."""
+        return self.secrets.mask(text)[:limit]
 
     async def send(self, line: str, during: str, secret: str = "") -> None:
         """Send `line` + `secret` as one line; the log shows `line` and only a mark for the secret."""
-        self.log.debug("sent", extra={"target": self.target, "line": line + ("(credentials)" if secret else "")})
+        self.secrets.add(secret)
+        self.log.debug("sent", extra={"target": self.target, "line": line + (MASK if secret else "")})
         await self.send_bytes((line + secret).encode() + b"\r\n", during)
 
     async def send_bytes(self, data: bytes, during: str) -> None:

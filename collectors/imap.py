@@ -19,6 +19,21 @@ from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
 # AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
 MAX_RESPONSE_LINES = 1000
 CAPABILITY = re.compile(r"(?:^\* |\[)CAPABILITY ([^\]]*)", re.IGNORECASE)
+RESPONSE_CODE = re.compile(r"\[([A-Z]+)\]")
+# what a refused login means, in our words (RFC 3501 7.1, RFC 5530 3): the server's text is
+# never shown, since a server may repeat in it the credentials it refuses
+LOGIN_STATUSES = {"NO": "the login was refused", "BAD": "the command was not understood"}
+LOGIN_CODES = {
+    "AUTHENTICATIONFAILED": "the credentials are not valid",
+    "AUTHORIZATIONFAILED": "the user may not log in as that identity",
+    "EXPIRED": "the password has expired",
+    "PRIVACYREQUIRED": "the login needs TLS",
+    "CONTACTADMIN": "the server asks to contact its administrator",
+    "UNAVAILABLE": "temporary failure of the server's authentication",
+    "LIMIT": "a limit of the server was reached",
+    "INUSE": "the mailbox is in use",
+    "SERVERBUG": "the server reports a bug of its own",
+}
 
 
 class Response(NamedTuple):
@@ -46,6 +61,15 @@ def parse_search(untagged: list[str]) -> list[int]:
             for number in line.split()[2:] if number.isdigit()]
 
 
+def login_failure(status: str, text: str) -> str:
+    """A refused login in our words: its status and a response code we know, never the server's text."""
+    code = RESPONSE_CODE.match(text)
+    known = code[1] if code and code[1] in LOGIN_CODES else None
+    meaning = LOGIN_CODES[known] if known else LOGIN_STATUSES.get(status, "an answer that is neither OK, NO nor BAD")
+    said = [status if status in LOGIN_STATUSES else "", f"[{known}]" if known else "", f"({meaning})"]
+    return " ".join(filter(None, said))
+
+
 def quote(text: str) -> str:
     """An IMAP quoted string."""
     if "\r" in text or "\n" in text:
@@ -71,7 +95,7 @@ class ImapSession:
             with phases("greeting"):
                 greeting = await dialogue.readline("the greeting")
             if not greeting.upper().startswith(("* OK", "* PREAUTH")):
-                raise CollectorError("protocol", f"the greeting: {greeting[:200]}")
+                raise CollectorError("protocol", f"the greeting: {dialogue.said(greeting, 200)}")
             session.capabilities = parse_capabilities(greeting) or await session.capability()
             if starttls:
                 if "STARTTLS" not in session.capabilities:
@@ -91,24 +115,26 @@ class ImapSession:
     async def command(self, command: str, during: str, reason: str = "protocol",
                       continuation: str | None = None) -> Response:
         """Send a command and read up to its tagged answer; not OK raises CollectorError(reason).
-        `continuation` answers the server's "+" (it is secret: never logged)."""
+        `continuation` answers the server's "+" (it is secret: never logged, and the answer to it
+        is reported by its status and response code only)."""
         tag = f"a{next(self._tags)}"
         await self.dialogue.send(f"{tag} {command}", during)
-        untagged = []
+        untagged, secret_sent = [], False
         while len(untagged) < MAX_RESPONSE_LINES:
             line = await self.dialogue.readline(during)
-            if line.startswith("+") and continuation is not None:
+            if line.startswith("+") and continuation is not None and not secret_sent:
                 await self.dialogue.send("", during, secret=continuation)
-                continuation = None
+                secret_sent = True
                 continue
             answer = parse_tagged(line, tag)
             if answer is None:
                 untagged.append(line)
                 continue
             status, text = answer
-            if status != "OK":
-                raise CollectorError(reason, f"{during}: the server answered {status} {text}"[:300])
-            return Response(untagged, text)
+            if status == "OK":
+                return Response(untagged, text)
+            said = login_failure(status, text) if secret_sent else self.dialogue.said(f"{status} {text}")
+            raise CollectorError(reason, f"{during}: the server answered {said}"[:300])
         raise CollectorError("protocol", f"{during}: more than {MAX_RESPONSE_LINES} lines")
 
     async def capability(self) -> set[str]:
@@ -120,6 +146,7 @@ class ImapSession:
             raise CollectorError("tls", "the server refuses logins without TLS (LOGINDISABLED)")
         # AUTHENTICATE PLAIN, not LOGIN: base64 carries any password, no quoting rules to get wrong
         plain = b"\0" + credentials.username.encode() + b"\0" + credentials.password.encode()
+        self.dialogue.secrets.add(*credentials.forms())
         response = await self.command("AUTHENTICATE PLAIN", f"the login of {credentials.username}", reason="auth",
                                       continuation=base64.b64encode(plain).decode())
         # capabilities change once logged in (UIDPLUS, for one)
@@ -165,6 +192,8 @@ imap:
   # What to check comes from the inventory: egov_checks.imap on a host, e.g.
   #   imap: {port: 993, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_IMAP_PASSWORD}
   #   imap: {port: 143, tls: false, starttls: true}
+  # A login without TLS (tls: false, starttls: false) is refused unless the check also says
+  # allow_plaintext_auth: true: the password would cross the network in clear.
   # The password is read from the agent's environment variable named by password_env. With
   # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
   # carry server_name (default: the address probed).

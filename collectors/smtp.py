@@ -1,5 +1,5 @@
-"""SMTP probe: banner, EHLO, STARTTLS with the certificate's expiry, optional AUTH, QUIT
-(egov_smtp_*). `SmtpSession` is also the sending half of the mail_roundtrip probe."""
+"""SMTP probe: banner, EHLO, STARTTLS (or implicit TLS, SMTPS) with the certificate's expiry,
+optional AUTH, QUIT (egov_smtp_*). `SmtpSession` is also the sending half of the mail_roundtrip probe."""
 
 from __future__ import annotations
 
@@ -16,6 +16,21 @@ from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
 
 MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
 REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
+ENHANCED_CODE = re.compile(r"[245]\.\d{1,3}\.\d{1,3}\b")  # RFC 3463, e.g. 5.7.8
+# what a reply to AUTH means, in our words (RFC 4954 section 6, RFC 5321 section 4.2.3): its text
+# is never shown, since a server may repeat in it the credentials it refuses
+AUTH_REPLIES = {
+    421: "the service is closing the connection",
+    432: "a password transition is needed",
+    454: "temporary authentication failure",
+    500: "the line was not understood",
+    501: "the credentials could not be decoded",
+    504: "the mechanism is not supported",
+    530: "authentication is required",
+    534: "the mechanism is too weak",
+    535: "the credentials are not valid",
+    538: "the mechanism needs encryption",
+}
 
 
 class Reply(NamedTuple):
@@ -44,6 +59,14 @@ def parse_extensions(reply: Reply) -> dict[str, str]:
     return extensions
 
 
+def auth_failure(reply: Reply) -> str:
+    """A refused login in our words: the reply's enhanced status code (digits only, RFC 2034) and
+    what its code means, never the server's text."""
+    enhanced = ENHANCED_CODE.match(reply.lines[0] if reply.lines else "")
+    meaning = AUTH_REPLIES.get(reply.code, "its text is not shown: it may repeat the credentials")
+    return (f"{enhanced[0]} " if enhanced else "") + f"({meaning})"
+
+
 def dot_stuff(message: bytes) -> bytes:
     """The message as DATA sends it: CRLF line ends, leading dots doubled, ending in CRLF."""
     text = re.sub(rb"\r?\n", b"\r\n", message)
@@ -57,11 +80,12 @@ class SmtpSession:
         self.dialogue = dialogue
 
     @classmethod
-    async def start(cls, host: str, port: int, *, starttls: bool, tls: ssl.SSLContext | None,
-                    server_name: str | None, credentials: Login | None, ehlo_name: str, phases: Phases,
-                    log, target: str) -> SmtpSession:
-        """Connected, greeted, upgraded to TLS if asked and logged in if given credentials."""
-        dialogue = await Dialogue.open(host, port, None, server_name, phases, log, target)
+    async def start(cls, host: str, port: int, *, implicit_tls: bool = False, starttls: bool,
+                    tls: ssl.SSLContext | None, server_name: str | None, credentials: Login | None,
+                    ehlo_name: str, phases: Phases, log, target: str) -> SmtpSession:
+        """Connected (over TLS from the first byte with `implicit_tls`), greeted, upgraded to TLS
+        if asked and logged in if given credentials."""
+        dialogue = await Dialogue.open(host, port, tls if implicit_tls else None, server_name, phases, log, target)
         session = cls(dialogue)
         try:
             with phases("banner"):
@@ -83,28 +107,33 @@ class SmtpSession:
             raise
         return session
 
-    async def reply(self, during: str) -> Reply:
+    async def reply(self, during: str, withhold: bool = False) -> Reply:
+        """The server's reply; `withhold`: it answers the credentials, so a failure reports no text of it."""
         lines = []
         while len(lines) < MAX_REPLY_LINES:
+            line = await self.dialogue.readline(during)
             try:
-                code, more, text = parse_reply_line(await self.dialogue.readline(during))
-            except ValueError as err:
-                raise CollectorError("protocol", f"{during}: {err}") from None
+                code, more, text = parse_reply_line(line)
+            except ValueError:
+                raise CollectorError("protocol", f"{during}: not an SMTP reply"
+                                     + ("" if withhold else f": {self.dialogue.said(line, 80)!r}")) from None
             lines.append(text)
             if not more:
                 return Reply(code, tuple(lines))
         raise CollectorError("protocol", f"{during}: a reply of more than {MAX_REPLY_LINES} lines")
 
-    async def expect(self, during: str, *codes: int, reason: str = "protocol") -> Reply:
-        reply = await self.reply(during)
+    async def expect(self, during: str, *codes: int, reason: str = "protocol", withhold: bool = False) -> Reply:
+        reply = await self.reply(during, withhold)
         if reply.code not in codes:
-            raise CollectorError(reason, f"{during}: the server answered {reply.code} {reply.text}"[:300])
+            said = auth_failure(reply) if withhold else self.dialogue.said(reply.text)
+            raise CollectorError(reason, f"{during}: the server answered {reply.code} {said}"[:300])
         return reply
 
     async def command(self, line: str, during: str, *codes: int, reason: str = "protocol",
                       secret: str = "") -> Reply:
+        """Send a command and expect one of `codes`; the answer to a `secret` is reported by code only."""
         await self.dialogue.send(line, during, secret)
-        return await self.expect(during, *codes, reason=reason)
+        return await self.expect(during, *codes, reason=reason, withhold=bool(secret))
 
     async def ehlo(self, name: str) -> dict[str, str]:
         return parse_extensions(await self.command(f"EHLO {name}", "EHLO", 250))
@@ -112,6 +141,7 @@ class SmtpSession:
     async def authenticate(self, credentials: Login, extensions: dict[str, str]) -> None:
         mechanisms = extensions.get("AUTH", "").upper().split()
         user, password = credentials.username.encode(), credentials.password.encode()
+        self.dialogue.secrets.add(*credentials.forms())
         logging_in = f"the login of {credentials.username}"
         if "PLAIN" in mechanisms:
             plain = base64.b64encode(b"\0" + user + b"\0" + password).decode()
@@ -146,7 +176,7 @@ class SmtpSettings(ProbeSettings):
 @register
 class SmtpProbe(MailProbe):
     name = "smtp"
-    help = "SMTP servers of the inventory: banner, EHLO, STARTTLS, certificate expiry, AUTH (egov_smtp_*)"
+    help = "SMTP servers of the inventory: banner, EHLO, STARTTLS or SMTPS, certificate expiry, AUTH (egov_smtp_*)"
     Settings = SmtpSettings
     FAMILIES = FAMILIES
     SAMPLE = """\
@@ -158,6 +188,9 @@ smtp:
   # ehlo_name: agent.tinh.gov.vn   # default: this host's name
   # What to check comes from the inventory: egov_checks.smtp on a host, e.g.
   #   smtp: {port: 587, starttls: true, username: monitor@tinh.gov.vn, password_env: EGOV_SMTP_PASSWORD}
+  #   smtp: {port: 465, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_SMTP_PASSWORD}
+  # A login without TLS (starttls: false and no tls) is refused unless the check also says
+  # allow_plaintext_auth: true: the password would cross the network in clear.
   # The password is read from the agent's environment variable named by password_env. With
   # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
   # carry server_name (default: the address probed).
@@ -166,8 +199,8 @@ smtp:
     async def probe(self, target, check):
         phases = Phases()
         session = await SmtpSession.start(
-            target.address, check.port, starttls=check.starttls,
-            tls=self._tls.get(check) if check.starttls else None, server_name=check.server_name,
+            target.address, check.port, implicit_tls=check.tls, starttls=check.starttls and not check.tls,
+            tls=self._tls.get(check) if check.tls or check.starttls else None, server_name=check.server_name,
             credentials=login(check, self._environ), ehlo_name=self.settings.ehlo_name or self.context.host,
             phases=phases, log=self.log, target=target.name)
         try:

@@ -5,7 +5,8 @@ Import the fixture into a test module: `from tests.peer_mail import mail_peer  #
 
 - postfix listens on `smtp_port` (STARTTLS offered, AUTH through dovecot's SASL socket, only
   after STARTTLS), on `plain_smtp_port` (no STARTTLS: the "STARTTLS refused" case) and on
-  `login_smtp_port` (like smtp_port, but AUTH LOGIN is the only mechanism offered).
+  `login_smtp_port` (like smtp_port, but AUTH LOGIN is the only mechanism offered) and on
+  `smtps_port` (implicit TLS from the first byte, RFC 8314's submissions).
 - dovecot listens on `imap_port` (STARTTLS) and `imaps_port` (implicit TLS).
 - `user`@mail.test is a mailbox with `password`; mail to `discarded` is accepted and thrown
   away (never arrives), mail to `held` stays in the hold queue, mail to any address at
@@ -45,6 +46,7 @@ class MailPeer:
     login_smtp_port: int  # offers only AUTH LOGIN, not PLAIN
     imap_port: int
     imaps_port: int
+    smtps_port: int
     host: str = "127.0.0.1"
     user: str = f"probe@{DOMAIN}"
     password: str = "Mật-khẩu \"thử\" 42"  # non-ASCII, a quote and a space: quoting must hold
@@ -102,6 +104,8 @@ MASTER_CF = """\
   -o smtpd_sasl_auth_enable=no
 127.0.0.1:{login_smtp_port} inet n - n - - smtpd
   -o smtpd_sasl_mechanism_filter=login
+127.0.0.1:{smtps_port} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n -  0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -195,7 +199,8 @@ def wait_banner(port: int, prefix: bytes, peers: list[Peer], timeout: float = 20
 def write_config(root: Path, peer: MailPeer) -> None:
     values = {"root": root, "domain": DOMAIN, "uid": MAIL_UID, "gid": MAIL_GID, "smtp_port": peer.smtp_port,
               "plain_smtp_port": peer.plain_smtp_port,
-              "login_smtp_port": peer.login_smtp_port, "imap_port": peer.imap_port, "imaps_port": peer.imaps_port}
+              "login_smtp_port": peer.login_smtp_port, "imap_port": peer.imap_port, "imaps_port": peer.imaps_port,
+              "smtps_port": peer.smtps_port}
     subprocess.run([require("openssl"), "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
                     "-subj", f"/CN={DOMAIN}", "-addext", f"subjectAltName=DNS:{DOMAIN}",
                     "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem")],
@@ -236,7 +241,7 @@ def mail_peer():
     root = Path(tempfile.mkdtemp(prefix="egov-mail-"))
     root.chmod(0o755)
     peer = MailPeer(root, root / "postfix", root / "cert.pem",
-                    free_port(), free_port(), free_port(), free_port(), free_port())
+                    free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
     write_config(root, peer)
     postfix = [require("postfix"), "-c", str(peer.postfix_dir)]
     check = subprocess.run([*postfix, "check"], capture_output=True, text=True)

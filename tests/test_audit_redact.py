@@ -63,6 +63,25 @@ CASES = [
     ("cisco_ios", "ip ftp password FtpPlain", ["FtpPlain"]),
     ("cisco_ios", "kron policy-list BACKUP\n cli copy running-config tftp://ops:KronPw@192.0.2.41/r.cfg",
      ["KronPw"]),
+    # forms of the vendor command references (cited beside their rules in agent/audit/redact.py)
+    ("cisco_ios", "interface Dialer1\n ppp chap password 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "interface Dialer1\n ppp pap sent-username isp password 0 PapPw", ["PapPw"]),
+    ("cisco_ios", "dot11 ssid EGOV\n wpa-psk ascii 0 WpaPsk123", ["WpaPsk123"]),
+    ("cisco_ios", "vpdn-group L2TP\n l2tp tunnel password 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "radius-server key 7 0822455D0A16", ["0822455D0A16"]),
+    ("cisco_ios", "snmp-server user egov EGOV v3 auth md5 AuthMd5Pw", ["AuthMd5Pw"]),
+    ("cisco_ios", "crypto isakmp key 0 HostPsk hostname peer.example", ["HostPsk"]),
+    ("cisco_ios", "interface Vlan10\n vrrp 1 authentication text VrrpTxt", ["VrrpTxt"]),
+    ("cisco_ios", "interface Vlan10\n vrrp 1 authentication VrrpPlain", ["VrrpPlain"]),  # without `text`
+    ("cisco_ios", "interface Vlan10\n vrrp 1 authentication md5 key-string 7 0822455D0A16 timeout 30",
+     ["0822455D0A16"]),
+    ("cisco_ios", "router ospf 1\n area 1 virtual-link 192.0.2.9 authentication-key VlinkKey", ["VlinkKey"]),
+    ("cisco_ios", "router ospf 1\n area 1 virtual-link 192.0.2.9 message-digest-key 1 md5 VlinkMd5", ["VlinkMd5"]),
+    ("cisco_ios", "router isis\n area-password AreaPw authenticate snp validate", ["AreaPw"]),
+    ("cisco_ios", "router isis\n domain-password DomPw", ["DomPw"]),
+    ("cisco_ios", "interface GigabitEthernet0/0\n isis password IsisPw level-1", ["IsisPw"]),
+    ("cisco_ios", "interface Tunnel0\n ip nhrp authentication NhrpKey", ["NhrpKey"]),
+    ("cisco_ios", "key chain K\n key 1\n  key-string Plain Key String", ["Plain Key String"]),
     ("huawei", "aaa\n local-user admin password irreversible-cipher $1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$",
      ["$1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$"]),
     ("huawei", "aaa\n local-user ops password cipher %^%#m6Y`7k=<.D%^%#", ["%^%#m6Y`7k=<.D%^%#"]),
@@ -83,6 +102,22 @@ CASES = [
                "%^%#Bk9Pw%^%#", ["%^%#Bk9Pw%^%#"]),
     ("huawei", "bgp 65001\n peer 192.0.2.1 password cipher %^%#BgpPw%^%#", ["%^%#BgpPw%^%#"]),
     ("huawei", "user-interface vty 0 4\n set authentication password cipher %^%#VtyPw%^%#", ["%^%#VtyPw%^%#"]),
+    ("huawei", "interface Vlanif10\n vrrp vrid 1 authentication-mode md5 %^%#VrrpK%^%#", ["%^%#VrrpK%^%#"]),
+    ("huawei", "interface Vlanif10\n vrrp vrid 1 authentication-mode simple plain VrrpPlain", ["VrrpPlain"]),
+    ("huawei", "isis 1\n area-authentication-mode md5 cipher %^%#IsisA%^%#", ["%^%#IsisA%^%#"]),
+    ("huawei", "isis 1\n domain-authentication-mode hmac-sha256 key-id 1 cipher %^%#IsisD%^%#", ["%^%#IsisD%^%#"]),
+    ("huawei", "interface GigabitEthernet0/0/1\n isis authentication-mode simple plain IsisPlain", ["IsisPlain"]),
+    ("huawei", "bgp 100\n peer 10.1.1.2 password simple BgpPlain", ["BgpPlain"]),
+    ("huawei", "interface Dialer1\n ppp pap local-user u password simple PapPlain", ["PapPlain"]),
+    ("huawei", "l2tp-group 1\n tunnel password simple L2tpPlain", ["L2tpPlain"]),
+    ("huawei", "keychain K mode absolute\n key-id 1\n  key-string plain KPlain", ["KPlain"]),
+    ("huawei", "keychain K mode absolute\n key-id 1\n  key-string cipher %^%#KCipher%^%#", ["%^%#KCipher%^%#"]),
+    ("huawei", "interface Tunnel0/0/0\n nhrp authentication cipher %^%#Nhrp%^%#", ["%^%#Nhrp%^%#"]),
+    ("huawei", "wlan\n ppsk-user psk pass-phrase %^%#Ppsk%^%# user-name u ssid egov", ["%^%#Ppsk%^%#"]),
+    ("huawei", "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname TrapComm v2c",
+     ["TrapComm"]),
+    ("huawei", "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname cipher %^%#T%^%# v2c",
+     ["%^%#T%^%#"]),
     # H3C Comware (shapes of ../shared/real-gear/configs/h3c)
     ("hp_comware", "local-user admin\n password cipher $c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C",
      ["$c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C"]),
@@ -100,6 +135,29 @@ CASES = [
     ("hp_comware", "radius scheme RAD\n key accounting simple RadKey1", ["RadKey1"]),
     ("hp_comware", "radius scheme RAD\n key cipher $c$3$RadKey2==", ["$c$3$RadKey2=="]),
     ("hp_comware", "interface Dialer0\n ppp chap password cipher $c$3$PppPw==", ["$c$3$PppPw=="]),
+    ("hp_comware", "interface Vlan-interface10\n ospf authentication-mode md5 15 plain 123456", ["123456"]),
+    ("hp_comware", "interface Vlan-interface10\n ospf authentication-mode simple cipher $c$3$Os==", ["$c$3$Os=="]),
+    ("hp_comware", "ospf 1\n area 0.0.0.0\n  authentication-mode md5 1 cipher $c$3$Area==", ["$c$3$Area=="]),
+    ("hp_comware", "interface Vlan-interface2\n vrrp vrid 1 authentication-mode simple Sysname", ["Sysname"]),
+    ("hp_comware", "interface Vlan-interface2\n vrrp vrid 1 authentication-mode md5 cipher $c$3$V==", ["$c$3$V=="]),
+    ("hp_comware", "isis 1\n area-authentication-mode md5 cipher $c$3$I== ip", ["$c$3$I=="]),
+    ("hp_comware", "interface GigabitEthernet1/0/1\n isis authentication-mode simple plain IsisPw level-1",
+     ["IsisPw"]),
+    ("hp_comware", "ntp-service authentication-keyid 1 authentication-mode md5 cipher $c$3$N==", ["$c$3$N=="]),
+    ("hp_comware", "interface Ethernet0/1\n rip authentication-mode md5 rfc2453 cipher $c$3$R==", ["$c$3$R=="]),
+    ("hp_comware", "interface Ethernet0/1\n rip authentication-mode md5 rfc2082 plain RipPw 1", ["RipPw"]),
+    ("hp_comware", "bgp 100\n peer 192.0.2.1 password cipher $c$3$B==", ["$c$3$B=="]),
+    ("hp_comware", "ike keychain K\n pre-shared-key address 192.0.2.1 255.255.255.255 key cipher $c$3$P==",
+     ["$c$3$P=="]),
+    ("hp_comware", "ike peer P\n pre-shared-key simple IkePlain", ["IkePlain"]),
+    ("hp_comware", "radius scheme RAD\n primary authentication 192.0.2.6 1812 key cipher $c$3$Prim==",
+     ["$c$3$Prim=="]),
+    ("hp_comware", "wlan service-template 1\n preshared-key pass-phrase simple WlanPlain", ["WlanPlain"]),
+    ("hp_comware", "wlan service-template 1\n preshared-key raw-key cipher $c$3$Raw==", ["$c$3$Raw=="]),
+    ("hp_comware", "l2tp-group 1\n tunnel password simple L2tpPw", ["L2tpPw"]),
+    ("hp_comware", "keychain K mode absolute\n key 1\n  key-string cipher $c$3$K==", ["$c$3$K=="]),
+    ("hp_comware", "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname TrapComm",
+     ["TrapComm"]),  # no version: SNMPv1, a community
     ("linux", "==> /etc/egov-agent/agent.yml <==\ncollectors:\n  imap:\n    password: hunter2\n"
               "    smtp_secret: 'quoted secret'", ["hunter2", "'quoted secret'"]),
     ("linux", "==> /etc/egov-agent/web.yml <==\nbasic_auth_users:\n"
@@ -148,14 +206,19 @@ def test_redacting_twice_changes_nothing():
 def test_what_is_not_secret_stays():
     ios = ["service password-encryption", "password encryption aes", "snmp-server community public RO",
            "snmp-server host 192.0.2.10 version 3 priv egov", "key chain OSPF-KEYS", " key 1",
-           "security passwords min-length 10", "ip ssh version 2", "no ip http server"]
+           "security passwords min-length 10", "ip ssh version 2", "no ip http server",
+           " standby 1 authentication md5 key-chain HSRP-KEYS", " vrrp 1 authentication md5 key-chain VRRP-KEYS"]
     assert redact("\n".join(ios), "cisco_ios", KEY) == "\n".join(ios)
     vrp = [" snmp-agent community read public", "user-interface vty 0 4", " authentication-mode aaa",
-           " ssh user egov-netops authentication-type password", " stelnet server enable"]
+           " ssh user egov-netops authentication-type password", " stelnet server enable",
+           "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname egov-v3 v3 privacy",
+           "snmp-agent target-host trap address udp-domain 192.0.2.6 params securityname public v2c"]
     assert redact("\n".join(vrp), "huawei", KEY) == "\n".join(vrp)
     comware = [" snmp-agent community read public", "line vty 0 63", " authentication-mode scheme",
                " password-control length 6", " undo password-control aging enable",
-               " ssh user egov authentication-type password", " ssh server enable"]
+               " ssh user egov authentication-type password", " ssh server enable",
+               " ospf authentication-mode keychain OSPF-KEYS",
+               "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname egov v3 privacy"]
     assert redact("\n".join(comware), "hp_comware", KEY) == "\n".join(comware)
     linux = ["==> /etc/egov-agent/agent.yml <==", "collectors:", "  imap: {port: 993, username: monitor}",
              "    password_env: EGOV_IMAP_PASSWORD", "    key_file: /etc/egov-agent/agent.key",

@@ -22,6 +22,7 @@ from agent.collector import CollectorError
 from agent.context import Context
 from agent.inventory import InventoryError, load_inventory
 from agent.snapshot import render
+from collectors._mail import Login, Secrets
 from collectors.imap import ImapProbe, parse_capabilities, parse_search, parse_tagged
 from collectors.mail_roundtrip import MailRoundtripProbe
 from collectors.postfix_queue import PostfixQueueCollector, PostfixQueueSettings, parse_postqueue
@@ -191,6 +192,17 @@ def test_smtp_starttls_auth_and_certificate(mail_peer, tmp_path):
     assert checks["mail-01"].state == State.WARNING and "certificate expires in 30 days" in checks["mail-01"].summary
 
 
+def test_smtps_implicit_tls_and_auth(mail_peer, tmp_path):
+    peer = mail_peer  # tls: true is TLS from the first byte: starttls is not used, and the login is allowed
+    check = {"port": peer.smtps_port, "tls": True, "username": peer.user, "password_env": PASSWORD_ENV,
+             "ca_file": str(peer.ca_file), "server_name": "mail.test"}
+    samples, checks, _ = run(SmtpProbe, tmp_path, {"mail-01": (peer.host, check)}, {PASSWORD_ENV: peer.password})
+    assert samples[("egov_smtp_up", (), "mail-01")] == 1
+    phases = {dict(labels)["phase"] for name, labels, _ in samples if name == "egov_smtp_phase_duration_seconds"}
+    assert phases == {"connect", "tls", "banner", "ehlo", "auth", "quit"}
+    assert samples[("egov_smtp_cert_expiry_timestamp_seconds", (), "mail-01")] == not_after(peer.ca_file)
+
+
 @pytest.mark.parametrize("tls, reason, detail", [
     ({"server_name": "mail.test"}, "tls", "self-signed"),  # no ca_file: the system's CAs do not know it
     ({"server_name": "other.test", "ca_file": "CA"}, "tls", "Hostname mismatch"),
@@ -218,7 +230,7 @@ def test_smtp_starttls_refused_and_auth_before_tls(mail_peer, tmp_path):
 
     samples, checks, _ = run(SmtpProbe, tmp_path, {
         "mail-01": (peer.host, {"port": peer.smtp_port, "starttls": False, "username": peer.user,
-                                "password_env": PASSWORD_ENV}),
+                                "password_env": PASSWORD_ENV, "allow_plaintext_auth": True}),
     }, {PASSWORD_ENV: peer.password})
     assert failure(samples, "smtp", "mail-01") == "auth"
     assert "only after STARTTLS" in checks["mail-01"].summary
@@ -414,10 +426,42 @@ def test_roundtrip_wrong_password_fails_before_sending(mail_peer, tmp_path, capl
     ("mail_roundtrip", {"rcpt_to": "a@b", "username": "u", "password_env": "P", "deadline": 0},
      "mail_roundtrip.deadline: .*must be more than 0"),
     ("smtp", {"password": "secret"}, "unknown key"),
+    # a login without TLS sends the password in clear: only when the check says so
+    ("smtp", {"starttls": False, "username": "u", "password_env": "P"},
+     "smtp.starttls: .*SMTP login would send the password in clear.*allow_plaintext_auth: true"),
+    ("imap", {"tls": False, "username": "u", "password_env": "P"},
+     "imap.tls: .*IMAP login would send the password in clear"),
+    ("mail_roundtrip", {"rcpt_to": "a@b", "username": "u", "password_env": "P", "imap_tls": False},
+     "mail_roundtrip.imap_tls: .*IMAP login would send the password in clear"),
+    ("mail_roundtrip", {"rcpt_to": "a@b", "username": "u", "password_env": "P", "smtp_auth": True,
+                        "smtp_starttls": False}, "mail_roundtrip.smtp_starttls: .*SMTP login"),
 ])
 def test_mail_check_mistakes_are_named(tmp_path, kind, check, message):
     with pytest.raises(InventoryError, match=message):
         inventory(tmp_path, {"mail-01": ("127.0.0.1", {kind: check})})
+
+
+@pytest.mark.parametrize("kind, check", [
+    ("smtp", {"starttls": False, "username": "u", "password_env": "P", "allow_plaintext_auth": True}),
+    ("smtp", {"tls": True, "starttls": False, "username": "u", "password_env": "P"}),
+    ("smtp", {"starttls": False}),  # no login: nothing secret to send
+    ("imap", {"tls": False, "username": "u", "password_env": "P", "allow_plaintext_auth": True}),
+    ("imap", {"tls": False, "starttls": True, "username": "u", "password_env": "P"}),
+    ("mail_roundtrip", {"rcpt_to": "a@b", "username": "u", "password_env": "P", "smtp_starttls": False}),
+])
+def test_logins_over_tls_or_explicitly_in_clear_are_accepted(tmp_path, kind, check):
+    inventory(tmp_path, {"mail-01": ("127.0.0.1", {kind: check})})
+
+
+def test_masking_what_was_sent_as_secret():
+    secrets = Secrets()
+    plain = base64.b64encode(b"\0monitor\0s3cret-Pass").decode()
+    secrets.add(plain, *Login("monitor", "s3cret-Pass").forms())
+    assert secrets.mask(f"535 5.7.8 AUTH PLAIN {plain}") == "535 5.7.8 AUTH PLAIN (credentials)"
+    assert secrets.mask(f"500 you said {plain[:-6]}... and s3cret-Pass") == (
+        "500 you said (credentials)... and (credentials)")  # cut, and decoded
+    assert secrets.mask(f"x{plain[5:17]}y") == "(credentials)"  # a piece of it, inside other base64-like text
+    assert secrets.mask("250-PIPELINING 250 SMTPUTF8 mail.test") == "250-PIPELINING 250 SMTPUTF8 mail.test"
 
 
 # ---------------------------------------------------------------- the postfix queue

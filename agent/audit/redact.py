@@ -79,13 +79,24 @@ IOS = [
     _rule(rf"\bpre-shared-key (?:address \S+(?: \S+)? )?key {_TYPE}(?P<s>\S+)"),
     _rule(rf"^\s*pre-shared-key (?:local |remote )?{_TYPE}(?P<s>\S+)$"),
     _rule(r"^\s*ntp authentication-key \d+ \S+ (?P<s>\S+)"),
-    _rule(rf"\bip ospf authentication-key {_TYPE}(?P<s>\S+)"),
+    # OSPF's `ip ospf authentication-key` and a virtual link's `area A virtual-link R authentication-key
+    # [0|7] KEY` (Cisco IOS IP Routing: OSPF Command Reference, area virtual-link)
+    _rule(rf"\bauthentication-key {_TYPE}(?P<s>\S+)"),
     _rule(rf"\bmessage-digest-key \d+ md5 {_TYPE}(?P<s>\S+)"),
-    _rule(rf"\bkey-string {_TYPE}{_REST}"),
+    # `key-string [0|7] KEY [timeout SECONDS]` (Cisco FHRP Command Reference: vrrp authentication)
+    _rule(rf"\bkey-string {_TYPE}(?P<s>\S.*?)(?: timeout \d+)?\s*$"),
+    # IS-IS: `isis password P [level-N]`, `area-password P [authenticate snp ...]`, `domain-password P`
+    # (Cisco IOS IP Routing: ISIS Command Reference); the generic rule below would take the level too
+    _rule(r"\b(?:isis |area-|domain-)password (?P<s>\S+)"),
+    # DMVPN: `ip nhrp authentication STRING`, sent in clear (Cisco IP Addressing: NHRP Configuration
+    # Guide, "Specifying the NHRP Authentication String")
+    _rule(r"\bip nhrp authentication (?P<s>\S+)"),
     _rule(rf"^\s*key config-key password-encrypt {_REST}"),
     _rule(r"\bauthentication text (?P<s>\S+)"),  # HSRP, VRRP
-    # HSRP's plain form: `standby 1 authentication SECRET` (`md5 key-string` is above)
-    _rule(r"^\s*standby (?:\d+ )?authentication (?!md5 |text )(?P<s>\S+)$"),
+    # HSRP's and VRRP's plain form without `text`: `standby 1 authentication SECRET`, `vrrp 1
+    # authentication SECRET` (Cisco FHRP Command Reference: `vrrp group authentication {text-string |
+    # text text-string | md5 ...}`); `md5 key-string` is above, `md5 key-chain NAME` names a chain
+    _rule(r"^\s*(?:standby|vrrp) (?:\d+ )?authentication (?!md5 |text )(?P<s>\S+)$"),
     # a password inside an URL: `archive` `path scp://user:PASS@host/`, `kron` and `copy` commands
     _rule(r"://[^/\s:@]+:(?P<s>[^@\s]+)@"),
     _rule(rf"\bwpa-psk (?:ascii|hex) {_TYPE}(?P<s>\S+)"),
@@ -93,18 +104,30 @@ IOS = [
     _rule(rf"\b(?:password|secret) {_TYPE}{_REST}", line=r"^(?!\s*(?:no )?password encryption )"),
 ]
 
+# An SNMPv1/v2c trap host's `params securityname [cipher] COMMUNITY [v1|v2c]` (no version is v1);
+# with v3 it is a user name (VRP: USG/NE snmp-agent target-host trap; Comware: HPE 5120 SI
+# Network Management Command Reference, snmp-agent target-host)
+_TARGET_HOST_COMMUNITY = _rule(r"\bparams securityname (?:cipher )?(?P<s>\S+)(?=\s|$)(?!\s+v3\b)",
+                               line=r"^\s*snmp-agent target-host ", keep=_DEFAULT_COMMUNITIES)
+
 VRP = [
     _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?:cipher )?(?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
     _rule(r"^\s*snmp-agent community (?:read|write) (?:cipher )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
-    _rule(r"\bauthentication-mode (?:md5|hmac-md5|hmac-sha256|simple)(?: \d+)? (?:cipher |plain )?(?P<s>\S+)"),
+    _rule(r"\bauthentication-mode (?:md5|hmac-md5|hmac-sha256|simple)(?: key-id)?(?: \d+)? (?:cipher |plain )?"
+          r"(?P<s>\S+)"),
     _rule(r"\b(?:password(?: level \d+)?|shared-key|pre-shared-key|key) (?:cipher|irreversible-cipher|simple) "
           r"(?P<s>\S+)"),
     # whatever VRP shows as a cipher is a secret by definition
     _rule(r"\b(?:cipher|irreversible-cipher) (?P<s>\S+)"),
-    # VRP's ciphertext after a bare `password` (`set save-configuration backup-to-server ... user
-    # U password %^%#...`, idx_sw1pop15-esteio_s-series_v200r022)
-    _rule(r"\bpassword (?P<s>(?:%\^%#|%@%@|%#%#|@%@%|%\$%\$|%\+%#)\S*)"),
+    # a keychain's `key-string { plain P | [cipher] C }` (Huawei WLAN AC V200R010C00 Command Reference,
+    # key-string)
+    _rule(r"\bkey-string (?:plain |cipher )?(?P<s>\S+)"),
     _rule(r"\b(?:shared-key|pre-shared-key) (?P<s>\S+)"),
+    _TARGET_HOST_COMMUNITY,
+    # VRP's ciphertext wherever it stands: after a bare `password` (`set save-configuration
+    # backup-to-server ... user U password %^%#...`, idx_sw1pop15-esteio_s-series_v200r022), a PSK's
+    # `pass-phrase` (`ppsk-user psk pass-phrase KEY ... ssid S`, WLAN AC V200R010C00 Command Reference)
+    _rule(r"(?P<s>(?:%\^%#|%@%@|%#%#|@%@%|%\$%\$|%\+%#)\S*)"),
 ]
 
 # H3C Comware 5 and 7 (corpus: ../shared/real-gear/configs/h3c; HPE/H3C command references
@@ -116,8 +139,19 @@ VRP = [
 COMWARE = [
     _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
     _rule(r"^\s*snmp-agent community (?:read|write) (?:(?:cipher|simple) )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
-    _rule(r"\b(?:password|key)(?: (?:level \d+|role \S+|authentication|authorization|accounting))? "
-          r"(?:cipher|hash|simple) (?P<s>\S+)"),
+    # `preshared-key { pass-phrase | raw-key } { cipher | simple } KEY` of a WLAN service template
+    _rule(r"\b(?:password|key)(?: (?:level \d+|role \S+|authentication|authorization|accounting|pass-phrase|"
+          r"raw-key))? (?:cipher|hash|simple) (?P<s>\S+)"),
+    # OSPF (interface, area, virtual link), IS-IS (`isis`, `area-`, `domain-authentication-mode`), VRRP,
+    # RIP and NTP keys: `authentication-mode { md5 | hmac-md5 | simple } [KEY-ID] [cipher | plain] KEY`
+    # (HP HSR6800 and MSR V7 Layer 3 IP Routing Command References: ospf authentication-mode; HPE 3600
+    # v2 High Availability Command Reference: `vrrp vrid N authentication-mode { md5 | simple } [cipher]
+    # KEY`); RIP's `md5 rfc2453 KEY`, `md5 rfc2082 KEY KEY-ID`
+    _rule(r"\bauthentication-mode (?:md5|hmac-md5|hmac-sha-?256|simple)(?: \d+| rfc2453| rfc2082)? "
+          r"(?:(?:cipher|plain) )?(?P<s>\S+)"),
+    # a keychain's `key-string { cipher | plain } KEY` (H3C Security Command Reference, keychain commands)
+    _rule(r"\bkey-string (?:cipher |plain )(?P<s>\S+)"),
+    _TARGET_HOST_COMMUNITY,
 ]
 
 # The agent's own YAML (/etc/egov-agent/*.yml): a value under a password- or secret-like

@@ -185,20 +185,30 @@ class _MailServer:
     username: str | None = None  # log in as this user (SMTP AUTH, IMAP); unset: no login
     password_env: str | None = None  # the NAME of the agent's environment variable holding the password
     server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
+    allow_plaintext_auth: bool = False  # true: log in even over a connection without TLS (password in clear)
 
     def problems(self):
         if self.username and not self.password_env:
             yield "password_env", "needed with username: the name of the environment variable with the password"
 
+    def _plaintext_login(self, key: str, leg: str):
+        """A login over `leg` without TLS is refused unless the check says allow_plaintext_auth."""
+        if not self.allow_plaintext_auth:
+            yield key, (f"the {leg} login would send the password in clear without TLS: use TLS, "
+                        "or say allow_plaintext_auth: true")
+
 
 @dataclass
 class SmtpCheck(_TlsClient, _MailServer):
     port: int = 25
+    tls: bool = False  # implicit TLS (SMTPS, usually port 465); starttls is then not used
     starttls: bool = True
 
     def problems(self):
         yield from super().problems()
         yield from _port(self)
+        if self.username and not (self.tls or self.starttls):
+            yield from self._plaintext_login("starttls", "SMTP")
 
 
 @dataclass
@@ -212,6 +222,8 @@ class ImapCheck(_TlsClient, _MailServer):
         yield from _port(self)
         if self.tls and self.starttls:
             yield "starttls", "set tls: false for STARTTLS (tls means implicit TLS, IMAPS)"
+        if self.username and not (self.tls or self.starttls):
+            yield from self._plaintext_login("tls", "IMAP")
 
 
 @dataclass
@@ -240,6 +252,10 @@ class MailRoundtripCheck(_Timed, _MailServer):
                 yield key, f"expected a port from 1 to 65535, got {getattr(self, key)}"
         if self.imap_tls and self.imap_starttls:
             yield "imap_starttls", "set imap_tls: false for STARTTLS (imap_tls means implicit TLS, IMAPS)"
+        if not (self.imap_tls or self.imap_starttls):
+            yield from self._plaintext_login("imap_tls", "IMAP")
+        if self.smtp_auth and not self.smtp_starttls:
+            yield from self._plaintext_login("smtp_starttls", "SMTP")
         if self.deadline <= 0:
             yield "deadline", "must be more than 0"
 

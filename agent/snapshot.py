@@ -105,7 +105,7 @@ class Snapshot:
     def configure(self, hold: float, inventory, host: str | None) -> None:
         """The check hold time and the inventory that places each target (at start and reload)."""
         with self._lock:
-            self._states.hold, self._states.inventory, self._states.host = hold, inventory, host
+            self._states.configure(hold, inventory, host)
             self._changed()
 
     def _changed(self) -> None:

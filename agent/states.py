@@ -38,17 +38,26 @@ class CheckStates:
         self.hold, self.inventory, self.host = hold, inventory, host
         self._shown: dict[tuple[str, str], Shown] = {}
         self._lines = _Lines()
+        self.version = 0  # moves whenever the exposition would: most results change no state
+
+    def configure(self, hold: float, inventory, host: str | None) -> None:
+        self.hold, self.inventory, self.host = hold, inventory, host
+        self.version += 1
 
     def observe(self, collector_checks: list[Check], previous: list[Check], now: float) -> None:
         """One collector's new checks; `previous` are its last ones (gone checks are forgotten)."""
         for gone in {(c.name, c.target) for c in previous} - {(c.name, c.target) for c in collector_checks}:
-            self._shown.pop(gone, None)
+            if self._shown.pop(gone, None) is not None:
+                self.version += 1
         for check in collector_checks:
             key = (check.name, check.target)
             shown = self._shown.get(key)
             if shown is None:
                 self._shown[key] = Shown(check, check.state, now)
+                self.version += 1
                 continue
+            if _exported(check) != _exported(shown.check):
+                self.version += 1
             shown.check = check
             if check.state == shown.state:
                 shown.pending = None
@@ -56,6 +65,7 @@ class CheckStates:
                 shown.pending, shown.pending_since = check.state, now
             if shown.pending is not None and now - shown.pending_since >= self.hold:
                 shown.state, shown.since, shown.pending = shown.pending, now, None
+                self.version += 1
 
     def _site_and_team(self, target: str) -> tuple[str, str]:
         hosts = self.inventory.hosts if self.inventory is not None else {}
@@ -78,14 +88,18 @@ class CheckStates:
         the cache of rendered lines."""
         copy = CheckStates(self.hold, self.inventory, self.host)
         copy._shown = {key: Shown(s.check, s.state, s.since) for key, s in self._shown.items()}
-        copy._lines = self._lines
+        copy._lines, copy.version = self._lines, self.version
         return copy
 
     def exposition(self) -> str:
         """The check and site families; gauges only, so the text format and OpenMetrics alike.
 
         A check's lines are kept while its row (labels, state, since, thresholds) stays the
-        same: a province has thousands of checks and few change between two scrapes."""
+        same: a province has thousands of checks and few change between two scrapes; the
+        whole text is kept while the version stays."""
+        version, text = self._lines.text
+        if version == self.version:
+            return text
         rows, outages = self.current()
         kept, lines = self._lines.rows, {}
         for check, state, began, site, team in rows:
@@ -106,7 +120,9 @@ class CheckStates:
                            "the number of sites cut off behind it.",
                            [_sample("egov_outage_sites_cut_off", ("site", site), value=count)
                             for site, count in sorted(outages.roots.items())]))
-        return "".join(out)
+        text = "".join(out)
+        self._lines.text = (self.version, text)
+        return text
 
 
 class _Lines:
@@ -114,6 +130,13 @@ class _Lines:
 
     def __init__(self):
         self.rows: dict[tuple, tuple[str, str, str, str]] = {}
+        self.text: tuple[int, str] = (-1, "")  # the last exposition and the version it shows
+
+
+def _exported(check: Check) -> tuple:
+    """What of a check, besides its held state, the exposition shows: its thresholds, a config
+    error, and for a ping its loss (outage.find reads it to find the uplinks that are down)."""
+    return check.thresholds, check.reason == "config", check.value if check.name == "icmp" else None
 
 
 _CHECK_FAMILIES = [

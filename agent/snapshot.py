@@ -177,9 +177,9 @@ class Snapshot:
                        # a failed collector serves no stale data, only its success 0 (as node_exporter does)
                        if status.last is not None and status.last.success]
         text, om = render(health)
-        head, checks = om if openmetrics else text, states.exposition().encode()
-        field = ("openmetrics" if openmetrics else "text") + ("_gzip" if compress else "")
-        parts = [getattr(result, field) for result in results]
+        head, checks = om if openmetrics else text, states.exposition()
+        part = ("openmetrics" if openmetrics else "text") + ("_gzip" if compress else "")
+        parts = [getattr(result, part) for result in results]
         if compress:
             last, member = self._states_gzip
             if checks != last:

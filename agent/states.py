@@ -91,7 +91,7 @@ class CheckStates:
         copy._lines, copy.version = self._lines, self.version
         return copy
 
-    def exposition(self) -> str:
+    def exposition(self) -> bytes:
         """The check and site families; gauges only, so the text format and OpenMetrics alike.
 
         A check's lines are kept while its row (labels, state, since, thresholds) stays the
@@ -120,7 +120,7 @@ class CheckStates:
                            "the number of sites cut off behind it.",
                            [_sample("egov_outage_sites_cut_off", ("site", site), value=count)
                             for site, count in sorted(outages.roots.items())]))
-        text = "".join(out)
+        text = "".join(out).encode()
         self._lines.text = (self.version, text)
         return text
 
@@ -130,7 +130,7 @@ class _Lines:
 
     def __init__(self):
         self.rows: dict[tuple, tuple[str, str, str, str]] = {}
-        self.text: tuple[int, str] = (-1, "")  # the last exposition and the version it shows
+        self.text: tuple[int, bytes] = (-1, b"")  # the last exposition and the version it shows
 
 
 def _exported(check: Check) -> tuple:
@@ -164,7 +164,7 @@ def _family(name: str, help_text: str, samples) -> str:
 
 
 def _check_lines(name, target, site, team, state, began, config_error, thresholds) -> tuple[str, str, str, str]:
-    labels = (("check", name), ("target", target), ("site", site), ("team", team))
+    labels = tuple(zip(CHECK_LABELS, (name, target, site, team)))
     return (_sample("egov_check_status", *labels, value=state),
             _sample("egov_check_status_since_timestamp_seconds", *labels, value=began),
             "".join(_sample("egov_check_threshold", *labels, ("level", level), value=value)

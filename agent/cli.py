@@ -160,22 +160,23 @@ def _once(args) -> int:
 
 
 def _inventory(args) -> int:
-    from agent.inventory import load_inventory, render_tree, validate
+    from agent.inventory import InventoryError, load_inventory, render_tree
 
-    if args.inventory_command == "validate":
-        errors = validate(args.inventory)
-        for error in errors:
+    try:
+        inventory = load_inventory(args.inventory)
+    except InventoryError as err:
+        if args.inventory_command != "validate":
+            raise
+        for error in err.errors:
             print(error, file=sys.stderr)
-        if errors:
-            print(f"{args.inventory}: {len(errors)} error(s)", file=sys.stderr)
-            return exitcodes.BAD_INPUT
-    inventory = load_inventory(args.inventory)
+        print(f"{args.inventory}: {len(err.errors)} error(s)", file=sys.stderr)
+        return exitcodes.BAD_INPUT
     if args.inventory_command == "show":
         print(render_tree(inventory))
     else:
         print(f"{args.inventory}: OK ({len(inventory.sites)} sites, {len(inventory.hosts)} hosts, "
               f"{sum(1 for _ in inventory.targets())} targets)")
-    return 0
+    return exitcodes.OK
 
 
 def _run(args) -> int:

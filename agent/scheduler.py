@@ -14,15 +14,17 @@ import time
 import threading
 
 from agent.collector import Collector, CollectorError, metric_index
-from agent.snapshot import Result, Snapshot, render
+from agent.snapshot import Result, Snapshot, gzip_member, render
 
 log = logging.getLogger("egov.scheduler")
 
 
-def _finish(collector: Collector, families) -> tuple[bytes, bytes, list]:
+def _finish(collector: Collector, families) -> dict:
+    """A run's exposition in both formats, each gzipped too, and its checks: a Result's fields."""
     families = list(families)
     text, openmetrics = render(families)
-    return text, openmetrics, list(collector.checks(metric_index(families)))
+    return {"text": text, "openmetrics": openmetrics, "text_gzip": gzip_member(text),
+            "openmetrics_gzip": gzip_member(openmetrics), "checks": list(collector.checks(metric_index(families)))}
 
 
 def _collect_blocking(collector: Collector):
@@ -30,7 +32,8 @@ def _collect_blocking(collector: Collector):
 
 
 async def _collect_async(collector: Collector):
-    return _finish(collector, await collector.collect())
+    # rendering and compressing thousands of probes' series must not hold up the event loop
+    return await asyncio.to_thread(_finish, collector, await collector.collect())
 
 
 class Scheduler:
@@ -46,12 +49,12 @@ class Scheduler:
         started, t0 = time.time(), time.monotonic()
         try:
             if collector.is_async():
-                text, om, checks = await asyncio.wait_for(_collect_async(collector), timeout)
+                output = await asyncio.wait_for(_collect_async(collector), timeout)
             elif name in self._stuck:
                 raise CollectorError("timeout", "the previous run is still hung")
             else:
-                text, om, checks = await asyncio.wait_for(self._in_thread(collector), timeout)
-            result = Result(name, started, time.monotonic() - t0, text=text, openmetrics=om, checks=checks)
+                output = await asyncio.wait_for(self._in_thread(collector), timeout)
+            result = Result(name, started, time.monotonic() - t0, **output)
         except asyncio.TimeoutError:
             result = Result(name, started, time.monotonic() - t0, "timeout", f"no result within {timeout:g}s")
         except CollectorError as err:

@@ -8,6 +8,7 @@ type is a ConfigError naming the file, the line and the dotted key path.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 import typing
@@ -54,13 +55,26 @@ def _located_error(where: Located | None, key: Any, path: str, message: str) -> 
     return ConfigError(message, key=path)
 
 
+_SHAPES: dict[int, tuple[Any, Any, tuple]] = {}
+
+
+def _shape(tp: Any) -> tuple[Any, tuple]:
+    """typing.get_origin and get_args of a type, looked up once: convert runs per value.
+    Keyed by identity (the type is kept alive in the value): hashing a Literal hashes
+    every one of its values."""
+    shape = _SHAPES.get(id(tp))
+    if shape is None:
+        shape = _SHAPES[id(tp)] = (tp, typing.get_origin(tp), typing.get_args(tp))
+    return shape[1:]
+
+
 def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: Any = None) -> Any:
     """Convert `value` to type `tp`, or raise a ConfigError naming `path`."""
 
     def fail(message: str) -> ConfigError:
         return _located_error(parent, key, path, message)
 
-    origin = typing.get_origin(tp)
+    origin, args = _shape(tp)
     if origin is Annotated:
         if "duration" in tp.__metadata__:
             try:
@@ -69,7 +83,7 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
                 raise fail(str(err)) from None
         return convert(tp.__origin__, value, path, parent, key)
     if origin in (Union, types.UnionType):
-        options = typing.get_args(tp)
+        options = args
         if value is None and type(None) in options:
             return None
         errors = []
@@ -83,19 +97,19 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
         raise errors[0] if len(errors) == 1 else fail(
             "expected " + " or ".join(_describe(o) for o in options if o is not type(None)))
     if origin is Literal:
-        if value not in typing.get_args(tp):
+        if value not in args:
             raise fail(f"expected {_describe(tp)}, got {value!r}")
         return value
     if origin in (list, tuple):
         if not isinstance(value, list):
             raise fail(f"expected a list, got {type(value).__name__}")
-        (item_type, *_) = typing.get_args(tp)
+        (item_type, *_) = args
         items = [convert(item_type, item, f"{path}[{i}]", parent, key) for i, item in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
             raise fail(f"expected a mapping, got {type(value).__name__}")
-        key_type, value_type = typing.get_args(tp)
+        key_type, value_type = args
         return {convert(key_type, k, f"{path}.{k}", value, k): convert(value_type, v, f"{path}.{k}", value, k)
                 for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
@@ -125,24 +139,32 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
     raise fail(f"expected {_describe(tp)}, got {value!r}")
 
 
+@functools.cache
+def _fields(cls: type) -> dict[str, tuple[Any, bool]]:
+    """Each init field's type and whether it is required, once per class: resolving the
+    hints evaluates every annotation string, and an inventory builds thousands of objects."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    return {f.name: (hints[f.name], f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+            for f in dataclasses.fields(cls) if f.init}
+
+
 def build(cls: type, data: Any, path: str = "", parent: Located | None = None, key: Any = None) -> Any:
     """Build dataclass `cls` from a mapping, strictly. `None` means all defaults."""
     if data is None:
         data = Located()
     if not isinstance(data, dict):
         raise _located_error(parent, key, path or cls.__name__, f"expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls, include_extras=True)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = _fields(cls)
     prefix = f"{path}." if path else ""
     for name in data:
         if name not in fields:
             known = ", ".join(sorted(fields)) or "none"
             raise _located_error(data, name, prefix + str(name), f"unknown key (known keys: {known})")
     values = {}
-    for name, field in fields.items():
+    for name, (tp, required) in fields.items():
         if name in data:
-            values[name] = convert(hints[name], data[name], prefix + name, data, name)
-        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            values[name] = convert(tp, data[name], prefix + name, data, name)
+        elif required:
             raise _located_error(parent if not data else data, key, prefix + name, "required key is missing")
     obj = cls(**values)
     for bad_key, message in getattr(obj, "problems", lambda: [])():

@@ -1,8 +1,12 @@
 """The cached snapshot a scrape serves: each collector's last output, rendered once.
 
-A scrape only joins bytes that were rendered when each collector finished (and gzips
-the join once per change), so it never runs collector code nor waits for a probe.
-Collector health is rendered here, from each collector's last result.
+Each collector's output is rendered in both formats, and each of those gzipped, when the
+collector finishes; a scrape joins those bytes, so it never runs collector code nor waits
+for a probe. Gzip members concatenate into one valid stream (RFC 1952 §2.2: a gzip file
+is a series of members), and clients read them all (Go's compress/gzip Reader, which
+Prometheus uses, is multistream by default; so are Python's gzip and urllib3). Only the
+collector health and the check states are rendered at the scrape, outside the lock that
+the scheduler takes to record a result: they change with every result.
 """
 
 from __future__ import annotations
@@ -24,6 +28,13 @@ from agent.states import CheckStates
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 _OM_EOF = b"# EOF\n"
+
+
+def gzip_member(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+_OM_EOF_GZIP = gzip_member(_OM_EOF)
 
 
 class _Families:
@@ -54,6 +65,8 @@ class Result:
     detail: str = ""
     text: bytes = b""
     openmetrics: bytes = b""
+    text_gzip: bytes = b""  # each of the two as one gzip member
+    openmetrics_gzip: bytes = b""
     checks: list[Check] = field(default_factory=list)
 
     @property
@@ -85,13 +98,19 @@ class Snapshot:
         self._errors: Counter[tuple[str, str]] = Counter()  # (collector, reason): survives reloads
         self._reload_ok, self._reload_time = True, time.time()
         self._cache: dict[tuple[bool, bool], bytes] = {}
+        self._generation = 0  # counts changes: a body rendered outside the lock is cached only if none came
         self._states = CheckStates()
+        self._states_gzip = (b"", gzip_member(b""))  # the states' last text and its member: most scrapes reuse it
 
     def configure(self, hold: float, inventory, host: str | None) -> None:
         """The check hold time and the inventory that places each target (at start and reload)."""
         with self._lock:
-            self._states.hold, self._states.inventory, self._states.host = hold, inventory, host
-            self._cache.clear()
+            self._states.configure(hold, inventory, host)
+            self._changed()
+
+    def _changed(self) -> None:
+        self._cache.clear()
+        self._generation += 1
 
     # --- written by the scheduler -------------------------------------------------
     def set_collectors(self, intervals: dict[str, float]) -> None:
@@ -99,7 +118,7 @@ class Snapshot:
         with self._lock:
             self._status = {name: CollectorStatus(name, interval, *self._kept(name))
                             for name, interval in intervals.items()}
-            self._cache.clear()
+            self._changed()
 
     def _kept(self, name: str) -> tuple:
         old = self._status.get(name)
@@ -116,14 +135,14 @@ class Snapshot:
                 status.last_success = result
             else:
                 self._errors[(result.collector, result.reason)] += 1
-            self._cache.clear()
+            self._changed()
 
     def reloaded(self, ok: bool) -> None:
         with self._lock:
             self._reload_ok = ok
             if ok:
                 self._reload_time = time.time()
-            self._cache.clear()
+            self._changed()
 
     # --- read by the HTTP server, the status page and `check` ----------------------
     def waiting(self) -> list[str]:
@@ -151,23 +170,28 @@ class Snapshot:
         key = (openmetrics, compress)
         with self._lock:
             body = self._cache.get(key)
-            if body is None:
-                body = self._render(openmetrics)
-                if compress:
-                    body = gzip.compress(body, compresslevel=6, mtime=0)
+            if body is not None:
+                return body
+            generation, health, states = self._generation, self._health(), self._states.frozen()
+            results = [status.last for status in self._status.values()
+                       # a failed collector serves no stale data, only its success 0 (as node_exporter does)
+                       if status.last is not None and status.last.success]
+        text, om = render(health)
+        head, checks = om if openmetrics else text, states.exposition()
+        part = ("openmetrics" if openmetrics else "text") + ("_gzip" if compress else "")
+        parts = [getattr(result, part) for result in results]
+        if compress:
+            last, member = self._states_gzip
+            if checks != last:
+                member = gzip_member(checks)
+                self._states_gzip = (checks, member)
+            body = b"".join([gzip_member(head), member, *parts, _OM_EOF_GZIP if openmetrics else b""])
+        else:
+            body = b"".join([head, checks, *parts, _OM_EOF if openmetrics else b""])
+        with self._lock:
+            if self._generation == generation:
                 self._cache[key] = body
-            return body
-
-    def _render(self, openmetrics: bool) -> bytes:
-        text, om = render(self._health() + self._states.families())
-        parts = [om if openmetrics else text]
-        for status in self._status.values():
-            # a failed collector serves no stale data, only its success 0 (as node_exporter does)
-            if status.last is not None and status.last.success:
-                parts.append(status.last.openmetrics if openmetrics else status.last.text)
-        if openmetrics:
-            parts.append(_OM_EOF)
-        return b"".join(parts)
+        return body
 
     def _health(self) -> list:
         success = GaugeMetricFamily("egov_collector_success", "1 if the collector's last run succeeded.",

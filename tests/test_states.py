@@ -8,7 +8,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent.checks import Check, State
 from agent.inventory import load_inventory
-from agent.snapshot import render
 from agent.states import CheckStates
 
 # province ─ dc (dc-rtr, web-01); pop_old (pop-rtr); xa_a (a-rtr, uplink pop_old) with its office
@@ -44,7 +43,7 @@ def test_an_uplink_down_makes_everything_behind_it_unreachable_with_one_root_cau
     assert outages.cause == {"xa_a": "pop_old", "xa_a_office": "xa_a", "xa_b": "xa_a"}
 
     got = {(s.name, tuple(sorted(s.labels.items()))): s.value
-           for f in text_string_to_metric_families(render(states.families())[0].decode()) for s in f.samples}
+           for f in text_string_to_metric_families(states.exposition().decode()) for s in f.samples}
     assert got[("egov_outage_sites_cut_off", (("site", "pop_old"),))] == 3
     assert got[("egov_site_uplink_up", (("site", "pop_old"), ("site_type", "pop")))] == 0
     assert got[("egov_site_cut_off", (("cause", "xa_a"), ("site", "xa_b")))] == 1
@@ -117,7 +116,7 @@ def test_a_missing_secret_of_the_agent_makes_the_devices_unknown_and_is_reported
     states = CheckStates(hold=0, inventory=inventory, host="egov-agent-01")
     states.observe(checks, [], now=0)
     got = [(s.name, s.labels["target"], s.value)
-           for f in text_string_to_metric_families(render(states.families())[0].decode()) for s in f.samples
+           for f in text_string_to_metric_families(states.exposition().decode()) for s in f.samples
            if s.name in ("egov_check_status", "egov_check_config_error")]
     assert sorted(t for name, t, v in got if name == "egov_check_config_error" and v == 1) == sorted(devices)
     assert {v for name, _, v in got if name == "egov_check_status"} == {State.UNKNOWN}

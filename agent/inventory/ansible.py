@@ -260,7 +260,7 @@ class _Reader:
             raise content.error(pattern, f"host {pattern}: {err}") from None
         for name in names:
             host = self.hosts.setdefault(name, Host(name, (content, pattern)))
-            if name not in group.hosts:
+            if group.name not in host.groups:  # the same fact as group.hosts, a short list to search
                 group.hosts.append(name)
                 host.groups.append(group.name)
             if host_vars:

@@ -33,6 +33,7 @@ the uplinks, sites and addresses of hosts. `load_inventory(path)` raises Invento
 from __future__ import annotations
 
 import ipaddress
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, make_dataclass
 from itertools import chain
@@ -515,12 +516,16 @@ class _Builder:
         self.check_addresses(hosts.values())
         if self.errors:
             return None, self.errors
+        children, hosts_at = defaultdict(list), defaultdict(list)
+        for site, parent in parents.items():
+            children[parent].append(site)
+        for host in hosts.values():
+            hosts_at[host.site].append(host.name)
         sites = {}
         for name, own in self.site_vars.items():
             egov = build(EgovVars, _egov(own))
             sites[name] = Site(name, egov.egov_site_type, egov.egov_site_name or name, parents[name], uplinks[name],
-                               tuple(s for s in self.site_vars if parents[s] == name),
-                               tuple(h.name for h in hosts.values() if h.site == name))
+                               tuple(children[name]), tuple(hosts_at[name]))
         return Inventory(self.ansible, sites, hosts), []
 
     def nearest_sites(self, groups: Iterable[str]) -> list[str]:
@@ -578,13 +583,13 @@ class _Builder:
     def host(self, name: str) -> Host:
         entry = self.ansible.hosts[name]
         hostvars = entry.vars
-        egov = build(EgovVars, _egov(hostvars))
         sites = self.nearest_sites(entry.groups)
         if len(sites) != 1:
             problem = f"in two sites, {' and '.join(sites)}" if sites else "in no site"
             self.errors.append(entry.error(f"host {name} is {problem}: a host belongs to exactly one site "
                                            f"(a group that sets egov_site_type)"))
-        role, platform = egov.egov_role, egov.egov_platform
+        # each mapping's egov_* values were checked on their own, and merging keeps them whole
+        role, platform = hostvars.get("egov_role"), hostvars.get("egov_platform")
         if role is None:
             self.errors.append(entry.error(f"host {name}: missing, expected one of {', '.join(ROLES)}", "egov_role"))
         elif role in NETWORK_ROLES and platform not in NETWORK_PLATFORMS:

@@ -39,31 +39,37 @@ SECRETS = {"EGOV_SNMP_COMMUNITY": COMMUNITY, "SNMP_AUTH": V3_AUTH_KEY, "SNMP_PRI
 
 def parse_snmpwalk(text: str) -> dict[tuple[int, ...], object]:
     """`snmpwalk -On` output as the values the collector hands to _snmp_tables."""
-    values = {}
+    values, lines = {}, []
     for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
+        if line.startswith("."):
+            lines.append(line)
+        elif lines and not line.startswith("#"):  # a STRING's line break: its value goes on
+            lines[-1] += "\n" + line
+    for line in lines:
         oid, _, typed = line.partition(" = ")
-        kind, _, raw = typed.partition(": ")
+        kind, _, raw = typed.partition(":")
+        raw = raw.removeprefix(" ")
         key = tuple(int(x) for x in oid.strip(".").split("."))
         if typed == '""':
             values[key] = b""
         elif kind == "STRING":
-            values[key] = raw.strip('"').encode()
+            values[key] = raw[1:-1].replace('\\"', '"').encode()
         elif kind == "Hex-STRING":
             values[key] = bytes.fromhex(raw)
         elif kind == "OID":
             values[key] = tuple(int(x) for x in raw.strip(".").split("."))
         elif kind == "Timeticks":
             values[key] = int(raw.split(")")[0].strip("("))
-        else:  # INTEGER, Counter32, Counter64, Gauge32
+        elif raw:  # INTEGER, Counter32, Counter64, Gauge32
             values[key] = int(raw)
+        else:
+            raise ValueError(line)
     return values
 
 
 def replay(table: dict, columns: dict) -> Walk:
     """A table walked as the collector walks an agent: the scalars at .0, each column's rows in OID order."""
-    walk = Walk(SYSTEM, columns, max_rows=100)
+    walk = Walk(SYSTEM, columns, max_rows=5000)
     walk.values = {name: table[oid + (0,)] for name, oid in SYSTEM.items() if oid + (0,) in table}
     for name, column in columns.items():
         for oid in sorted(oid for oid in table if oid[:len(column)] == column):

@@ -2,11 +2,12 @@
 
 Gear cannot run the agent, so the agent polls it: IF-MIB interfaces (status, speed, 64-bit
 counters), sysUpTime, sysName/sysDescr, CPU and memory from HOST-RESOURCES-MIB or the
-vendor's MIB (Cisco, Huawei, H3C/HPE Comware), all by numeric OID: one GET of the system scalars and a GETBULK walk of each column (collectors/_snmp_tables.py holds the OIDs and the arithmetic). SNMP v2c or v3 USM
-with gufo-snmp, whose BER and USM code is compiled (Rust): pysnmp spent ten times
-snmp_exporter's CPU a poll, 80 % of it in pyasn1 (benchmarks/README.md). The community and
-the v3 keys come from the environment variables the inventory names, never from the
-inventory itself.
+vendor's MIB (Cisco, Huawei, H3C/HPE Comware), all by numeric OID: one GET of the system
+scalars and a GETBULK walk of each column (collectors/_snmp_tables.py holds the OIDs and the
+arithmetic). SNMP v2c or v3 USM with gufo-snmp, whose BER and USM code is compiled (Rust):
+pysnmp spent ten times snmp_exporter's CPU a poll, 80 % of it in pyasn1 (benchmarks/README.md).
+The community and the v3 keys come from the environment variables the inventory names, never
+from the inventory itself.
 
 Utilization is computed here, between this poll and the previous one of the same device,
 so an alert needs no rate() over a counter that may have wrapped or been reset. An

@@ -27,7 +27,7 @@ from agent.yamlfile import ConfigError, loads
 from collectors._snmp_tables import (COUNTER64, HR_STORAGE_RAM, INTERFACE_COLUMNS, RESOURCE_COLUMNS, SYSTEM, Reading,
                                      Walk, WalkError, assemble, counter_increase, resource_family, utilization)
 from collectors.snmp import SnmpCollector, SnmpSettings
-from tests.peer_snmp import ADDRESSES, COMMUNITY, V3_AUTH_KEY, V3_PRIV_KEY, V3_USER, Port, Resources
+from tests.peer_snmp import ADDRESSES, COMMUNITY, V3_AUTH_KEY, V3_OLD_USER, V3_PRIV_KEY, V3_USER, Port, Resources
 from tests import real_gear
 from tests.peers import require
 
@@ -375,11 +375,13 @@ def test_v3_authpriv_and_the_cpu_and_memory_mib_of_each_platform(snmpd, tmp_path
                                               cisco_pools=[(25, 75)], huawei_cpu=[0, 66], huawei_mem=[0, 77]))
     v3 = {"port": snmpd.port, "version": "3", "username": V3_USER, "auth_protocol": "SHA256",
           "auth_key_env": "SNMP_AUTH", "priv_protocol": "AES", "priv_key_env": "SNMP_PRIV"}
+    old_gear = {**v3, "username": V3_OLD_USER, "auth_protocol": "MD5", "priv_protocol": "DES"}
     context = write_inventory(tmp_path, {"cisco": (ADDRESSES[1], "cisco_ios", v3),
                                          "huawei": (ADDRESSES[2], "huawei", v3),
-                                         "mikrotik": (ADDRESSES[3], "mikrotik_routeros", {"port": snmpd.port})})
+                                         "mikrotik": (ADDRESSES[3], "mikrotik_routeros", {"port": snmpd.port}),
+                                         "old-gear": (ADDRESSES[4], "cisco_ios", old_gear)})
     got = pollers(context).poll()
-    for target in ("cisco", "huawei", "mikrotik"):
+    for target in ("cisco", "huawei", "mikrotik", "old-gear"):
         assert got[("egov_snmp_up", on(target))] == 1
         assert got[("egov_snmp_interface_receive_bytes_total", interface(target, "Gi0/0"))] == 1_000_000
     assert [(got[("egov_snmp_cpu_utilization_ratio", on(t))], got[("egov_snmp_memory_utilization_ratio", on(t))])

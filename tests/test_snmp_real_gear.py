@@ -76,7 +76,8 @@ def netsnmp_walk(port: int, community: str, family: str) -> dict:
         walked = subprocess.run([require("snmpbulkwalk"), "-v2c", "-c", community, "-m", "", "-On", "-Cr25",
                                  "-t", "5", "-r", "1", f"127.0.0.1:{port}", dotted(root)],
                                 capture_output=True, text=True, check=True).stdout
-        text += "".join(line + "\n" for line in walked.splitlines() if " = No " not in line)  # no such object, instance, or the end
+        # left out: No Such Object / No Such Instance / No more variables (the end of the MIB)
+        text += "".join(line + "\n" for line in walked.splitlines() if " = No " not in line)
     return parse_snmpwalk(text)
 
 

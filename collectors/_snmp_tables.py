@@ -1,12 +1,11 @@
 """What the SNMP collector asks a router or switch for, and what it makes of the answers.
 
-Pure: no I/O and no pysnmp. OIDs are tuples of ints; values arrive as plain Python (int,
-bytes for OCTET STRING, a tuple for an OBJECT IDENTIFIER, None for noSuchObject,
-noSuchInstance and endOfMibView). Everything is by numeric OID, because Debian ships no
-IF-MIB file and a monitoring agent should not need one.
+Pure: no I/O and no SNMP library. OIDs are tuples of ints; values arrive as plain Python
+(int, bytes for OCTET STRING, a tuple for an OBJECT IDENTIFIER). Everything is by numeric
+OID, because Debian ships no IF-MIB file and a monitoring agent should not need one.
 
-- `Walk` drives one GETBULK walk of many table columns at once (the system scalars ride
-  along as non-repeaters of the first request), so a 24-port switch answers in one round trip.
+- `Walk` holds what a poll found: the system scalars and the rows of each column, checking
+  that the agent walks forward and that no column is endless.
 - `assemble` turns the walked columns into a `Device`: interfaces, uptime, CPU and memory.
 - `utilization` turns two `Reading`s of the octet counters into a ratio of link capacity,
   telling a 64-bit counter wrap from a counter reset.
@@ -14,7 +13,7 @@ IF-MIB file and a monitoring agent should not need one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,55 +112,24 @@ class WalkError(Exception):
 
 
 class Walk:
-    """One walk of many columns by GETBULK: ask `request()`, hand the answer to `feed()`
-    until `done`. A column is finished when its answers leave its subtree or hit
-    endOfMibView; the others go on from where each got to. The agent may answer fewer
-    repetitions than asked (a full message), which only costs another round."""
+    """What one poll found: the system scalars (one GET) and the rows of each table column,
+    walked one column at a time by GETBULK. `add` is handed every row in the order the agent
+    answered and refuses an agent that does not go forward (it would walk for ever) or a
+    column longer than `max_rows`."""
 
     def __init__(self, scalars: Mapping[str, Oid], columns: Mapping[str, Oid], max_rows: int):
         self.scalars, self.columns, self.max_rows = dict(scalars), dict(columns), max_rows
         self.values: dict[str, Any] = {}  # scalar -> value
         self.found: dict[str, dict[Oid, Any]] = {name: {} for name in columns}  # column -> row index -> value
-        self._after = dict(columns)  # unfinished column -> the OID to go on from
-        self._first = True
 
-    @property
-    def done(self) -> bool:
-        return not self._first and not self._after
-
-    def request(self) -> tuple[list[Oid], list[Oid]]:
-        """The non-repeaters and the repeaters of the next GETBULK."""
-        return (list(self.scalars.values()) if self._first else []), list(self._after.values())
-
-    def feed(self, varbinds: Sequence[tuple[Oid, Any]]) -> None:
-        scalars = list(self.scalars.items()) if self._first else []
-        self._first = False
-        if len(varbinds) < len(scalars):
-            raise WalkError(f"{len(varbinds)} values for {len(scalars)} scalars")
-        for (name, oid), (got, value) in zip(scalars, varbinds):
-            if got == oid + (0,) and value is not None:
-                self.values[name] = value
-        repeated, columns = varbinds[len(scalars):], list(self._after)
-        if columns and not repeated:
-            raise WalkError("an empty answer to GETBULK")
-        finished = set()
-        for position, (oid, value) in enumerate(repeated):
-            name = columns[position % len(columns)]
-            if name in finished:
-                continue
-            column = self.columns[name]
-            if value is None or oid[:len(column)] != column:
-                finished.add(name)
-                continue
-            if oid <= self._after[name]:
-                raise WalkError(f"OID {dotted(oid)} does not follow {dotted(self._after[name])}")
-            rows = self.found[name]
-            if len(rows) >= self.max_rows:
-                raise WalkError(f"more than {self.max_rows} rows in {name} ({dotted(column)})")
-            rows[oid[len(column):]] = value
-            self._after[name] = oid
-        for name in finished:
-            del self._after[name]
+    def add(self, name: str, index: Oid, value: Any) -> None:
+        rows = self.found[name]
+        if rows and index <= next(reversed(rows)):
+            raise WalkError(f"OID {dotted(self.columns[name] + index)} does not follow "
+                            f"{dotted(self.columns[name] + next(reversed(rows)))}")
+        if len(rows) >= self.max_rows:
+            raise WalkError(f"more than {self.max_rows} rows in {name} ({dotted(self.columns[name])})")
+        rows[index] = value
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 Gear cannot run the agent, so the agent polls it: IF-MIB interfaces (status, speed, 64-bit
 counters), sysUpTime, sysName/sysDescr, CPU and memory from HOST-RESOURCES-MIB or the
-vendor's MIB (Cisco, Huawei, H3C/HPE Comware), all by numeric OID in one multi-column GETBULK walk per
-device (collectors/_snmp_tables.py holds the OIDs and the arithmetic). SNMP v2c or v3 USM
-with pysnmp's asyncio API; the community and the v3 keys come from the environment
-variables the inventory names, never from the inventory itself.
+vendor's MIB (Cisco, Huawei, H3C/HPE Comware), all by numeric OID: one GET of the system
+scalars and a GETBULK walk of each column (collectors/_snmp_tables.py holds the OIDs and the
+arithmetic). SNMP v2c or v3 USM with gufo-snmp, whose BER and USM code is compiled (Rust):
+pysnmp spent ten times snmp_exporter's CPU a poll, 80 % of it in pyasn1 (benchmarks/README.md).
+The community and the v3 keys come from the environment variables the inventory names, never
+from the inventory itself.
 
 Utilization is computed here, between this poll and the previous one of the same device,
 so an alert needs no rate() over a counter that may have wrapped or been reset. An
@@ -16,35 +18,24 @@ interface the inventory lists in `uplinks` carries uplink="true", so a dead WAN 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import socket
 import time
-from collections import Counter
 from dataclasses import dataclass
-from typing import Any
 
 from agent.checks import Check, State, above, worst
 from agent.collector import CollectorError, register
 from agent.probe import Outcome, Probe, ProbeSettings, Sample
 from agent.schema import Duration
-from collectors._snmp_tables import (INTERFACE_COLUMNS, INTERFACE_COUNTERS, RESOURCE_COLUMNS, SYSTEM, Device,
-                                     Reading, Walk, WalkError, assemble, reading, resource_family, utilization)
+from collectors._snmp_tables import (INTERFACE_COLUMNS, INTERFACE_COUNTERS, RESOURCE_COLUMNS, SYSTEM, Device, Oid,
+                                     Reading, Walk, WalkError, assemble, dotted, reading, resource_family,
+                                     utilization)
 
-# pysnmp's error indications by class name -> our reasons (pysnmp is imported only when polling)
-_REASONS = {
-    "RequestTimedOut": "timeout",
-    "WrongDigest": "auth", "UnknownUserName": "auth", "UnknownSecurityName": "auth",
-    "UnsupportedSecurityLevel": "auth", "AuthenticationFailure": "auth", "AuthenticationError": "auth",
-    "DecryptionError": "auth", "NotInTimeWindow": "auth",
-    "ParseError": "parse", "DeserializationError": "parse",
-    "UnsupportedAuthProtocol": "config", "UnsupportedPrivProtocol": "config", "NoEncryption": "config",
-}
-RECEIVE_BUFFER = 4 * 2 ** 20  # bytes; Linux caps it at net.core.rmem_max
-_AUTH_PROTOCOLS = {"MD5": "USM_AUTH_HMAC96_MD5", "SHA": "USM_AUTH_HMAC96_SHA", "SHA224": "USM_AUTH_HMAC128_SHA224",
-                   "SHA256": "USM_AUTH_HMAC192_SHA256", "SHA384": "USM_AUTH_HMAC256_SHA384",
-                   "SHA512": "USM_AUTH_HMAC384_SHA512"}
-_PRIV_PROTOCOLS = {"DES": "USM_PRIV_CBC56_DES", "3DES": "USM_PRIV_CBC168_3DES", "AES": "USM_PRIV_CFB128_AES",
-                   "AES192": "USM_PRIV_CFB192_AES", "AES256": "USM_PRIV_CFB256_AES"}
+# inventory names -> gufo-snmp's key classes (imported only when polling)
+_AUTH_KEYS = {"MD5": "Md5Key", "SHA": "Sha1Key", "SHA224": "Sha224Key", "SHA256": "Sha256Key",
+              "SHA384": "Sha384Key", "SHA512": "Sha512Key"}
+_PRIV_KEYS = {"DES": "DesKey", "AES": "Aes128Key", "AES192": "Aes192Key", "AES256": "Aes256Key"}
 
 
 @dataclass
@@ -119,80 +110,101 @@ snmp:
         super().__init__(settings, context)
         self._environ, self._clock = environ, clock
         self._readings: dict[str, Reading] = {}  # target -> its last successful poll, for rates
-        self._junk: Counter[tuple[str, int]] = Counter()  # (address, port) -> datagrams that were not SNMP
-        self._loop = None  # pysnmp binds engines and sockets to the event loop that made them
-        self._engines: dict[Any, Any] = {}  # credentials -> SnmpEngine (a v3 user name holds one set of keys)
-        self._transports: dict[tuple[str, int], Any] = {}
-        self._target_class = None
+        self._checks: list[Check] = []
 
     async def collect(self):
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self.close()
-            self._loop = loop
-        targets = self.targets()
-        names, addresses = {t.name for t, _ in targets}, {(t.address, c.port) for t, c in targets}
+        names = {target.name for target, _ in self.targets()}
         for gone in set(self._readings) - names:  # devices gone from the inventory
             del self._readings[gone]
-        for gone in set(self._transports) - addresses:
-            del self._transports[gone]
-        self._junk.clear()  # only compared within one probe
-        return await super().collect()
+        families = await super().collect()
+        # judged now, so that the samples (170,000 with 500 switches) live on only in the
+        # families, which the snapshot renders once and drops
+        self._checks = list(super().checks({}))
+        self._outcomes = []
+        return families
 
-    def close(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():  # a closed loop cannot close its sockets
-            for engine in self._engines.values():
-                engine.close_dispatcher()
-        self._engines.clear()
-        self._transports.clear()
+    def checks(self, metrics):
+        return iter(self._checks)
 
     async def probe(self, target, check):
-        engine, auth = self._session(check)
-        transport = await self._transport((target.address, check.port))
-        address = tuple(transport.transport_address)  # as resolved: datagrams come from there
+        from gufo.snmp import SnmpAuthError, SnmpDecodeError, SnmpError
+        from gufo.snmp.aio import SnmpSession
+
+        # gufo-snmp gives every session its own connected UDP socket: one a device poll, closed
+        # with the session at the end of the probe, so at most `concurrency` are open at once
+        session = SnmpSession(await _address(target.address, check.port), check.port,
+                              timeout=self.settings.request_timeout, **self._credentials(check))
         family = resource_family(target.platform)
         walk = Walk(SYSTEM, {**INTERFACE_COLUMNS, **RESOURCE_COLUMNS[family]}, self.settings.max_rows)
-        junk_before = self._junk[address]
-        while not walk.done:
-            indication, status, index, varbinds = await _getbulk(engine, auth, transport, *walk.request(),
-                                                                 self.settings.max_repetitions)
-            if indication:
-                if self._junk[address] > junk_before:
-                    raise CollectorError("parse", f"{self._junk[address] - junk_before} answers that are not "
-                                                  f"SNMP messages, and no SNMP answer")
-                raise CollectorError(_REASONS.get(type(indication).__name__, "protocol"), str(indication))
-            if status:
-                raise CollectorError("protocol", f"the agent answered {status.prettyPrint()} at index {int(index)}")
-            try:
-                walk.feed([(name.asTuple(), _plain(value)) for name, value in varbinds])
-            except WalkError as err:
-                raise CollectorError("protocol", str(err)) from None
+        try:
+            await self._ask(session.refresh)  # SNMPv3: discovers the engine, its boots and time
+            scalars = {dotted(oid) + ".0": name for name, oid in SYSTEM.items()}
+            for oid, value in (await self._ask(lambda: session.get_many(list(scalars)))).items():
+                walk.values[scalars[oid]] = value
+            for name, column in walk.columns.items():
+                prefix = len(dotted(column)) + 1
+                rows = session.getbulk(dotted(column), self.settings.max_repetitions)
+                while True:
+                    try:
+                        oid, value = await self._ask(rows.__anext__)
+                    except StopAsyncIteration:
+                        break
+                    walk.add(name, tuple(map(int, oid[prefix:].split("."))),
+                             _oid(value) if isinstance(value, str) else value)
+        except WalkError as err:
+            raise CollectorError("protocol", str(err)) from None
+        except SnmpAuthError:
+            raise CollectorError("auth", "the agent refused the SNMPv3 credentials (an unknown user, a wrong "
+                                         "auth key, or a clock out of its time window)") from None
+        except SnmpDecodeError as err:
+            raise CollectorError("parse", f"an answer that is not an SNMP message ({err})") from None
+        except SnmpError as err:
+            raise CollectorError("protocol", str(err)) from None
         device = assemble(walk, family, check.uplinks)
         now = reading(device, self._clock())
         ratios = utilization(self._readings.get(target.name), now, {i.index: i.speed_bps for i in device.interfaces})
         self._readings[target.name] = now
         return _samples(device, ratios)
 
-    def _session(self, check):
-        """The engine and the credentials for a check; a missing secret is a config failure."""
-        from pysnmp.hlapi.v3arch import asyncio as hlapi
+    async def _ask(self, request):
+        """One SNMP request, sent again `retries` times while no answer (or no SNMP answer) comes."""
+        from gufo.snmp import SnmpDecodeError
+
+        for attempt in range(self.settings.retries + 1):
+            last = attempt == self.settings.retries
+            try:
+                return await request()
+            except (TimeoutError, SnmpDecodeError):  # a stray datagram may be followed by the answer
+                if last:
+                    raise
+            except BaseException as err:
+                # gufo-snmp 0.13 panics (pyo3's PanicException, a BaseException) on a BER length that runs
+                # past the datagram's end (src/ber/header.rs): an answer that is not SNMP, like the above
+                if type(err).__name__ != "PanicException":
+                    raise
+                if last:
+                    raise SnmpDecodeError(f"undecodable datagram: {err}") from None
+
+    def _credentials(self, check) -> dict:
+        """SnmpSession's keyword arguments for a check; a missing secret is a config failure."""
+        import gufo.snmp as gufo
 
         if check.version == "2c":
-            key, auth = "2c", hlapi.CommunityData(self._secret(check.community_env, "community_env"), mpModel=1)
-        else:
-            if not check.username:
-                raise CollectorError("config", "an SNMPv3 check needs a username")
-            level = check.security_level
-            auth_key = self._secret(check.auth_key_env, "auth_key_env") if level != "noAuthNoPriv" else None
-            priv_key = self._secret(check.priv_key_env, "priv_key_env") if level == "authPriv" else None
-            auth_protocol = getattr(hlapi, _AUTH_PROTOCOLS[check.auth_protocol] if auth_key else "USM_AUTH_NONE")
-            priv_protocol = getattr(hlapi, _PRIV_PROTOCOLS[check.priv_protocol] if priv_key else "USM_PRIV_NONE")
-            key = (check.username, auth_protocol, auth_key, priv_protocol, priv_key)
-            auth = hlapi.UsmUserData(check.username, auth_key, priv_key, authProtocol=auth_protocol,
-                                     privProtocol=priv_protocol)
-        if key not in self._engines:
-            self._engines[key] = hlapi.SnmpEngine()
-        return self._engines[key], auth
+            return {"community": self._secret(check.community_env, "community_env")}
+        if not check.username:
+            raise CollectorError("config", "an SNMPv3 check needs a username")
+        level, keys = check.security_level, {}
+        if level != "noAuthNoPriv":
+            auth = getattr(gufo, _AUTH_KEYS[check.auth_protocol])
+            keys["auth_key"] = auth(self._secret(check.auth_key_env, "auth_key_env").encode())
+        if level == "authPriv":
+            if check.priv_protocol not in _PRIV_KEYS:
+                raise CollectorError("config", f"priv_protocol {check.priv_protocol} is not supported (gufo-snmp "
+                                               f"has {', '.join(_PRIV_KEYS)})")
+            priv = getattr(gufo, _PRIV_KEYS[check.priv_protocol])
+            keys["priv_key"] = priv(self._secret(check.priv_key_env, "priv_key_env").encode())
+        # AES-192/256 keys stretched as Cisco does (Reeder), as pysnmp's USM_PRIV_CFB*_AES did before
+        return {"user": gufo.User(check.username, **keys, key_expansion=gufo.KeyExpansion.Cisco)}
 
     def _secret(self, variable: str | None, field: str) -> str:
         if not variable:
@@ -201,14 +213,6 @@ snmp:
         if not value:
             raise CollectorError("config", f"environment variable {variable} ({field}) is not set")
         return value
-
-    async def _transport(self, address: tuple[str, int]):
-        if self._target_class is None:
-            self._target_class = _counting_target(self._junk)
-        if address not in self._transports:
-            self._transports[address] = await self._target_class.create(
-                address, timeout=self.settings.request_timeout, retries=self.settings.retries)
-        return self._transports[address]
 
     def evaluate(self, outcome: Outcome) -> Check:
         check, problems, states = outcome.check, [], [State.OK]
@@ -237,37 +241,21 @@ snmp:
         return Check(self.name, outcome.target.name, worst(states), summary, busiest[0], thresholds)
 
 
-async def _getbulk(engine, auth, transport, scalars, columns, repetitions):
-    """pysnmp's bulk_cmd without its MIB lookups: it resolves every OID of every request
-    through its MIB view, about a sixth of the CPU of a poll (profiled), which numeric OIDs do
-    not need. The answer comes as bulk_cmd's does, values in wire order."""
-    from pysnmp.entity.rfc3413.cmdgen import BulkCommandGenerator
-    from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
-    from pysnmp.proto.rfc1902 import Null, ObjectName
-
-    target, _ = LCD.configure(engine, auth, transport, b"")
-    answer = asyncio.get_running_loop().create_future()
-
-    def answered(engine, handle, indication, status, index, varbinds, context):
-        if not answer.done():  # cancelled by the probe's timeout
-            answer.set_result((indication, status, index, varbinds))
-
-    BulkCommandGenerator().send_varbinds(engine, target, None, b"", len(scalars), repetitions,
-                                         [(ObjectName(oid), Null("")) for oid in scalars + columns], answered)
-    return await answer
+async def _address(host: str, port: int) -> str:
+    """An IP address for the host: gufo-snmp takes no names."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+        return found[0][4][0]
 
 
-def _plain(value) -> Any:
-    """A pysnmp value as plain Python: None for noSuchObject/noSuchInstance/endOfMibView."""
-    from pyasn1.type import univ
-
-    if isinstance(value, univ.Null):
-        return None
-    if isinstance(value, univ.OctetString):
-        return value.asOctets()
-    if isinstance(value, univ.ObjectIdentifier):
-        return value.asTuple()
-    return int(value)
+def _oid(value: str) -> Oid | str:
+    """An OBJECT IDENTIFIER value (gufo-snmp gives it dotted) as a tuple, as _snmp_tables wants."""
+    try:
+        return tuple(map(int, value.split(".")))
+    except ValueError:
+        return value
 
 
 def _samples(device: Device, ratios: dict[int, tuple[float | None, float | None]]) -> list[Sample]:
@@ -293,32 +281,3 @@ def _samples(device: Device, ratios: dict[int, tuple[float | None, float | None]
             if ratio is not None:
                 samples.append(Sample("interface_utilization_ratio", ratio, (*labels, direction)))
     return samples
-
-
-def _counting_target(junk: Counter):
-    """pysnmp's UDP target whose socket also counts, per sender, datagrams that are not SNMP
-    at all: pysnmp drops those silently, and without the count a device answering garbage
-    would look exactly like a silent one."""
-    from pysnmp.carrier.asyncio.dgram.udp import UdpAsyncioTransport
-    from pysnmp.hlapi.v3arch.asyncio import UdpTransportTarget
-    from pysnmp.proto.api.verdec import decode_message_version
-    from pysnmp.proto.error import ProtocolError
-
-    class CountingTransport(UdpAsyncioTransport):
-        def connection_made(self, transport):
-            # every device answers on this one socket: with the default buffer (~200 KiB)
-            # a hundred answers arriving at once overflow it and are lost to timeouts
-            transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            super().connection_made(transport)
-
-        def datagram_received(self, datagram, transportAddress):
-            try:
-                decode_message_version(datagram)
-            except ProtocolError:
-                junk[tuple(transportAddress)[:2]] += 1
-            super().datagram_received(datagram, transportAddress)
-
-    class CountingTarget(UdpTransportTarget):
-        PROTO_TRANSPORT = CountingTransport
-
-    return CountingTarget

@@ -36,6 +36,7 @@ SWITCHED_OFF = "smux,ifTable,ifXTable,interfaces,hr_storage,hrh_storage,hr_proc"
 
 COMMUNITY = "egov-test-community"
 V3_USER, V3_AUTH_KEY, V3_PRIV_KEY = "egovmon", "auth-key-for-tests", "priv-key-for-tests"
+V3_OLD_USER = "egovold"  # MD5 and DES, as old gear still runs; the same keys
 
 IF, IFX = "1.3.6.1.2.1.2.2.1", "1.3.6.1.2.1.31.1.1.1"
 HR_RAM, HR_DISK = ".1.3.6.1.2.1.25.2.1.2", ".1.3.6.1.2.1.25.2.1.4"
@@ -125,6 +126,8 @@ class SnmpAgent:
             f"rocommunity {COMMUNITY} 127.0.0.0/8",
             f"createUser {V3_USER} SHA-256 {V3_AUTH_KEY} AES {V3_PRIV_KEY}",
             f"rouser {V3_USER} priv",
+            f"createUser {V3_OLD_USER} MD5 {V3_AUTH_KEY} DES {V3_PRIV_KEY}",
+            f"rouser {V3_OLD_USER} priv",
             f"sysName {self.sys_name}",
             f"sysDescr {self.sys_descr}",
             *(f"pass_persist {subtree} {program}" for subtree in FAKED),

@@ -28,7 +28,7 @@ except AttributeError:  # pragma: no cover - libyaml missing
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 1_000_000
-MAX_MESSAGE = 500
+MAX_MESSAGE_LINE = 500
 
 
 class _ShortRepr(reprlib.Repr):
@@ -50,8 +50,9 @@ class ConfigError(Exception):
 
     def __init__(self, message: str, file: str | Path | None = None, line: int | None = None,
                  key: str | None = None):
-        if len(message) > MAX_MESSAGE:  # it may quote a value of the input, which can be huge
-            message = message[:MAX_MESSAGE] + "…"
+        # a message may quote a value of the input, which can be huge: cut each line short
+        message = "\n".join(line if len(line) <= MAX_MESSAGE_LINE else line[:MAX_MESSAGE_LINE] + "…"
+                            for line in message.split("\n"))
         self.message, self.file, self.line, self.key = message, file, line, key
         super().__init__(str(self))
 

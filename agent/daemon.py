@@ -65,6 +65,7 @@ class Agent:
         self._loads_started = 0
         self._last_reload: tuple[bool, str] = (True, "reloaded")
         self._loading: threading.Thread | None = None
+        self._abandoned_load: threading.Thread | None = None  # past the deadline, maybe stuck for good
         self._signal_reloads: set[asyncio.Task] = set()
 
     async def reload(self) -> tuple[bool, str]:
@@ -82,12 +83,14 @@ class Agent:
             return self._last_reload
 
     async def _reload_now(self) -> tuple[bool, str]:
-        if self._loading is not None and self._loading.is_alive():
+        if self._abandoned_load is not None and self._abandoned_load.is_alive():
             error = f"the previous load, abandoned after {RELOAD_DEADLINE:g}s, is still running"
         else:
             try:
-                loaded = await asyncio.wait_for(self._load_in_thread(), RELOAD_DEADLINE)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(RELOAD_DEADLINE):  # not wait_for: see Scheduler.run_once
+                    loaded = await self._load_in_thread()
+            except TimeoutError:
+                self._abandoned_load = self._loading
                 error = f"loading took more than {RELOAD_DEADLINE:g}s, abandoned"
             except ConfigError as err:
                 error = str(err)

@@ -45,12 +45,16 @@ class Scheduler:
         name, timeout = collector.name, collector.settings.timeout
         started, t0 = time.time(), time.monotonic()
         try:
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for drops a cancel (a stop) that
+            # arrives with the result, and the collector's loop would run on, never stopped
             if collector.is_async():
-                text, om, checks = await asyncio.wait_for(_collect_async(collector), timeout)
+                async with asyncio.timeout(timeout):
+                    text, om, checks = await _collect_async(collector)
             elif name in self._stuck:
                 raise CollectorError("timeout", "the previous run is still hung")
             else:
-                text, om, checks = await asyncio.wait_for(self._in_thread(collector), timeout)
+                async with asyncio.timeout(timeout):
+                    text, om, checks = await self._in_thread(collector)
             result = Result(name, started, time.monotonic() - t0, text=text, openmetrics=om, checks=checks)
         except asyncio.TimeoutError:
             result = Result(name, started, time.monotonic() - t0, "timeout", f"no result within {timeout:g}s")
@@ -107,10 +111,11 @@ class Scheduler:
         self._tasks = [asyncio.create_task(self._loop(c), name=f"collector-{c.name}") for c in collectors.values()]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        tasks, self._tasks = set(self._tasks), []
+        while tasks:  # again while any runs on: a wait_for inside a collector may have dropped the cancel
+            for task in tasks:
+                task.cancel()
+            _, tasks = await asyncio.wait(tasks, timeout=1)
         for collector in self._collectors.values():
             collector.close()
 

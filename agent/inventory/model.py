@@ -142,11 +142,12 @@ class HttpCheck(_TlsClient):
     def problems(self):
         from urllib.parse import urlsplit
 
-        url = urlsplit(self.url or "http://unset")  # egov_check_defaults leaves the URL to each host
-        try:
-            url.port  # noqa: B018 (raises on a port out of range)
+        try:  # urlsplit raises on a bad IPv6 bracket, .port on a port out of range
+            url = urlsplit(self.url or "http://unset")  # egov_check_defaults leaves the URL to each host
+            url.port  # noqa: B018
         except ValueError as err:
             yield "url", f"{err} in {self.url!r}"
+            return
         if url.scheme not in ("http", "https") or not url.hostname:
             yield "url", f"expected an http:// or https:// URL with a host name, got {self.url!r}"
         elif url.username is not None:

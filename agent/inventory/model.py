@@ -39,9 +39,9 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.inventory.ansible import AnsibleInventory, Vars, _kind, read
+from agent.inventory.ansible import AnsibleInventory, Vars, read
 from agent.schema import Duration, build
-from agent.yamlfile import ConfigError, Located, VaultValue
+from agent.yamlfile import ConfigError, Located, VaultValue, shown
 
 # The bounded vocabularies: extend them here and nowhere else.
 SITE_TYPES = ("province", "datacenter", "rack", "department", "pop", "commune", "office")
@@ -488,7 +488,8 @@ def _address_problem(value: Any) -> str | None:
     if isinstance(value, VaultValue):
         return "a vault-encrypted address cannot be monitored; write it in clear"
     if not isinstance(value, str) or not value.strip():
-        return f"expected a host name or an IP address, got {_kind(value)}"
+        kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else shown(value)
+        return f"expected a host name or an IP address, got {kind}"
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         return "a host name or address holds no spaces, line breaks or control characters"
     if len(value) > MAX_HOSTNAME:

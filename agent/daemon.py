@@ -13,7 +13,7 @@ from agent import __version__, logs
 from agent.collector import Collector, discover
 from agent.config import Config, load_config, parse_listen
 from agent.context import Context
-from agent.scheduler import Scheduler
+from agent.scheduler import Scheduler, in_daemon_thread
 from agent.server import AgentHTTPServer
 from agent.snapshot import Snapshot
 from agent.webconfig import load_web_config
@@ -112,30 +112,7 @@ class Agent:
 
     def _load_in_thread(self) -> asyncio.Future:
         """Load in a daemon thread, so neither a slow load nor a hung read can stall the loop."""
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-
-        def settle(error, loaded):
-            if future.done():  # abandoned at the deadline
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(loaded)
-
-        def work():
-            error = loaded = None
-            try:
-                loaded = load(self.config_path, self.inventory_path)
-            except Exception as err:
-                error = err
-            try:
-                loop.call_soon_threadsafe(settle, error, loaded)
-            except RuntimeError:  # the loop closed while this load was stuck
-                pass
-
-        self._loading = threading.Thread(target=work, name="reload", daemon=True)
-        self._loading.start()
+        future, self._loading = in_daemon_thread(lambda: load(self.config_path, self.inventory_path), "reload")
         return future
 
     def _reload_from_thread(self) -> tuple[bool, str]:

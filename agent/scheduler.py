@@ -12,6 +12,8 @@ import logging
 import random
 import time
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from agent.collector import Collector, CollectorError, metric_index
 from agent.snapshot import Result, Snapshot, render
@@ -31,6 +33,36 @@ def _collect_blocking(collector: Collector):
 
 async def _collect_async(collector: Collector):
     return _finish(collector, await collector.collect())
+
+
+def in_daemon_thread(work: Callable[[], Any], name: str) -> tuple[asyncio.Future, threading.Thread]:
+    """Run `work` in a daemon thread: a hung one cannot delay a stop. The future gets its
+    outcome unless it was cancelled meanwhile (a timeout), and the thread, to see if it is stuck."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(error, outcome):
+        if future.done():  # cancelled: nobody waits any more
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(outcome)
+
+    def run():
+        error = outcome = None
+        try:
+            outcome = work()
+        except Exception as err:
+            error = err
+        try:
+            loop.call_soon_threadsafe(settle, error, outcome)
+        except RuntimeError:  # the loop closed while this thread was hung
+            pass
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return future, thread
 
 
 class Scheduler:
@@ -73,32 +105,14 @@ class Scheduler:
         return list(await asyncio.gather(*(self.run_once(c) for c in self._collectors.values())))
 
     def _in_thread(self, collector: Collector) -> asyncio.Future:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-
-        def settle(error, outcome):
-            if future.cancelled():  # the run already timed out
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(outcome)
-
         def work():
-            error = outcome = None
             try:
-                outcome = _collect_blocking(collector)
-            except Exception as err:
-                error = err
-            self._stuck.discard(collector.name)
-            try:
-                loop.call_soon_threadsafe(settle, error, outcome)
-            except RuntimeError:  # the loop closed while this thread was hung
-                pass
+                return _collect_blocking(collector)
+            finally:
+                self._stuck.discard(collector.name)
 
         self._stuck.add(collector.name)
-        threading.Thread(target=work, name=f"collector-{collector.name}", daemon=True).start()
-        return future
+        return in_daemon_thread(work, f"collector-{collector.name}")[0]
 
     def use(self, collectors: dict[str, Collector]) -> None:
         """Set the collectors (at start or reload) without starting their loops."""

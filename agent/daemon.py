@@ -7,7 +7,6 @@ import logging
 import signal
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from agent import __version__, logs
 from agent.collector import Collector, discover
@@ -108,7 +107,7 @@ class Agent:
         return False, f"reload rejected: {error}"
 
     def _sources(self) -> str:
-        return " and ".join(str(Path(p)) for p in (self.config_path, self.inventory_path) if p) or "<embedded default>"
+        return " and ".join(str(p) for p in (self.config_path, self.inventory_path) if p) or "<embedded default>"
 
     def _load_in_thread(self) -> asyncio.Future:
         """Load in a daemon thread, so neither a slow load nor a hung read can stall the loop."""

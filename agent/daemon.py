@@ -12,13 +12,16 @@ from agent import __version__, logs
 from agent.collector import Collector, discover
 from agent.config import Config, load_config, parse_listen
 from agent.context import Context
-from agent.scheduler import Scheduler
+from agent.scheduler import Scheduler, in_daemon_thread
 from agent.server import AgentHTTPServer
 from agent.snapshot import Snapshot
 from agent.webconfig import load_web_config
-from agent.yamlfile import ConfigError
+from agent.yamlfile import ConfigError, shown
 
 log = logging.getLogger("egov.agent")
+
+# a load that takes longer is abandoned (its thread may be stuck on a hung filesystem)
+RELOAD_DEADLINE = 30.0
 
 
 @dataclass
@@ -57,35 +60,83 @@ class Agent:
         self.scheduler = Scheduler(self.snapshot)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
+        self._reload_lock = asyncio.Lock()
+        self._loads_started = 0
+        self._last_reload: tuple[bool, str] = (True, "reloaded")
+        self._loading: threading.Thread | None = None
+        self._abandoned_load: threading.Thread | None = None  # past the deadline, maybe stuck for good
+        self._signal_reloads: set[asyncio.Task] = set()
 
     async def reload(self) -> tuple[bool, str]:
-        try:
-            loaded = load(self.config_path, self.inventory_path)
-        except ConfigError as err:
-            log.error("reload rejected, the old config keeps serving", extra={"error": str(err)})
-            self.snapshot.reloaded(False)
-            return False, f"reload rejected: {err}"
-        loaded.configure(self.snapshot)
-        await self.scheduler.start(loaded.collectors)
-        self.snapshot.reloaded(True)
-        log.info("reloaded", extra={"collectors": ",".join(loaded.collectors)})
-        return True, "reloaded"
+        """One reload at a time, the old config serving until the new one is whole.
+
+        A request made while a reload runs waits for it, then all such requests share the
+        next one: it reads the files as they are now, and waiting is bounded by two loads.
+        """
+        asked = self._loads_started
+        async with self._reload_lock:
+            if self._loads_started > asked:  # a load began after this request and has ended
+                return self._last_reload
+            self._loads_started += 1
+            self._last_reload = await self._reload_now()
+            return self._last_reload
+
+    async def _reload_now(self) -> tuple[bool, str]:
+        if self._abandoned_load is not None and self._abandoned_load.is_alive():
+            error = f"the previous load, abandoned after {RELOAD_DEADLINE:g}s, is still running"
+        else:
+            try:
+                async with asyncio.timeout(RELOAD_DEADLINE):  # not wait_for: see Scheduler.run_once
+                    loaded = await self._load_in_thread()
+            except TimeoutError:
+                self._abandoned_load = self._loading
+                error = f"loading took more than {RELOAD_DEADLINE:g}s, abandoned"
+            except ConfigError as err:
+                error = str(err)
+            except Exception as err:  # a bug or an exhausted resource: still a failed reload, not a crash
+                log.debug("reload raised", exc_info=True)
+                error = f"{self._sources()}: {type(err).__name__}: {shown(str(err))}"
+            else:
+                loaded.configure(self.snapshot)
+                await self.scheduler.start(loaded.collectors)
+                self.snapshot.reloaded(True)
+                log.info("reloaded", extra={"collectors": ",".join(loaded.collectors)})
+                return True, "reloaded"
+        log.error("reload rejected, the old config keeps serving", extra={"error": error})
+        self.snapshot.reloaded(False)
+        return False, f"reload rejected: {error}"
+
+    def _sources(self) -> str:
+        return " and ".join(str(p) for p in (self.config_path, self.inventory_path) if p) or "<embedded default>"
+
+    def _load_in_thread(self) -> asyncio.Future:
+        """Load in a daemon thread, so neither a slow load nor a hung read can stall the loop."""
+        future, self._loading = in_daemon_thread(lambda: load(self.config_path, self.inventory_path), "reload")
+        return future
 
     def _reload_from_thread(self) -> tuple[bool, str]:
-        return asyncio.run_coroutine_threadsafe(self.reload(), self._loop).result(timeout=60)
+        try:  # two loads at most: the running one and the one this request waits for
+            return asyncio.run_coroutine_threadsafe(self.reload(), self._loop).result(timeout=2 * RELOAD_DEADLINE + 10)
+        except TimeoutError:
+            return False, "reload rejected: no answer in time"
+
+    def _reload_on_signal(self) -> None:
+        task = asyncio.ensure_future(self.reload())
+        self._signal_reloads.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._signal_reloads.discard)
 
     async def run(self, loaded: Loaded) -> None:
         self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
         settings = loaded.config.agent
         host, port = parse_listen(self.listen_override or settings.listen)
         web = load_web_config(settings.web_config_file)
+        loaded.configure(self.snapshot)
+        await self.scheduler.start(loaded.collectors)  # before any reload can be asked for
         server = AgentHTTPServer((host, port), self.snapshot, web, self._reload_from_thread)
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
         for signum in (signal.SIGTERM, signal.SIGINT):
             self._loop.add_signal_handler(signum, self._stopping.set)
-        self._loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
-        loaded.configure(self.snapshot)
-        await self.scheduler.start(loaded.collectors)
+        self._loop.add_signal_handler(signal.SIGHUP, self._reload_on_signal)
         scheme = "https" if web.tls_server_config else "http"
         log.info("listening", extra={"address": f"{scheme}://{host}:{port}", "version": __version__,
                                      "config": loaded.config.source, "collectors": ",".join(loaded.collectors)})

@@ -12,6 +12,9 @@ import logging
 import random
 import time
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from agent.collector import Collector, CollectorError, metric_index
 from agent.snapshot import Result, Snapshot, gzip_member, render
@@ -31,9 +34,45 @@ def _collect_blocking(collector: Collector):
     return _finish(collector, collector.collect())
 
 
+# Rendering and compressing thousands of probes' series must not hold up the event loop. One
+# thread does it for every async collector: the work holds the GIL, so more threads would not
+# go faster, and the agent's thread count stays what it was after the first runs.
+_RENDERER = ThreadPoolExecutor(1, thread_name_prefix="render")
+
+
 async def _collect_async(collector: Collector):
-    # rendering and compressing thousands of probes' series must not hold up the event loop
-    return await asyncio.to_thread(_finish, collector, await collector.collect())
+    families = await collector.collect()
+    return await asyncio.get_running_loop().run_in_executor(_RENDERER, _finish, collector, families)
+
+
+def in_daemon_thread(work: Callable[[], Any], name: str) -> tuple[asyncio.Future, threading.Thread]:
+    """Run `work` in a daemon thread: a hung one cannot delay a stop. The future gets its
+    outcome unless it was cancelled meanwhile (a timeout), and the thread, to see if it is stuck."""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def settle(error, outcome):
+        if future.done():  # cancelled: nobody waits any more
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(outcome)
+
+    def run():
+        error = outcome = None
+        try:
+            outcome = work()
+        except Exception as err:
+            error = err
+        try:
+            loop.call_soon_threadsafe(settle, error, outcome)
+        except RuntimeError:  # the loop closed while this thread was hung
+            pass
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return future, thread
 
 
 class Scheduler:
@@ -48,12 +87,16 @@ class Scheduler:
         name, timeout = collector.name, collector.settings.timeout
         started, t0 = time.time(), time.monotonic()
         try:
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for drops a cancel (a stop) that
+            # arrives with the result, and the collector's loop would run on, never stopped
             if collector.is_async():
-                output = await asyncio.wait_for(_collect_async(collector), timeout)
+                async with asyncio.timeout(timeout):
+                    output = await _collect_async(collector)
             elif name in self._stuck:
                 raise CollectorError("timeout", "the previous run is still hung")
             else:
-                output = await asyncio.wait_for(self._in_thread(collector), timeout)
+                async with asyncio.timeout(timeout):
+                    output = await self._in_thread(collector)
             result = Result(name, started, time.monotonic() - t0, **output)
         except asyncio.TimeoutError:
             result = Result(name, started, time.monotonic() - t0, "timeout", f"no result within {timeout:g}s")
@@ -72,32 +115,14 @@ class Scheduler:
         return list(await asyncio.gather(*(self.run_once(c) for c in self._collectors.values())))
 
     def _in_thread(self, collector: Collector) -> asyncio.Future:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-
-        def settle(error, outcome):
-            if future.cancelled():  # the run already timed out
-                return
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(outcome)
-
         def work():
-            error = outcome = None
             try:
-                outcome = _collect_blocking(collector)
-            except Exception as err:
-                error = err
-            self._stuck.discard(collector.name)
-            try:
-                loop.call_soon_threadsafe(settle, error, outcome)
-            except RuntimeError:  # the loop closed while this thread was hung
-                pass
+                return _collect_blocking(collector)
+            finally:
+                self._stuck.discard(collector.name)
 
         self._stuck.add(collector.name)
-        threading.Thread(target=work, name=f"collector-{collector.name}", daemon=True).start()
-        return future
+        return in_daemon_thread(work, f"collector-{collector.name}")[0]
 
     def use(self, collectors: dict[str, Collector]) -> None:
         """Set the collectors (at start or reload) without starting their loops."""
@@ -110,10 +135,11 @@ class Scheduler:
         self._tasks = [asyncio.create_task(self._loop(c), name=f"collector-{c.name}") for c in collectors.values()]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks = []
+        tasks, self._tasks = set(self._tasks), []
+        while tasks:  # again while any runs on: a wait_for inside a collector may have dropped the cancel
+            for task in tasks:
+                task.cancel()
+            _, tasks = await asyncio.wait(tasks, timeout=1)
         for collector in self._collectors.values():
             collector.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 import types
 import typing
@@ -20,6 +21,7 @@ Duration = Annotated[float, "duration"]
 """Seconds; written as a number or with a unit: 500ms, 15s, 2m, 1h."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+MAX_DURATION = 365 * 86400.0
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
@@ -27,13 +29,17 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 15s, 500ms or 2m")
     if isinstance(value, (int, float)):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
-        raise ValueError(f"expected a duration like 15s, 500ms or 2m, got {value!r}")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        seconds = float(value) if abs(value) < MAX_DURATION else math.inf  # float() of a huge int overflows
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"expected a duration like 15s, 500ms or 2m, got {value!r}")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration cannot be negative")
+    if not seconds <= MAX_DURATION:  # NaN compares false: `check_hold: .nan` would hold every state forever
+        raise ValueError(f"a duration is a finite number of seconds, at most {MAX_DURATION:g} (a year), got {value!r}")
+    return seconds
 
 
 def _describe(tp: Any) -> str:

@@ -2,10 +2,18 @@
 
 Every mapping is loaded as a `Located` dict: `lines[key]` is the 1-based line of that key.
 Ansible Vault values (`!vault |`) load as `VaultValue`, an opaque secret that never prints.
+
+What a file may cost is bounded, so a hostile or careless one is refused, not obeyed: a
+regular file (never a FIFO or device, whose read could block forever) of at most
+MAX_FILE_BYTES, nested at most MAX_DEPTH deep and at most MAX_NODES values once its
+aliases are expanded (a "billion laughs" is a few lines that expand to 10^9 values).
 """
 
 from __future__ import annotations
 
+import os
+import reprlib
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +25,34 @@ except AttributeError:  # pragma: no cover - libyaml missing
     _BaseLoader = yaml.SafeLoader
 
 
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 1_000_000
+MAX_MESSAGE_LINE = 500
+
+
+class _ShortRepr(reprlib.Repr):
+    def __init__(self):
+        super().__init__()
+        self.maxstring = self.maxother = 80
+
+    def repr_Located(self, value, level):  # noqa: N802 - reprlib dispatches on the type's name
+        return self.repr_dict(value, level)
+
+
+def shown(value: Any) -> str:
+    """`repr(value)` cut short, for error messages: an input must not make a 33 MB log line."""
+    return _ShortRepr().repr(value)
+
+
 class ConfigError(Exception):
     """Bad input, located: `file:line: key: message`."""
 
     def __init__(self, message: str, file: str | Path | None = None, line: int | None = None,
                  key: str | None = None):
+        # a message may quote a value of the input, which can be huge: cut each line short
+        message = "\n".join(line if len(line) <= MAX_MESSAGE_LINE else line[:MAX_MESSAGE_LINE] + "…"
+                            for line in message.split("\n"))
         self.message, self.file, self.line, self.key = message, file, line, key
         super().__init__(str(self))
 
@@ -89,10 +120,50 @@ def _loader_for(file: str | None) -> type:
             mapping.lines[key] = key_node.start_mark.line + 1
         return mapping
 
+    def construct_document(loader, node):
+        _check_cost(node, file)
+        return super(Loader, loader).construct_document(node)
+
+    Loader.construct_document = construct_document
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     Loader.add_constructor("!vault", lambda loader, node: VaultValue(loader.construct_scalar(node)))
     Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
     return Loader
+
+
+def _check_cost(root: yaml.Node, file: str | None) -> None:
+    """Refuse a document nested too deep or too big once its aliases are expanded.
+
+    An alias shares its anchor's node, so the document is a graph: each node's expanded size
+    and depth are computed once (iteratively: deep nesting must not exhaust the stack).
+    """
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    on_path: set[int] = set()
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in size:
+            continue
+        children = ([] if isinstance(node, yaml.ScalarNode) else
+                    [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode)
+                    else node.value)
+        if not children_done:
+            if id(node) in on_path:
+                raise ConfigError("an alias refers to the collection it is in (a recursive anchor)",
+                                  file, node.start_mark.line + 1)
+            on_path.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in size)
+            continue
+        on_path.discard(id(node))
+        size[id(node)] = 1 + sum(size[id(c)] for c in children)
+        depth[id(node)] = 1 + max((depth[id(c)] for c in children), default=0)
+        if depth[id(node)] > MAX_DEPTH:
+            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", file, node.start_mark.line + 1)
+        if size[id(node)] > MAX_NODES:
+            raise ConfigError(f"more than {MAX_NODES:,} values once its aliases are expanded "
+                              f"(an alias bomb?)", file, node.start_mark.line + 1)
 
 
 def loads(text: str, file: str | Path | None = None) -> Any:
@@ -108,10 +179,23 @@ def loads(text: str, file: str | Path | None = None) -> Any:
         raise ConfigError(f"invalid YAML: {err}", name) from None
 
 
-def load(path: str | Path) -> Any:
-    """Read and parse a YAML file; unreadable or non-UTF-8 files are ConfigErrors too."""
+def read_text(path: str | Path) -> str:
+    """A regular file's text, at most MAX_FILE_BYTES; anything else is a ConfigError."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ConfigError("not a regular file (a FIFO, device or socket): refused, "
+                                  "its read could block forever", path)
+            data = file.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise ConfigError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB: refused", path)
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"cannot read: {err}", path) from None
-    return loads(text, path)
+
+
+def load(path: str | Path) -> Any:
+    """Read and parse a YAML file; unreadable or non-UTF-8 files are ConfigErrors too."""
+    return loads(read_text(path), path)

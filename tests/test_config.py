@@ -96,10 +96,63 @@ def test_durations(text, seconds):
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["-1s", "5 minutes", True, -3])
+@pytest.mark.parametrize("bad", ["-1s", "5 minutes", True, -3, float("nan"), float("inf"), 10**400, "999999d"])
 def test_bad_durations(bad):
     with pytest.raises(ValueError):
         parse_duration(bad)
+
+
+def test_check_hold_nan_is_a_located_error(tmp_path):
+    """`.nan` compared false with every hold time: every check stayed at its first state."""
+    with pytest.raises(ConfigError, match=r"agent\.yml:2: check_hold: a duration is a finite number"):
+        load_config(write(tmp_path, "log_level: info\ncheck_hold: .nan\n"))
+
+
+def billion_laughs(levels: int) -> str:
+    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels):
+        name, previous = chr(97 + i), chr(96 + i)
+        lines.append(f"{name}: &{name} [" + ", ".join(f"*{previous}" for _ in range(9)) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("text, line, words", [
+    (billion_laughs(9), 9, "more than 1,000,000 values once its aliases are expanded"),
+    ("a: &x [1, *x]\n", 1, "recursive anchor"),
+    ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 80)), 2, "nested more than 64 levels deep"),
+    ("[" * 500 + "]" * 500, 1, "nested more than 64 levels deep"),  # a RecursionError before
+])
+def test_costly_yaml_is_refused_where_it_is(tmp_path, text, line, words):
+    path = tmp_path / "agent.yml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        yamlfile.load(path)
+    assert str(raised.value).startswith(f"{path}:") and words in str(raised.value)
+    assert raised.value.line is not None
+
+
+def test_a_fifo_or_a_huge_file_is_refused_without_reading_it(tmp_path):
+    import os
+
+    fifo = tmp_path / "agent.yml"
+    os.mkfifo(fifo)  # no writer: a plain open() would wait forever
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_config(fifo)
+    huge = tmp_path / "huge.yml"
+    with open(huge, "wb") as file:
+        file.truncate(yamlfile.MAX_FILE_BYTES + 1)  # sparse: costs no disk
+    with pytest.raises(ConfigError, match=f"{huge}: larger than 8 MiB"):
+        load_config(huge)
+
+
+def test_a_huge_value_in_an_error_is_cut_short(tmp_path):
+    """An alias set under the bound still expands to a large value; its error line stays short."""
+    path = tmp_path / "agent.yml"
+    path.write_text("log_level:\n" + textwrap.indent(billion_laughs(5), "  "))  # 66,000 values, a 500 kB repr
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value).startswith(f"{path}:1: log_level: expected one of 'debug'")
+    assert len(str(raised.value)) < 1000
 
 
 def test_vault_values_never_print():

@@ -210,3 +210,102 @@ def test_load_inventory_raises_all_problems_together():
         load_inventory(FIXTURES / "many_tree_errors")
     assert isinstance(raised.value, ConfigError) and len(raised.value.errors) == 4
     assert str(raised.value).splitlines() == [str(e) for e in raised.value.errors]
+
+
+# --- what an inventory may cost, and values it may not hold --------------------------
+
+def one_site(tmp_path, host_vars: dict | None = None, site_vars: dict | None = None, hosts: dict | None = None):
+    """A one-site inventory directory (JSON is YAML) with one host `h` carrying `host_vars`."""
+    import json
+
+    province = {"vars": {"egov_site_type": "province", **(site_vars or {})},
+                "hosts": hosts or {"h": {"egov_role": "dc_host", "egov_platform": "linux", **(host_vars or {})}}}
+    (tmp_path / "hosts.yml").write_text(json.dumps({"province": province}, indent=1))
+    return tmp_path
+
+
+def only_error(path) -> str:
+    [error] = validate(path)
+    return str(error)
+
+
+def test_a_host_range_is_bounded_and_expands_in_linear_time(tmp_path):
+    assert len(expand_hosts("h-[00001:10000]")) == 10_000
+    with pytest.raises(ValueError, match="the ranges make 100,000 hosts, more than 10,000"):
+        expand_hosts("h-[1:100000]")
+    with pytest.raises(ValueError, match="more than 10,000"):
+        expand_hosts("h-[0:99]-[0:999]")  # counted over all ranges, before any host is made
+    with pytest.raises(ValueError, match="more than 10,000"):
+        expand_hosts("h-[1:99999999999999999999999]")
+    inventory = one_site(tmp_path, hosts={"pc-[00001:10000]": {"egov_role": "office_pc", "egov_platform": "windows"}})
+    assert validate(inventory) == []  # 10,000 hosts in one group: minutes before (a list scan per host)
+
+
+def test_a_symlink_loop_in_a_vars_directory_is_a_located_error(tmp_path):
+    import os
+
+    (tmp_path / "inventory").mkdir()  # its parent holds nothing else: `..` below leads only back to it
+    inventory = one_site(tmp_path / "inventory")
+    directory = inventory / "group_vars" / "province"
+    directory.mkdir(parents=True)
+    (directory / "main.yml").write_text("egov_site_name: Tỉnh\n")
+    os.symlink(".", directory / "again")
+    os.symlink(".", directory / "more")  # two links to `.`: 2^40 paths before the kernel's limit
+    assert only_error(inventory) == (f"{directory / 'again'}: a directory loop: this symlink leads back into "
+                                     f"a directory that contains it")
+    os.remove(directory / "again")
+    os.remove(directory / "more")
+    os.symlink("..", inventory / "up")  # the inventory directory itself, reached again
+    assert "a directory loop" in only_error(inventory)
+
+
+def test_a_fifo_named_like_a_vars_file_is_refused_inside_a_directory_skipped(tmp_path):
+    import os
+
+    inventory = one_site(tmp_path)
+    (inventory / "group_vars").mkdir()
+    os.mkfifo(inventory / "group_vars" / "province.yml")  # Ansible would open it and wait forever
+    assert only_error(inventory) == (f"{inventory / 'group_vars' / 'province.yml'}: not a regular file "
+                                     f"(a FIFO, device or socket): refused, its read could block forever")
+    os.remove(inventory / "group_vars" / "province.yml")
+    (inventory / "group_vars" / "province").mkdir()
+    os.mkfifo(inventory / "group_vars" / "province" / "extra.yml")  # Ansible skips it (not isfile)
+    assert validate(inventory) == []
+
+
+@pytest.mark.parametrize("value, fragment", [
+    (None, "expected a host name or an IP address, got None"),
+    (["127.0.0.1"], "got a list"),
+    ({"ip": "127.0.0.1"}, "got a mapping"),
+    ("", "got ''"),
+    ("127.0.0.1\nEvil: header", "no spaces, line breaks or control characters"),
+    ("a" * 5000, "5,000 characters: a host name is at most 255 (RFC 1035, RFC 1123)"),
+])
+def test_ansible_host_must_be_one_name_or_address(tmp_path, value, fragment):
+    error = only_error(one_site(tmp_path, {"ansible_host": value}))
+    assert error.startswith(f"{tmp_path / 'hosts.yml'}:") and "ansible_host: host h: " in error
+    assert fragment in error and len(error) < 600
+
+
+def test_a_vault_ansible_host_is_refused(tmp_path):
+    (tmp_path / "hosts.yml").write_text(
+        "province:\n  vars: {egov_site_type: province}\n  hosts:\n    h:\n"
+        "      egov_role: dc_host\n      egov_platform: linux\n"
+        "      ansible_host: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n        6162636465\n")
+    assert only_error(tmp_path) == (f"{tmp_path / 'hosts.yml'}:7: ansible_host: host h: a vault-encrypted "
+                                    f"address cannot be monitored; write it in clear")
+
+
+def test_a_null_uplink_does_not_make_a_second_root(tmp_path):
+    import json
+
+    (tmp_path / "hosts.yml").write_text(json.dumps({"province": {"vars": {"egov_site_type": "province"}, "children": {
+        "xa_a": {"vars": {"egov_site_type": "commune", "egov_uplink": None}}}}}, indent=1))
+    error = only_error(tmp_path)
+    assert "egov_uplink: group xa_a: null; name the site this one hangs from" in error
+    assert error.startswith(f"{tmp_path / 'hosts.yml'}:")
+
+
+def test_an_unclosed_ipv6_url_is_a_located_error(tmp_path):
+    error = only_error(one_site(tmp_path, {"ansible_host": "127.0.0.1", "egov_checks": {"http": {"url": "http://[::1"}}}))
+    assert "egov_checks.http.url" in error and "Invalid IPv6 URL" in error  # a ValueError traceback before

@@ -32,11 +32,12 @@ group_vars (next to a playbook, or in the working directory of `ansible-inventor
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, product
 from pathlib import Path
 
 from agent import yamlfile
@@ -48,6 +49,7 @@ _IGNORED = re.compile(r"^\.|^host_vars$|^group_vars$|^vars_plugins$"
                       r"|(\.pyc|\.pyo|\.swp|\.bak|~|\.rpm|\.md|\.txt|\.rst|\.orig|\.cfg|\.retry)$")
 _INVALID_GROUP_NAME = re.compile(r"^[\d\W]|[^\w]")  # Ansible's C.INVALID_VARIABLE_NAMES
 _SECTIONS = ("hosts", "children", "vars")
+MAX_HOSTS_PER_PATTERN = 10_000
 
 
 class Vars(dict):
@@ -140,15 +142,33 @@ def read(path: str | Path) -> AnsibleInventory:
 
 
 def expand_hosts(pattern: str) -> list[str]:
-    """Ansible's host ranges: `db[01:10]`, `pc-[a:f]`, `[1:9:2]`, several in one name."""
+    """Ansible's host ranges: `db[01:10]`, `pc-[a:f]`, `[1:9:2]`, several in one name.
+
+    The hosts a pattern makes are counted before any is made: more than MAX_HOSTS_PER_PATTERN
+    is refused (a typo like `[1:100000]` must not cost minutes and gigabytes).
+    """
     outside_ranges = re.sub(r"\[[^\]]*\]", "", pattern)
     if ":" in outside_ranges and "[" not in outside_ranges:
         raise ValueError("a host name cannot carry a port or be an IPv6 address; "
                          "name the host and set ansible_host / ansible_port")
-    if "[" not in pattern:
-        return [pattern]
-    head, _, rest = pattern.partition("[")
-    spec, closed, tail = rest.partition("]")
+    texts, ranges, rest = [], [], pattern
+    while "[" in rest:
+        head, _, rest = rest.partition("[")
+        spec, closed, rest = rest.partition("]")
+        texts.append(head)
+        ranges.append(_host_range(spec, closed))
+    try:
+        count = math.prod(len(values) for values, _ in ranges)
+    except OverflowError:  # a range too long for len()
+        count = math.inf
+    if count > MAX_HOSTS_PER_PATTERN:
+        raise ValueError(f"the ranges make {count:,} hosts, more than {MAX_HOSTS_PER_PATTERN:,}: split them")
+    filled = [[str(v).zfill(width) for v in values] for values, width in ranges]
+    return ["".join(chain.from_iterable(zip(texts, chosen))) + rest for chosen in product(*filled)]
+
+
+def _host_range(spec: str, closed: str) -> tuple[range | str, int]:
+    """The values of one `[begin:end:step]` (numbers as a range, letters as a string), and their width."""
     bounds = spec.split(":")
     if not closed or len(bounds) not in (2, 3) or not bounds[1]:
         raise ValueError("a host range is [begin:end] or [begin:end:step]")
@@ -157,26 +177,41 @@ def expand_hosts(pattern: str) -> list[str]:
         step_size = int(step)
         if len(begin) == len(end) == 1 and begin in string.ascii_letters and end in string.ascii_letters:
             first, last = string.ascii_letters.index(begin), string.ascii_letters.index(end)
-            values = list(string.ascii_letters[first:last + 1:step_size])
+            values, width = string.ascii_letters[first:last + 1:step_size], 0
         else:
             # a leading zero means fixed width, so both ends must have it
             width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
             if width and len(end) != width:
                 raise ValueError
-            values = [str(n).zfill(width) for n in range(int(begin), int(end) + 1, step_size)]
+            values = range(int(begin), int(end) + 1, step_size)
     except ValueError:
         raise ValueError(f"bad host range [{spec}]: numbers of equal width (01:20), single letters "
                          "(a:f) and an optional positive step") from None
     if not values:
         raise ValueError(f"host range [{spec}] is empty")
-    return [name for value in values for name in expand_hosts(head + value + tail)]
+    return values, width
 
 
-def _inventory_files(path: Path):
+def _entered(directory: Path, above: frozenset) -> frozenset:
+    """The directories walked into so far, plus `directory`, unless it is one of them again.
+
+    Symlinks are followed, as Ansible does, but one leading back up (`group_vars/x/self -> .`)
+    is an error: Ansible would walk it until the kernel's symlink limit, twice that per link.
+    """
+    info = directory.stat()
+    identity = (info.st_dev, info.st_ino)
+    if identity in above:
+        raise ConfigError("a directory loop: this symlink leads back into a directory that contains it",
+                          directory)
+    return above | {identity}
+
+
+def _inventory_files(path: Path, above: frozenset = frozenset()):
     if path.is_dir():
+        above = _entered(path, above)
         for name in sorted(os.listdir(path)):
             if not _IGNORED.search(name):
-                yield from _inventory_files(path / name)
+                yield from _inventory_files(path / name, above)
     elif path.suffix in YAML_EXTENSIONS:
         yield path
     else:
@@ -260,7 +295,7 @@ class _Reader:
             raise content.error(pattern, f"host {pattern}: {err}") from None
         for name in names:
             host = self.hosts.setdefault(name, Host(name, (content, pattern)))
-            if group.name not in host.groups:  # the same fact as group.hosts, a short list to search
+            if group.name not in host.groups:  # the same as `name not in group.hosts`, without a scan
                 group.hosts.append(name)
                 host.groups.append(group.name)
             if host_vars:
@@ -329,17 +364,22 @@ def _attach_vars_files(directory: Path, entities: dict[str, Group] | dict[str, H
             entity.files.append(data)
 
 
-def _vars_files_under(path: Path) -> list[Path]:
-    """A vars file, or a directory's files in sorted order (DataLoader._get_dir_vars_files)."""
+def _vars_files_under(path: Path, above: frozenset = frozenset()) -> list[Path]:
+    """A vars file, or a directory's files in sorted order (DataLoader._get_dir_vars_files).
+
+    Inside a directory only regular files count: Ansible skips a FIFO or a device there
+    silently, and so do we. Named directly (group_vars/x.yml), yamlfile refuses it.
+    """
     if not path.is_dir():
         return [path]
+    above = _entered(path, above)
     found = []
     for entry in sorted(os.listdir(path)):
         if entry.startswith(".") or entry.endswith("~"):
             continue
         ext = os.path.splitext(entry)[1]
         if (path / entry).is_dir() and not ext:
-            found.extend(_vars_files_under(path / entry))
+            found.extend(_vars_files_under(path / entry, above))
         elif (path / entry).is_file() and ext in YAML_EXTENSIONS + ("",):
             found.append(path / entry)
     return found

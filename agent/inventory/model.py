@@ -42,7 +42,7 @@ from typing import Any, Literal
 
 from agent.inventory.ansible import AnsibleInventory, Vars, read
 from agent.schema import Duration, build
-from agent.yamlfile import ConfigError, Located
+from agent.yamlfile import ConfigError, Located, VaultValue, shown
 
 # The bounded vocabularies: extend them here and nowhere else.
 SITE_TYPES = ("province", "datacenter", "rack", "department", "pop", "commune", "office")
@@ -143,11 +143,12 @@ class HttpCheck(_TlsClient):
     def problems(self):
         from urllib.parse import urlsplit
 
-        url = urlsplit(self.url or "http://unset")  # egov_check_defaults leaves the URL to each host
-        try:
-            url.port  # noqa: B018 (raises on a port out of range)
+        try:  # urlsplit raises on a bad IPv6 bracket, .port on a port out of range
+            url = urlsplit(self.url or "http://unset")  # egov_check_defaults leaves the URL to each host
+            url.port  # noqa: B018
         except ValueError as err:
             yield "url", f"{err} in {self.url!r}"
+            return
         if url.scheme not in ("http", "https") or not url.hostname:
             yield "url", f"expected an http:// or https:// URL with a host name, got {self.url!r}"
         elif url.username is not None:
@@ -496,6 +497,23 @@ def _check_mappings(ansible: AnsibleInventory) -> list[ConfigError]:
     return errors
 
 
+MAX_HOSTNAME = 255  # RFC 1035 section 2.3.4, and RFC 1123 section 2.1 for host names
+
+
+def _address_problem(value: Any) -> str | None:
+    """Why an ansible_host value cannot be connected to, or None."""
+    if isinstance(value, VaultValue):
+        return "a vault-encrypted address cannot be monitored; write it in clear"
+    if not isinstance(value, str) or not value.strip():
+        kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else shown(value)
+        return f"expected a host name or an IP address, got {kind}"
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return "a host name or address holds no spaces, line breaks or control characters"
+    if len(value) > MAX_HOSTNAME:
+        return f"{len(value):,} characters: a host name is at most {MAX_HOSTNAME} (RFC 1035, RFC 1123)"
+    return None
+
+
 class _Builder:
     """The site tree and the hosts, from an inventory whose egov_* values are all valid."""
 
@@ -558,6 +576,10 @@ class _Builder:
     def uplink(self, name: str, parent: str | None) -> str | None:
         own = self.site_vars[name]
         uplink = own.get("egov_uplink", parent)
+        if "egov_uplink" in own and uplink is None:  # null would silently make this a second network root
+            self.errors.append(own.error("egov_uplink", f"group {name}: null; name the site this one hangs "
+                                                        f"from, or leave egov_uplink out to mean the parent"))
+            return parent
         if uplink is not None and uplink not in self.site_vars:
             self.errors.append(own.error("egov_uplink", f"group {name}: no site named {uplink!r} "
                                                         f"(a group that sets egov_site_type)"))
@@ -601,10 +623,14 @@ class _Builder:
         return Host(name, sites[0] if sites else "", role, platform, address,
                     self.checks(name, hostvars, address), hostvars)
 
-    @staticmethod
-    def address(name: str, hostvars: Vars) -> str | None:
+    def address(self, name: str, hostvars: Vars) -> str | None:
         if "ansible_host" in hostvars:
-            return str(hostvars["ansible_host"])
+            value = hostvars["ansible_host"]
+            problem = _address_problem(value)
+            if problem:
+                self.errors.append(hostvars.error("ansible_host", f"host {name}: {problem}"))
+                return None
+            return value
         try:  # Ansible connects to the name itself, which may be an address
             return str(ipaddress.ip_address(name))
         except ValueError:

@@ -86,12 +86,18 @@ class Snapshot:
         self._reload_ok, self._reload_time = True, time.time()
         self._cache: dict[tuple[bool, bool], bytes] = {}
         self._states = CheckStates()
+        self.generation = 0  # counts changes: what was rendered from an older one is stale
+
+    def _changed(self) -> None:
+        """Under the lock, after every write."""
+        self._cache.clear()
+        self.generation += 1
 
     def configure(self, hold: float, inventory, host: str | None) -> None:
         """The check hold time and the inventory that places each target (at start and reload)."""
         with self._lock:
             self._states.hold, self._states.inventory, self._states.host = hold, inventory, host
-            self._cache.clear()
+            self._changed()
 
     # --- written by the scheduler -------------------------------------------------
     def set_collectors(self, intervals: dict[str, float]) -> None:
@@ -99,7 +105,7 @@ class Snapshot:
         with self._lock:
             self._status = {name: CollectorStatus(name, interval, *self._kept(name))
                             for name, interval in intervals.items()}
-            self._cache.clear()
+            self._changed()
 
     def _kept(self, name: str) -> tuple:
         old = self._status.get(name)
@@ -116,14 +122,14 @@ class Snapshot:
                 status.last_success = result
             else:
                 self._errors[(result.collector, result.reason)] += 1
-            self._cache.clear()
+            self._changed()
 
     def reloaded(self, ok: bool) -> None:
         with self._lock:
             self._reload_ok = ok
             if ok:
                 self._reload_time = time.time()
-            self._cache.clear()
+            self._changed()
 
     # --- read by the HTTP server, the status page and `check` ----------------------
     def waiting(self) -> list[str]:

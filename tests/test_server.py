@@ -84,8 +84,7 @@ def serve():
 
 
 def connect(port: int, source: str = "127.0.0.1") -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
-    return sock
+    return socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
 
 
 def closed_by_server(sock: socket.socket, timeout: float) -> bool:
@@ -316,7 +315,8 @@ def test_the_success_cache_tells_user_from_password():
 
 
 def test_a_password_longer_than_bcrypt_takes_is_refused_with_an_answer(serve, tmp_path):
-    web = _web_config(tmp_path, f"basic_auth_users:\n  prometheus: '{bcrypt.hashpw(b'x', bcrypt.gensalt(4)).decode()}'\n")
+    hashed = bcrypt.hashpw(b"x", bcrypt.gensalt(4)).decode()
+    web = _web_config(tmp_path, f"basic_auth_users:\n  prometheus: '{hashed}'\n")
     assert serve(web).get(headers={"Authorization": basic("prometheus", "x" * 100)})[0] == 401
 
 
@@ -351,7 +351,7 @@ def handshake(port: int, context: ssl.SSLContext) -> str | None:
         return None
 
 
-def test_tls12_offers_only_forward_secret_aead_suites_by_default(serve, certificate, tmp_path):
+def test_tls12_offers_only_forward_secret_aead_suites_by_default(serve, certificate):
     web = _web_config(certificate, "tls_server_config:\n  cert_file: agent.crt\n  key_file: agent.key\n")
     served = serve(web)
     for refused in ("AES128-GCM-SHA256", "AES256-SHA", "AES128-SHA", "ECDHE-RSA-AES128-SHA",
@@ -359,9 +359,7 @@ def test_tls12_offers_only_forward_secret_aead_suites_by_default(serve, certific
         assert handshake(served.port, tls12_client(certificate, refused)) is None, refused
     for accepted in ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305"):
         assert handshake(served.port, tls12_client(certificate, accepted)) == accepted
-    status, headers, _ = served.get("/healthz", context=ssl.create_default_context(
-        cafile=str(certificate / "agent.crt")))
-    assert status == 200
+    assert served.get("/healthz", context=ssl.create_default_context(cafile=str(certificate / "agent.crt")))[0] == 200
 
 
 NODE_EXPORTER_STYLE = """\

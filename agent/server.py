@@ -30,7 +30,6 @@ import http.server
 import io
 import logging
 import re
-import select
 import socket
 import socketserver
 import ssl
@@ -246,7 +245,9 @@ class AgentHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         deadline = time.monotonic() + HEADER_TIMEOUT
         try:
             if self.tls is not None:
-                request = self._handshake(request, deadline)
+                # CPython bounds a whole handshake by the socket's timeout, not each read
+                request.settimeout(HEADER_TIMEOUT)
+                request = self.tls.wrap_socket(request, server_side=True)
             self.RequestHandlerClass(request, client_address, self, deadline)
         except (OSError, ssl.SSLError) as err:
             log.debug("connection failed", extra={"client": client_address[0], "error": str(err)})
@@ -256,25 +257,3 @@ class AgentHTTPServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
                 self._open[client_address[0]] -= 1
                 if not self._open[client_address[0]]:
                     del self._open[client_address[0]]
-
-    def _handshake(self, request: socket.socket, deadline: float) -> ssl.SSLSocket:
-        """The TLS handshake against the deadline: a blocking one would renew its timeout
-        with every record a slow client sends."""
-        request.setblocking(False)
-        tls = self.tls.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
-        poll = select.poll()
-        try:
-            while True:
-                try:
-                    tls.do_handshake()
-                    return tls
-                except ssl.SSLWantReadError:
-                    poll.register(tls, select.POLLIN)
-                except ssl.SSLWantWriteError:
-                    poll.register(tls, select.POLLOUT)
-                left = deadline - time.monotonic()
-                if left <= 0 or not poll.poll(left * 1000):
-                    raise TimeoutError("TLS handshake not done in time")
-        except BaseException:
-            tls.close()  # the plain socket was detached into it
-            raise

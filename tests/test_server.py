@@ -362,6 +362,26 @@ def test_tls12_offers_only_forward_secret_aead_suites_by_default(serve, certific
     assert served.get("/healthz", context=ssl.create_default_context(cafile=str(certificate / "agent.crt")))[0] == 200
 
 
+def test_a_tls_handshake_trickled_a_byte_at_a_time_is_cut_at_the_deadline(serve, certificate, monkeypatch):
+    monkeypatch.setattr(http_server, "HEADER_TIMEOUT", 2.0)
+    served = serve(_web_config(certificate, "tls_server_config:\n  cert_file: agent.crt\n  key_file: agent.key\n"))
+    client, outgoing = ssl.create_default_context(), ssl.MemoryBIO()
+    with pytest.raises(ssl.SSLWantReadError):
+        client.wrap_bio(ssl.MemoryBIO(), outgoing, server_hostname="127.0.0.1").do_handshake()
+    hello = outgoing.read()  # a real ClientHello, sent one byte every 0.2 s
+    with connect(served.port) as sock:
+        sent, deadline = 0, time.monotonic() + 10
+        try:
+            while sent < len(hello) and time.monotonic() < deadline:
+                sock.sendall(hello[sent:sent + 1])
+                sent += 1
+                time.sleep(0.2)
+        except OSError:  # reset by the server: cut
+            pass
+        assert closed_by_server(sock, timeout=10) and sent < len(hello)
+    assert served.get("/healthz", context=ssl.create_default_context(cafile=str(certificate / "agent.crt")))[0] == 200
+
+
 NODE_EXPORTER_STYLE = """\
 tls_server_config:
   cert_file: agent.crt

@@ -98,7 +98,8 @@ class Snapshot:
         self._errors: Counter[tuple[str, str]] = Counter()  # (collector, reason): survives reloads
         self._reload_ok, self._reload_time = True, time.time()
         self._cache: dict[tuple[bool, bool], bytes] = {}
-        self._generation = 0  # counts changes: a body rendered outside the lock is cached only if none came
+        self.generation = 0  # counts changes: a body (or status page) rendered outside the lock is kept only
+        #                      if none came meanwhile
         self._states = CheckStates()
         self._states_gzip = (b"", gzip_member(b""))  # the states' last text and its member: most scrapes reuse it
 
@@ -109,8 +110,9 @@ class Snapshot:
             self._changed()
 
     def _changed(self) -> None:
+        """Under the lock, after every write: what was rendered from an older generation is stale."""
         self._cache.clear()
-        self._generation += 1
+        self.generation += 1
 
     # --- written by the scheduler -------------------------------------------------
     def set_collectors(self, intervals: dict[str, float]) -> None:
@@ -172,7 +174,7 @@ class Snapshot:
             body = self._cache.get(key)
             if body is not None:
                 return body
-            generation, health, states = self._generation, self._health(), self._states.frozen()
+            generation, health, states = self.generation, self._health(), self._states.frozen()
             results = [status.last for status in self._status.values()
                        # a failed collector serves no stale data, only its success 0 (as node_exporter does)
                        if status.last is not None and status.last.success]
@@ -189,7 +191,7 @@ class Snapshot:
         else:
             body = b"".join([head, checks, *parts, _OM_EOF if openmetrics else b""])
         with self._lock:
-            if self._generation == generation:
+            if self.generation == generation:
                 self._cache[key] = body
         return body
 

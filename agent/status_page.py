@@ -10,6 +10,7 @@ phone. Target names and summaries come from devices and inventories: all of it i
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections import Counter, defaultdict
 from html import escape
@@ -289,3 +290,24 @@ egov-agent {escape(__version__)} · {both('cập nhật lúc', 'as of')} {genera
 {sections}</body></html>
 """
     return html.encode()
+
+
+class Cached:
+    """The page rendered once per snapshot change, its bytes served to every client: rendered
+    per request, a large page took the CPU and the snapshot's lock that scrapes need."""
+
+    def __init__(self, snapshot: Snapshot):
+        self._snapshot = snapshot
+        self._render_lock = threading.Lock()  # one render at a time; scrapes never take it
+        self._page: tuple[int, bytes] = (-1, b"")
+
+    def page(self) -> bytes:
+        generation, body = self._page
+        if generation == self._snapshot.generation:
+            return body
+        with self._render_lock:
+            if self._page[0] != self._snapshot.generation:
+                # read before rendering: a change during the render makes the next request render again
+                generation = self._snapshot.generation
+                self._page = (generation, render(self._snapshot))
+            return self._page[1]

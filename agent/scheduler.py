@@ -1,5 +1,9 @@
 """Runs each collector on its own interval, never overlapping itself, under a timeout.
 
+A collector with nothing to do (`has_work()` false: a probe no inventory target asks for)
+gets no loop: it is recorded once as an empty success, so it shows as healthy, the
+snapshot is whole, and it costs nothing until a reload gives it work.
+
 A blocking collector runs in a daemon thread of its own, so a hung one (a stuck mount,
 a silent device) cannot starve the others nor delay a stop; while that thread is still
 stuck, its next runs fail fast with reason `timeout` instead of piling up threads.
@@ -104,7 +108,11 @@ class Scheduler:
     async def start(self, collectors: dict[str, Collector]) -> None:
         await self.stop()
         self.use(collectors)
-        self._tasks = [asyncio.create_task(self._loop(c), name=f"collector-{c.name}") for c in collectors.values()]
+        working = [c for c in collectors.values() if c.has_work()]
+        for collector in collectors.values():
+            if collector not in working:
+                self.snapshot.record(Result(collector.name, time.time(), 0.0))
+        self._tasks = [asyncio.create_task(self._loop(c), name=f"collector-{c.name}") for c in working]
 
     async def stop(self) -> None:
         for task in self._tasks:

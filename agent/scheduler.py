@@ -128,7 +128,7 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         # a short random start, then a fixed rate with jitter, so the agent never beats in step with
         # anything else; collectors of one interval draw the same start and jitter, so the host
-        # collectors wake together once per interval instead of each on its own (a quarter less CPU)
+        # collectors wake together once per interval instead of each on its own (less CPU: one wake-up)
         shared = random.Random(f"{self._seed}/{interval}")
         await asyncio.sleep(shared.uniform(0, min(1.0, interval / 10)))
         next_start = loop.time()

@@ -10,7 +10,9 @@ collector means adding a file, nothing else.
 `async` (run on the event loop, for probes). It reports failure by raising
 `CollectorError(reason, detail)`; any other exception counts as reason `error`.
 The environment (paths, library functions) comes in through constructor keywords so
-tests point a collector at fixtures instead of monkeypatching.
+tests point a collector at fixtures instead of monkeypatching. A collector whose settings
+and inventory give it nothing to measure says so in `has_work()`; the scheduler then runs
+it not at all, so a collector with nothing to do costs nothing.
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ class Collector:
     @classmethod
     def is_async(cls) -> bool:
         return inspect.iscoroutinefunction(cls.collect)
+
+    def has_work(self) -> bool:
+        """False when there is nothing to measure (no targets, no services); asked at start and reload."""
+        return True
 
     def collect(self) -> Iterable[Metric]:
         raise NotImplementedError

@@ -82,6 +82,9 @@ class Probe(Collector):
             return []
         return [(target, target.checks[self.name]) for target in inventory.targets() if self.name in target.checks]
 
+    def has_work(self) -> bool:
+        return bool(self.targets())
+
     async def probe(self, target, check) -> Iterable[Sample]:
         raise NotImplementedError
 

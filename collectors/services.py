@@ -68,6 +68,9 @@ services:
         super().__init__(settings, context)
         self._process_iter = process_iter
 
+    def has_work(self):
+        return bool(self.settings.services)  # listing every process for no service is all cost
+
     def collect(self):
         services = self.settings.services
         processes = {service.name: 0 for service in services}

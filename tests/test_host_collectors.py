@@ -574,6 +574,11 @@ def test_a_process_that_exits_while_listed_is_not_counted():
     assert by_label(collect(collector), "egov_service_processes", "service") == {"sleeper": 0}
 
 
+def test_services_has_work_only_with_services_configured():
+    assert not ServicesCollector(ServicesSettings()).has_work()
+    assert ServicesCollector(ServicesSettings(services=[Service("sleeper", "sleep")])).has_work()
+
+
 @pytest.mark.parametrize("services, key", [
     ([{"name": "a", "match": "(x"}], "services.services[0].match"),
     ([{"name": "a", "match": "x", "min_processes": 0}], "services.services[0].min_processes"),

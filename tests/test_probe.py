@@ -91,3 +91,9 @@ def test_without_an_inventory_a_probe_has_no_targets():
     probe = FakeTcp(ProbeSettings(), Context(inventory=None))
     got = samples(asyncio.run(probe.collect()))
     assert got == {}
+    assert not probe.has_work()  # so the scheduler gives it no loop
+
+
+def test_a_probe_has_work_once_a_target_lists_its_kind(tmp_path):
+    (tmp_path / "hosts.yml").write_text(INVENTORY)
+    assert FakeTcp(ProbeSettings(), Context(inventory=load_inventory(tmp_path))).has_work()

@@ -195,3 +195,32 @@ def test_a_reload_closes_the_collectors_it_replaces():
 
     asyncio.run(scenario())
     assert Holding.closed == 2
+
+
+def test_a_collector_with_nothing_to_do_gets_no_loop_but_reports_healthy():
+    class Idle(Collector):
+        name = "idle"
+        runs = 0
+
+        def has_work(self):
+            return False
+
+        async def collect(self):
+            Idle.runs += 1
+            return []
+
+    snapshot = Snapshot()
+    scheduler = Scheduler(snapshot)
+
+    async def scenario():
+        await scheduler.start({"idle": Idle(settings(timeout=0.05, interval=0.1)), "steady": Steady(settings())})
+        await asyncio.sleep(0.5)
+        tasks = [task.get_name() for task in scheduler._tasks]
+        await scheduler.stop()
+        return tasks
+
+    assert asyncio.run(scenario()) == ["collector-steady"]
+    assert Idle.runs == 0 and snapshot.waiting() == []  # the snapshot is whole without it
+    got = samples(snapshot)
+    assert got[("egov_collector_success", (("collector", "idle"),))] == 1
+    assert got[("test_steady", ())] == 42

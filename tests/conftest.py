@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
 import pytest
@@ -27,6 +28,17 @@ def node_exporter(tmp_path_factory):
         yield url
     finally:
         peer.stop()
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A directory with agent.crt and agent.key: a self-signed certificate for 127.0.0.1."""
+    directory = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(directory / "agent.key"), "-out", str(directory / "agent.crt")],
+                   check=True, capture_output=True)
+    return directory
 
 
 @pytest.fixture

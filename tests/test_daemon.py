@@ -126,16 +126,6 @@ def test_bad_config_at_start_exits_with_a_located_error(tmp_path):
     assert f"{config}:4: collectors.loadavg.per_cpu_warning: expected a number" in run.stderr
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(directory / "agent.key"), "-out", str(directory / "agent.crt")],
-                   check=True, capture_output=True)
-    return directory
-
-
 def test_tls_and_basic_auth(start_agent, certificate, tmp_path):
     hashed = bcrypt.hashpw(b"s3cret-passw0rd", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$", 1)
     web = certificate / "web.yml"  # relative paths resolve beside the web config, as in exporter-toolkit

@@ -13,7 +13,6 @@ import selectors
 import socket
 import ssl
 import struct
-import subprocess
 import threading
 import time
 
@@ -321,16 +320,6 @@ def test_a_password_longer_than_bcrypt_takes_is_refused_with_an_answer(serve, tm
 
 
 # --- TLS ------------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(directory / "agent.key"), "-out", str(directory / "agent.crt")],
-                   check=True, capture_output=True)
-    return directory
-
 
 def tls12_client(certificate, ciphers: str, curve: str | None = None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(certificate / "agent.crt"))

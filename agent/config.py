@@ -38,6 +38,8 @@ class AgentSettings:
     inventory_host: str | None = None
     # a check's new state must last this long before it is shown, so a flapping link does not page
     check_hold: Duration = 60.0
+    # a reload whose loading takes longer is abandoned and fails; the old config keeps serving
+    reload_timeout: Duration = 30.0
     collectors: dict = field(default_factory=Located)
 
     def problems(self):
@@ -96,6 +98,7 @@ def sample_config() -> str:
         "# inventory: /etc/egov-agent/inventory       # an Ansible YAML inventory: targets, sites, thresholds",
         "# inventory_host: dc1-mail-01                # this agent's host in it (default: the hostname)",
         "check_hold: 60s           # a check's new state must last this long before it is shown",
+        "reload_timeout: 30s       # a reload that takes longer to load is abandoned (the old config serves on)",
         "",
         "# Each collector: enabled, interval and timeout (< interval), plus its own keys.",
         "collectors:",

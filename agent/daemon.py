@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from agent import __version__, logs
 from agent.collector import Collector, discover
-from agent.config import Config, load_config, parse_listen
+from agent.config import AgentSettings, Config, load_config, parse_listen
 from agent.context import Context
 from agent.scheduler import Scheduler, in_daemon_thread
 from agent.server import AgentHTTPServer
@@ -21,7 +21,6 @@ from agent.yamlfile import ConfigError, shown
 log = logging.getLogger("egov.agent")
 
 # a load that takes longer is abandoned (its thread may be stuck on a hung filesystem)
-RELOAD_DEADLINE = 30.0
 
 
 @dataclass
@@ -66,6 +65,7 @@ class Agent:
         self._loading: threading.Thread | None = None
         self._abandoned_load: threading.Thread | None = None  # past the deadline, maybe stuck for good
         self._signal_reloads: set[asyncio.Task] = set()
+        self._deadline = AgentSettings.reload_timeout  # the serving config's reload_timeout
 
     async def reload(self) -> tuple[bool, str]:
         """One reload at a time, the old config serving until the new one is whole.
@@ -83,14 +83,14 @@ class Agent:
 
     async def _reload_now(self) -> tuple[bool, str]:
         if self._abandoned_load is not None and self._abandoned_load.is_alive():
-            error = f"the previous load, abandoned after {RELOAD_DEADLINE:g}s, is still running"
+            error = "the previous load, abandoned past reload_timeout, is still running"
         else:
             try:
-                async with asyncio.timeout(RELOAD_DEADLINE):  # not wait_for: see Scheduler.run_once
+                async with asyncio.timeout(self._deadline):  # not wait_for: see Scheduler.run_once
                     loaded = await self._load_in_thread()
             except TimeoutError:
                 self._abandoned_load = self._loading
-                error = f"loading took more than {RELOAD_DEADLINE:g}s, abandoned"
+                error = f"loading took more than reload_timeout ({self._deadline:g}s), abandoned"
             except ConfigError as err:
                 error = str(err)
             except Exception as err:  # a bug or an exhausted resource: still a failed reload, not a crash
@@ -98,6 +98,7 @@ class Agent:
                 error = f"{self._sources()}: {type(err).__name__}: {shown(str(err))}"
             else:
                 loaded.configure(self.snapshot)
+                self._deadline = loaded.config.agent.reload_timeout
                 await self.scheduler.start(loaded.collectors)
                 self.snapshot.reloaded(True)
                 log.info("reloaded", extra={"collectors": ",".join(loaded.collectors)})
@@ -116,7 +117,7 @@ class Agent:
 
     def _reload_from_thread(self) -> tuple[bool, str]:
         try:  # two loads at most: the running one and the one this request waits for
-            return asyncio.run_coroutine_threadsafe(self.reload(), self._loop).result(timeout=2 * RELOAD_DEADLINE + 10)
+            return asyncio.run_coroutine_threadsafe(self.reload(), self._loop).result(timeout=2 * self._deadline + 10)
         except TimeoutError:
             return False, "reload rejected: no answer in time"
 
@@ -131,6 +132,7 @@ class Agent:
         host, port = parse_listen(self.listen_override or settings.listen)
         web = load_web_config(settings.web_config_file)
         loaded.configure(self.snapshot)
+        self._deadline = settings.reload_timeout
         await self.scheduler.start(loaded.collectors)  # before any reload can be asked for
         server = AgentHTTPServer((host, port), self.snapshot, web, self._reload_from_thread)
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()

@@ -98,6 +98,31 @@ def test_collectors_run_and_scrapes_answer_during_a_slow_reload(start_agent, tmp
     assert len(seen) >= 2, "the collectors stopped while the inventory was loading"
 
 
+def test_a_load_past_reload_timeout_is_abandoned_and_the_old_config_serves(start_agent, tmp_path):
+    config = tmp_path / "agent.yml"
+    config.write_text("reload_timeout: 1s\n" + FAST)
+    one_host = {"h": {"egov_role": "dc_host", "egov_platform": "linux"}}
+    agent = start_agent("-c", str(config), "-i", province(tmp_path, one_host))
+    wait_for(lambda: last_success(agent))
+    # 100,000 hosts: seconds of loading, past the second the serving config allows
+    province(tmp_path, {f"pc{n}-[00001:10000]": {"egov_role": "office_pc", "egov_platform": "windows"}
+                        for n in range(10)})
+    status, _, body = http_get(agent.url + "/-/reload", method="POST", timeout=60)
+    assert (status, body) == (500, b"reload rejected: loading took more than reload_timeout (1s), abandoned\n")
+    assert gauge(agent, "egov_config_last_reload_successful") == 0
+    # while the abandoned load still runs, a reload fails at once instead of piling up threads
+    status, _, body = http_get(agent.url + "/-/reload", method="POST", timeout=60)
+    assert (status, body) == (500, b"reload rejected: the previous load, abandoned past reload_timeout, is still "
+                                   b"running\n")
+    before = last_success(agent)
+    wait_for(lambda: last_success(agent) > before)  # the old config's collectors run on meanwhile
+
+    province(tmp_path, one_host)  # once the abandoned load has ended, a load in time succeeds
+    wait_for(lambda: http_get(agent.url + "/-/reload", method="POST", timeout=60)[0] == 200, timeout=120)
+    assert gauge(agent, "egov_config_last_reload_successful") == 1
+    assert "Traceback" not in agent.output()
+
+
 def test_overlapping_reloads_leave_no_collector_loop_behind(start_agent, tmp_path):
     """Ten POSTs at once and SIGHUPs 50 ms apart: every POST is answered, and once they are
     done the agent runs as many asyncio tasks and threads as before."""

@@ -6,7 +6,8 @@ which line, from where), when each device last spoke and how far its clock is fr
 The listener lives as long as the collector. The first `collect()` opens the sockets on the
 agent's event loop (a reload or a new loop closes them and opens new ones); from then on messages
 are handled as they arrive, and each `collect()` reports what accumulated. A message is handled
-where it is received: the sender must be an inventory target (by source address, `ansible_host`),
+where it is received: the sender must be an inventory target (by source address, `ansible_host`,
+or, from a listed relay, by the address the relay names in RFC 5424's HOSTNAME),
 then a token bucket per device, then the size cap, then the parse. Handling a capped message costs
 microseconds, so no queue of raw messages builds up in the agent: the kernel's socket buffer is
 the queue (RECEIVE_BUFFER asks for 4 MiB; Linux caps it at net.core.rmem_max), and what overflows
@@ -50,6 +51,9 @@ DROP_REASONS = ("unknown_sender", "rate_limited", "oversized", "malformed", "fra
 @dataclass
 class SyslogSettings(CollectorSettings):
     listen: str = "127.0.0.1:5514"  # UDP and TCP; port 0 takes a free one (tests)
+    # syslog relays (the province's rsyslog): each message names its device in RFC 5424's HOSTNAME
+    # and carries the device's own message as MSG (README: the rsyslog lines)
+    relays: list[str] = field(default_factory=list)
     max_message_bytes: int = 8192  # a longer message is dropped
     rate: float = 20.0  # messages per second a device may send, sustained
     burst: int = 200  # messages a device may send at once
@@ -111,6 +115,7 @@ class SyslogCollector(Collector):
 syslog:
   enabled: false
   listen: 127.0.0.1:5514     # UDP and TCP; the devices' `logging host` (or rsyslog) sends here
+  relays: []                 # rsyslog relays: HOSTNAME names the device, MSG is its message (README)
   max_message_bytes: 8192    # a longer message is dropped and counted
   rate: 20                   # messages per second per device, sustained; more is dropped and counted
   burst: 200                 # messages a device may send at once
@@ -181,13 +186,8 @@ syslog:
 
     def received(self, data: bytes | None, sender: str) -> None:
         """One message from `sender` (an address); None: a TCP frame already known to be too long."""
-        device = self._devices.get(sender)
-        if device is None:
-            self._dropped["unknown_sender"] += 1
-            return
-        if not self._take_token(device):
-            device.rate_limited += 1
-            self._dropped["rate_limited"] += 1
+        relayed = sender in self.settings.relays
+        if not relayed and not self._admitted(self._devices.get(sender)):
             return
         if data is None or len(data) > self.settings.max_message_bytes:
             self._dropped["oversized"] += 1
@@ -196,11 +196,17 @@ syslog:
         arrived = datetime.fromtimestamp(now, timezone.utc).astimezone()
         try:
             message = parse(data, arrived)
+            if relayed:
+                sender = message.hostname or ""
+                if not self._admitted(self._devices.get(sender)):
+                    return
+                # the device's message as it sent it, after its PRI (the relay kept the PRI)
+                message = parse(b"<%d>%s" % (message.severity, message.text.encode()), arrived)
         except MessageError as err:
             self._dropped[err.reason] += 1
-            self.log.debug("message dropped", extra={"target": device.target.name, "reason": err.reason,
-                                                     "detail": str(err)})
+            self.log.debug("message dropped", extra={"sender": sender, "reason": err.reason, "detail": str(err)})
             return
+        device = self._devices[sender]
         self._not_utf8 += not message.utf8
         device.severities[message.severity] += 1
         device.last_message = now
@@ -224,7 +230,7 @@ syslog:
 
     def connected(self, sender: str) -> bool:
         """Whether a TCP connection from `sender` is accepted."""
-        if sender not in self._devices:
+        if sender not in self._devices and sender not in self.settings.relays:
             self._dropped["unknown_sender"] += 1
         elif self._connections >= self.settings.max_connections:
             self._dropped["connections"] += 1
@@ -239,11 +245,17 @@ syslog:
     def framing_error(self) -> None:
         self._dropped["framing"] += 1
 
-    def _take_token(self, device: _Device) -> bool:
+    def _admitted(self, device: _Device | None) -> bool:
+        """Whether a message of `device` (None: not in the inventory) is read: within its token bucket."""
+        if device is None:
+            self._dropped["unknown_sender"] += 1
+            return False
         now = self._monotonic()
         device.tokens = min(float(self.settings.burst), device.tokens + (now - device.refilled) * self.settings.rate)
         device.refilled = now
         if device.tokens < 1:
+            device.rate_limited += 1
+            self._dropped["rate_limited"] += 1
             return False
         device.tokens -= 1
         return True

@@ -9,6 +9,7 @@ import logging
 import logging.handlers
 import re
 import socket
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -23,6 +24,7 @@ from agent.yamlfile import ConfigError
 from collectors._syslog_message import MessageError, StreamFramer, event, parse
 from collectors.syslog import SyslogCollector, SyslogSettings
 from tests import real_gear
+from tests.peers import free_port, require
 
 ICT = timezone(timedelta(hours=7))
 ARRIVED = datetime(2026, 12, 2, 12, 0, 0, tzinfo=ICT)
@@ -363,3 +365,61 @@ def test_off_by_default_on_loopback_and_strict(tmp_path):
     config.write_text("collectors:\n  syslog:\n    enabled: true\n    listen: everywhere\n")
     with pytest.raises(ConfigError, match="listen"):
         load_config(config)
+
+
+# ---------------------------------------------------------------- through the province's rsyslog
+
+RSYSLOG_CONF = """\
+global(workDirectory="{work}")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="{relay_port}")
+template(name="egov" type="string" string="<%PRI%>1 - %FROMHOST-IP% - - - - %RAWMSG-AFTER-PRI%")
+action(type="omfwd" target="127.0.0.1" port="{agent_port}" protocol="tcp" TCP_Framing="octet-counted"
+       template="egov")
+"""
+
+
+def test_a_real_rsyslog_relays_each_devices_messages_as_its_own(tmp_path):
+    """rsyslog (README's lines) on 127.0.0.1 forwards what the devices on 127.0.0.2-3 send it; 127.0.0.1 is
+    no inventory device here, only the relay."""
+    rsyslogd = require("rsyslogd")
+    devices = {name: spec for name, spec in DEVICES.items() if spec[0] != "127.0.0.1"}
+    hosts = {name: {"ansible_host": address, "egov_role": "router" if platform != "linux" else "dc_host",
+                    "egov_platform": platform} for name, (address, platform) in devices.items()}
+    (tmp_path / "hosts.yml").write_text(json.dumps({"province": {"vars": {"egov_site_type": "province"},
+                                                                 "hosts": hosts}}))
+    collector = SyslogCollector(SyslogSettings(listen="127.0.0.1:0", relays=["127.0.0.1"]),
+                                Context(inventory=load_inventory(tmp_path)))
+    relay_port, late = free_port(), (datetime.now(timezone.utc) - timedelta(seconds=120))
+    stamp = late.astimezone().strftime("%b %d %Y %H:%M:%S").encode() + late.astimezone().strftime("%z").encode()
+
+    async def scenario():
+        await collector.collect()
+        conf = tmp_path / "rsyslog.conf"
+        conf.write_text(RSYSLOG_CONF.format(work=tmp_path, relay_port=relay_port, agent_port=collector.address[1]))
+        relay = subprocess.Popen([rsyslogd, "-n", "-f", str(conf), "-i", str(tmp_path / "rsyslog.pid")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        huawei = collector._devices["127.0.0.2"]
+        try:
+            deadline = time.monotonic() + 20
+            while huawei.last_message is None:  # until rsyslog listens and forwards
+                assert relay.poll() is None and time.monotonic() < deadline, relay.stderr.read1().decode()
+                udp_from("127.0.0.2", relay_port, b"<190>" + stamp + b" R1 %%01IFNET/4/LINK_STATE(l)[0]:The line "
+                         b"protocol IP on the interface GigabitEthernet0/0/1 has entered the DOWN state.")
+                await asyncio.sleep(0.2)
+            udp_from("127.0.0.3", relay_port, b"<190>Dec  2 12:00:30 2026 SW2 %%10SHELL/6/SHELL_CMD: -Line=vty0-"
+                                              b"IPAddr=192.0.2.12-User=netops3; Command is undo telnet server enable")
+            udp_from(STRANGER, relay_port, b"<190>Dec  2 12:00:30 2026 X %%10SHELL/6/SHELL_CMD: -Line=vty0-"
+                                           b"IPAddr=192.0.2.13-User=intruder; Command is sysname X")
+            await until(lambda: collector._devices["127.0.0.3"].config_changes == 1
+                        and collector._dropped["unknown_sender"] >= 1, "the change and the stranger, relayed")
+            return await collector.collect()
+        finally:
+            relay.terminate()
+            relay.wait(10)
+
+    families = run(collector, scenario)
+    assert value(families, "egov_syslog_interface_changes_total", target="rtr-huawei", state="down") >= 1
+    assert value(families, "egov_syslog_clock_offset_seconds", target="rtr-huawei") == pytest.approx(-120, abs=30)
+    assert [(c.target, c.user) for c in collector.changes()] == [("sw-comware", "netops3")]
+    assert value(families, "egov_syslog_config_changes_total") == 1  # the stranger's is not anyone's

@@ -6,14 +6,14 @@ which line, from where), when each device last spoke and how far its clock is fr
 The listener lives as long as the collector. The first `collect()` opens the sockets on the
 agent's event loop (a reload or a new loop closes them and opens new ones); from then on messages
 are handled as they arrive, and each `collect()` reports what accumulated. A message is handled
-where it is received: the sender must be an inventory target (by source address, `ansible_host`,
-or, from a listed relay, by the address the relay names in RFC 5424's HOSTNAME),
-then a token bucket per device, then the size cap, then the parse. Handling a capped message costs
-microseconds, so no queue of raw messages builds up in the agent: the kernel's socket buffer is
-the queue (RECEIVE_BUFFER asks for 4 MiB; Linux caps it at net.core.rmem_max), and what overflows
-it is lost there, as UDP syslog always allows. What the collector
-keeps is bounded by the inventory (counters per device) and by `max_changes` (the configuration
-changes waiting for the backup, oldest dropped first); a TCP connection holds at most one message.
+where it is received: the sender must be an inventory target (by source address, `ansible_host`;
+from a listed relay, by the address the relay names in RFC 5424's HOSTNAME), then a token bucket
+per device, then the size cap, then the parse. Handling a capped message costs microseconds, so
+no queue of raw messages builds up in the agent: the kernel's socket buffer is the queue
+(RECEIVE_BUFFER asks for 4 MiB; Linux caps it at net.core.rmem_max), and what overflows it is
+lost there, as UDP syslog always allows. What the collector keeps is bounded by the inventory
+(counters per device) and by `max_changes` (the configuration changes waiting for the backup,
+oldest dropped first); a TCP connection holds at most one message.
 
 A configuration change (agent.platforms' `log_events` of the device's platform) is counted, logged
 with its author and kept as a `Change` for `changes()`. The user is not a metric label: device
@@ -38,7 +38,7 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from agent import platforms
-from agent.checks import Check, State, above
+from agent.checks import Check, above
 from agent.collector import Collector, CollectorError, CollectorSettings, register
 from agent.probe import TARGET_LABELS
 from agent.schema import Duration
@@ -135,7 +135,7 @@ syslog:
         self._changes: deque[Change] = deque(maxlen=self.settings.max_changes)
         self._loop = None
         self._servers: list = []  # the UDP transport and the TCP server
-        self._connections = 0
+        self._streams: set = set()  # the TCP connections' transports
         self._started: float | None = None
         self.address: tuple[str, int] | None = None  # where it listens, once started
 
@@ -149,18 +149,19 @@ syslog:
 
     def close(self) -> None:
         if self._loop is not None and not self._loop.is_closed():  # a closed loop has closed its sockets
-            for server in self._servers:
+            for server in [*self._servers, *self._streams]:
                 server.close()
-        self._servers, self._loop, self.address = [], None, None
+        self._servers, self._streams, self._loop, self.address = [], set(), None, None
 
     async def _listen(self, loop) -> None:
         host, port = listen_address(self.settings.listen)
+        server = None
         try:
-            server = await loop.create_server(lambda: _Stream(self), host, port, reuse_address=True)
+            server = await loop.create_server(lambda: _Stream(self), host, port)
             bound = server.sockets[0].getsockname()[:2]
             udp, _ = await loop.create_datagram_endpoint(lambda: _Datagrams(self), local_addr=bound)
         except OSError as err:
-            if "server" in locals():
+            if server is not None:
                 server.close()
             raise CollectorError("config", f"cannot listen on {self.settings.listen}: {err.strerror or err}") from None
         self._servers, self._loop, self.address = [server, udp], loop, bound
@@ -228,19 +229,19 @@ syslog:
             self.log.info("configuration changed", extra={"target": change.target, "user": change.user,
                                                          "line": change.line, "address": change.address})
 
-    def connected(self, sender: str) -> bool:
+    def connected(self, sender: str, transport) -> bool:
         """Whether a TCP connection from `sender` is accepted."""
         if sender not in self._devices and sender not in self.settings.relays:
             self._dropped["unknown_sender"] += 1
-        elif self._connections >= self.settings.max_connections:
+        elif len(self._streams) >= self.settings.max_connections:
             self._dropped["connections"] += 1
         else:
-            self._connections += 1
+            self._streams.add(transport)
             return True
         return False
 
-    def disconnected(self) -> None:
-        self._connections -= 1
+    def disconnected(self, transport) -> None:
+        self._streams.discard(transport)
 
     def framing_error(self) -> None:
         self._dropped["framing"] += 1
@@ -353,11 +354,12 @@ class _Stream(asyncio.Protocol):
         self.receiver = receiver
         self.framer = StreamFramer(receiver.settings.max_message_bytes)
         self.sender = ""
+        self.transport = None
         self.accepted = False
 
     def connection_made(self, transport):
-        self.sender = _sender(transport.get_extra_info("peername"))
-        self.accepted = self.receiver.connected(self.sender)
+        self.sender, self.transport = _sender(transport.get_extra_info("peername")), transport
+        self.accepted = self.receiver.connected(self.sender, transport)
         if not self.accepted:
             transport.close()
 
@@ -372,5 +374,5 @@ class _Stream(asyncio.Protocol):
 
     def connection_lost(self, exc):
         if self.accepted:
-            self.receiver.disconnected()
+            self.receiver.disconnected(self.transport)
             self.accepted = False

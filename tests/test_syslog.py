@@ -324,6 +324,26 @@ def test_a_flood_costs_a_counter_not_memory_nor_the_others_messages(tmp_path):
     assert set(collector._devices) == {address for address, _ in DEVICES.values()}
 
 
+def test_connections_beyond_the_limit_are_refused_and_close_ends_the_rest(tmp_path):
+    collector = receiver(tmp_path, max_connections=1)
+
+    async def scenario():
+        await collector.collect()
+        held = socket.create_connection(collector.address, timeout=5, source_address=("127.0.0.2", 0))
+        try:
+            await until(lambda: len(collector._streams) == 1, "the first connection")
+            tcp_from("127.0.0.3", collector.address[1], b"<13>refused\n")
+            await until(lambda: collector._dropped["connections"] == 1, "the second one refused")
+            collector.close()
+            held.settimeout(5)
+            assert await asyncio.get_running_loop().run_in_executor(None, held.recv, 10) == b""  # closed by the agent
+        finally:
+            held.close()
+        return collector._devices["127.0.0.3"].severities
+
+    assert run(collector, scenario) == {}
+
+
 def test_silence_and_clock_offset_checks(tmp_path):
     clock = Clock()
     collector = receiver(tmp_path, clock=clock)

@@ -13,16 +13,17 @@ gear writes it, a timestamp without year or zone in one of the vendors' shapes:
     <189>1w0d: %SYS-5-CONFIG_I: ...                        IOS uptime stamps: no clock at all
 
 A timestamp without a year takes the one that puts it nearest the time it arrived (a December
-message read in January); one without a zone is read in the agent's zone (the golden
-configurations set the province's zone on every device and host); a zone given only by name is
-trusted only when it is UTC or GMT, so no clock offset is measured from a `PDT`.
+message read in January). One without a zone is read in the zone the receiver is told devices
+log in (`unzoned`), and gives no clock at all when it is not told: IOS writes UTC unless
+`localtime`, Comware its own `clock timezone`, so a guess would raise a false clock alarm. A zone
+given only by name is trusted only when it is UTC or GMT, so no clock is read from a `PDT`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from agent.platforms import Platform
 
@@ -58,8 +59,9 @@ class Message:
     utf8: bool = True  # False: the bytes were not UTF-8 and were decoded with replacements
 
 
-def parse(data: bytes, received: datetime) -> Message:
-    """One message; `received` (aware) is the agent's clock when it arrived."""
+def parse(data: bytes, received: datetime, unzoned: tzinfo | None = None) -> Message:
+    """One message; `received` (aware) is the agent's clock when it arrived, `unzoned` the zone of
+    timestamps that name none (None: they give no timestamp)."""
     pri = _PRI.match(data)
     if not pri or int(pri[1]) > 191:
         raise MessageError("malformed", f"no <PRI> (0-191) at the start: {data[:20]!r}")
@@ -76,7 +78,7 @@ def parse(data: bytes, received: datetime) -> Message:
     stamp = _BSD_TIME.match(text)
     if not stamp:
         return Message(severity, text, None, utf8=utf8)
-    return Message(severity, text[stamp.end():], _bsd_timestamp(stamp, received), utf8=utf8)
+    return Message(severity, text[stamp.end():], _bsd_timestamp(stamp, received, unzoned), utf8=utf8)
 
 
 def _rfc3339(value: str) -> datetime | None:
@@ -113,17 +115,23 @@ def _structured_data_skipped(rest: str) -> str:
     return rest[position:].removeprefix(" ").removeprefix("\ufeff")
 
 
-def _bsd_timestamp(stamp: re.Match, received: datetime) -> datetime | None:
+def utc_offset(text: str) -> tzinfo:
+    """`+07:00`, `-0800`, `UTC` as a zone; ValueError otherwise."""
+    if text.upper() in _UTC_NAMES:
+        return timezone.utc
+    offset = re.fullmatch(r"([+-])(\d{2}):?(\d{2})", text)
+    if not offset:
+        raise ValueError(f"expected UTC or an offset like +07:00, got {text!r}")
+    sign = -1 if offset[1] == "-" else 1
+    return timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3])))
+
+
+def _bsd_timestamp(stamp: re.Match, received: datetime, unzoned: tzinfo | None) -> datetime | None:
     if stamp["zone"] and stamp["zone"] not in _UTC_NAMES:
         return None  # a zone name other than UTC's: its offset is not in the message
-    if stamp["offset"]:
-        sign = -1 if stamp["offset"][0] == "-" else 1
-        hours, minutes = int(stamp["offset"][1:3]), int(stamp["offset"][-2:])
-        zone = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    elif stamp["zone"]:
-        zone = timezone.utc
-    else:
-        zone = received.tzinfo
+    zone = utc_offset(stamp["offset"] or stamp["zone"]) if stamp["offset"] or stamp["zone"] else unzoned
+    if zone is None:
+        return None
     hour, minute, second = map(int, stamp["time"].split(":"))
     fraction = int((stamp["fraction"] or "0").ljust(6, "0"))
     year = stamp["year"] or stamp["year_after"]

@@ -42,7 +42,7 @@ from agent.checks import Check, above
 from agent.collector import Collector, CollectorError, CollectorSettings, register
 from agent.probe import TARGET_LABELS
 from agent.schema import Duration
-from collectors._syslog_message import SEVERITIES, MessageError, StreamFramer, event, parse
+from collectors._syslog_message import SEVERITIES, MessageError, StreamFramer, event, parse, utc_offset
 
 RECEIVE_BUFFER = 4 * 2 ** 20  # bytes: a burst from many devices waits here while the loop reads; Linux caps it
 DROP_REASONS = ("unknown_sender", "rate_limited", "oversized", "malformed", "framing", "connections")
@@ -55,6 +55,8 @@ class SyslogSettings(CollectorSettings):
     # and carries the device's own message as MSG (README: the rsyslog lines)
     relays: list[str] = field(default_factory=list)
     max_message_bytes: int = 8192  # a longer message is dropped
+    # the zone of device timestamps that name none (+07:00, UTC); unset: they give no clock offset
+    unzoned_timestamps: str | None = None
     rate: float = 20.0  # messages per second a device may send, sustained
     burst: int = 200  # messages a device may send at once
     max_connections: int = 100  # TCP connections at once
@@ -70,6 +72,11 @@ class SyslogSettings(CollectorSettings):
             listen_address(self.listen)
         except ValueError as err:
             yield "listen", str(err)
+        if self.unzoned_timestamps is not None:
+            try:
+                utc_offset(self.unzoned_timestamps)
+            except ValueError as err:
+                yield "unzoned_timestamps", str(err)
         if not 512 <= self.max_message_bytes <= 65536:
             yield "max_message_bytes", "must be from 512 to 65536"
         if self.rate <= 0:
@@ -117,6 +124,7 @@ syslog:
   listen: 127.0.0.1:5514     # UDP and TCP; the devices' `logging host` (or rsyslog) sends here
   relays: []                 # rsyslog relays: HOSTNAME names the device, MSG is its message (README)
   max_message_bytes: 8192    # a longer message is dropped and counted
+  # unzoned_timestamps: +07:00 # the zone of device timestamps that name none; unset: no clock read from them
   rate: 20                   # messages per second per device, sustained; more is dropped and counted
   burst: 200                 # messages a device may send at once
   max_connections: 100       # TCP connections at once
@@ -133,6 +141,8 @@ syslog:
         self._dropped: Counter[str] = Counter({reason: 0 for reason in DROP_REASONS})
         self._not_utf8 = 0
         self._changes: deque[Change] = deque(maxlen=self.settings.max_changes)
+        unzoned = self.settings.unzoned_timestamps
+        self._unzoned = utc_offset(unzoned) if unzoned else None
         self._loop = None
         self._servers: list = []  # the UDP transport and the TCP server
         self._streams: set = set()  # the TCP connections' transports
@@ -196,13 +206,13 @@ syslog:
         now = self._clock()
         arrived = datetime.fromtimestamp(now, timezone.utc).astimezone()
         try:
-            message = parse(data, arrived)
+            message = parse(data, arrived, self._unzoned)
             if relayed:
                 sender = message.hostname or ""
                 if not self._admitted(self._devices.get(sender)):
                     return
                 # the device's message as it sent it, after its PRI (the relay kept the PRI)
-                message = parse(b"<%d>%s" % (message.severity, message.text.encode()), arrived)
+                message = parse(b"<%d>%s" % (message.severity, message.text.encode()), arrived, self._unzoned)
         except MessageError as err:
             self._dropped[err.reason] += 1
             self.log.debug("message dropped", extra={"sender": sender, "reason": err.reason, "detail": str(err)})

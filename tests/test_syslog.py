@@ -33,7 +33,7 @@ ARRIVED = datetime(2026, 12, 2, 12, 0, 0, tzinfo=ICT)
 # ---------------------------------------------------------------- the header and the device's clock
 
 @pytest.mark.parametrize("raw, severity, offset", [
-    # IOS, sequence number and an unset clock's *, no year, no zone: the agent's (here ICT)
+    # IOS, sequence number and an unset clock's *, no year, no zone: the one the receiver is told (ICT)
     (b"<189>000075: *Dec  2 11:59:50.123: %SYS-5-CONFIG_I: Configured from console by console", 5, -9.877),
     # IOS `service timestamps log datetime show-timezone year`: real-gear's reference example
     (b"<189>.Dec  2 2026 04:58:00 UTC: %SYS-5-CONFIG_I: Configured from console by console", 5, -120.0),
@@ -44,19 +44,20 @@ ARRIVED = datetime(2026, 12, 2, 12, 0, 0, tzinfo=ICT)
     (b'<34>1 2026-12-02T04:59:00.003Z host.example su - ID47 [ex@32473 a="x\\]y"] \xef\xbb\xbfhello', 2, -59.997),
 ])
 def test_header_gives_severity_and_the_device_clock(raw, severity, offset):
-    message = parse(raw, ARRIVED)
+    message = parse(raw, ARRIVED, unzoned=ICT)
     assert message.severity == severity
     assert (message.timestamp - ARRIVED).total_seconds() == pytest.approx(offset)
 
 
 def test_a_timestamp_without_year_takes_the_nearest_one():
     new_year = datetime(2027, 1, 1, 0, 0, 5, tzinfo=ICT)
-    assert parse(b"<13>Dec 31 23:59:55 host x", new_year).timestamp.year == 2026
-    assert parse(b"<13>Jan  1 00:00:01 host x", new_year).timestamp.year == 2027
+    assert parse(b"<13>Dec 31 23:59:55 host x", new_year, ICT).timestamp.year == 2026
+    assert parse(b"<13>Jan  1 00:00:01 host x", new_year, ICT).timestamp.year == 2027
 
 
 @pytest.mark.parametrize("raw", [
     b"<189>1w0d: %SYS-5-CONFIG_I: Configured from console by console",  # IOS uptime stamps: no clock
+    b"<189>*Dec  2 11:59:50.123: %SYS-5-CONFIG_I: Configured from console by console",  # no zone, none told
     b"<189>Oct 13 16:23:19 PDT: %SYS-5-CONFIG_I: Configured from console by console",  # a zone by name only
     b"<34>1 - host app - - - no timestamp",
 ])
@@ -68,7 +69,7 @@ def test_no_clock_offset_without_a_full_timestamp(raw):
                                  b"<34>1 2026-12-02T04:59:00Z h a - - [unclosed x=\"1\"", b"<13>Feb 30 10:00:00 h x"])
 def test_malformed_messages_raise_a_bounded_reason(raw):
     with pytest.raises(MessageError) as raised:
-        parse(raw, ARRIVED)
+        parse(raw, ARRIVED, ICT)
     assert raised.value.reason == "malformed"
 
 
@@ -382,9 +383,10 @@ def test_off_by_default_on_loopback_and_strict(tmp_path):
     assert "syslog" not in load_config().collectors
     assert SyslogSettings().listen.startswith("127.0.0.1:")
     config = tmp_path / "agent.yml"
-    config.write_text("collectors:\n  syslog:\n    enabled: true\n    listen: everywhere\n")
-    with pytest.raises(ConfigError, match="listen"):
-        load_config(config)
+    for key, bad in (("listen", "everywhere"), ("unzoned_timestamps", "ICT")):
+        config.write_text(f"collectors:\n  syslog:\n    enabled: true\n    {key}: {bad}\n")
+        with pytest.raises(ConfigError, match=key):
+            load_config(config)
 
 
 # ---------------------------------------------------------------- through the province's rsyslog

@@ -20,6 +20,18 @@ from types import ModuleType
 
 
 @dataclass(frozen=True)
+class LogEvent:
+    """A log message that means something: `kind` is config (the configuration changed), command
+    (a command was recorded: a change unless it is one of the platform's `exec_commands`),
+    login_failure or interface. `pattern` is searched in the message; its named groups, where the
+    message has them: user, line, address (who, on which terminal, from where), command,
+    interface, state (up or down)."""
+
+    kind: str
+    pattern: re.Pattern
+
+
+@dataclass(frozen=True)
 class Platform:
     name: str  # netmiko's device_type
     dialect: str  # ntc-templates' platform name, shared by the device types that print alike
@@ -34,6 +46,8 @@ class Platform:
     cli: str  # the module of pure parsers of its CLI (collectors/_cli.py says their shape)
     template: str | None  # its golden configuration, a template of the network_baseline role
     commit: bool = False  # two-stage configuration: changes take effect at `commit` (VRP8)
+    log_events: tuple[LogEvent, ...] = ()  # what its syslog messages say (collectors/syslog.py)
+    exec_commands: tuple[str, ...] = ()  # recorded commands that change nothing, in full (any prefix matches)
 
     def parsers(self) -> ModuleType:
         return importlib.import_module(self.cli)
@@ -57,12 +71,72 @@ _COMWARE_REJECTED = re.compile(r"^\s*% ?(Unrecognized command|Wrong parameter|In
                                re.M | re.I)
 _VRP_VOLATILE = re.compile(r"^!Last configuration was (updated|saved) at .*$")
 
+# Log messages. IOS: `%SYS-5-CONFIG_I: Configured from console by console` (real-gear
+# reference/cisco/ios_config_fundamentals_cmdref_management.txt); older releases name the line
+# where the user goes, `... by vty2 (10.34.195.36)` (Cisco Aironet 1100 configuration guide,
+# "Configuring System Message Logging"); newer ones both, `... by netops on vty0 (10.20.10.37)`
+# (public captures). Archive logging, one message per configuration command, exec commands
+# marked `!exec:`: `%PARSER-5-CFGLOG_LOGGEDCMD: User:aninchat  logged command:router lisp`
+# (public captures; one space or two after the user). `%SEC_LOGIN-4-LOGIN_FAILED: Login failed
+# [user: admin] [Source: 10.0.0.5] [localport: 22] [Reason: ...]` and `%LINK-3-UPDOWN: Interface
+# GigabitEthernet0/1, changed state to up` (IOS System Message Guide; Aironet guide's example).
+_IOS_LOG = (
+    LogEvent("config", re.compile(r"%SYS-5-CONFIG_I: Configured from \S+ by (?P<user>\S+?)"
+                                  r"(?: on (?P<line>\S+?))?(?: \((?P<address>[^)\s]+)\))?\s*$")),
+    LogEvent("command", re.compile(r"%PARSER-5-CFGLOG_LOGGEDCMD: User:\s*(?P<user>[^\s,]+),?\s+"
+                                   r"logged command:(?!!exec:)(?P<command>.*)$")),
+    LogEvent("login_failure", re.compile(r"%SEC_LOGIN-4-LOGIN_FAILED: Login failed \[user: (?P<user>[^\]]*)\]"
+                                         r"(?: \[Source: (?P<address>[^\]]+)\])?")),
+    LogEvent("interface", re.compile(r"%LINK-\d-UPDOWN: Interface (?P<interface>[^,]+), changed state to "
+                                     r"(?:administratively )?(?P<state>up|down)")),
+)
+# Huawei VRP: `SHELL/5/CMDRECORD:Recorded command information. (Task=[string], Ip=[string],
+# VpnName=[STRING], User=[string], AuthenticationMethod="[STRING]", Command="[string]")`, every
+# command (Huawei log reference, SHELL; support.huawei.com EDOC1100127087); older releases omit
+# VpnName and AuthenticationMethod. The logs' header: `%%01MODULE/4/BRIEF(l)[0]:` (Huawei forum,
+# "how to analyse the logs"). `LINE/4/LOGIN_FAIL` (log reference, LINE, EDOC1100126883);
+# `IFNET/4/LINK_STATE(l)[0]:The line protocol IP on the interface GigabitEthernet0/0/0 has entered
+# the UP state.` (eNSP captures). VRP8 also logs `CONFIGURATION/6/NETCONF_CONFIG_CHANGE_EVENT: The
+# configuration changed. (Internal change =[isInner], User name =[username], Session ID =[ssnId],
+# Command source address =[srcAddress], ...)` (NetEngine 8000 log reference), 0: a user's change.
+_VRP_HEAD = r"(?:\(\w\))?(?:\[\d+\])?:\s*"
+_VRP_LOG = (
+    LogEvent("command", re.compile(r"SHELL/5/CMDRECORD" + _VRP_HEAD + r"Recorded command information\. "
+                                   r"\(Task=(?P<line>[^,]*), Ip=(?P<address>[^,]*),(?: VpnName=[^,]*,)? "
+                                   r"User=(?P<user>[^,]*),(?: AuthenticationMethod=\"[^\"]*\",)? "
+                                   r"Command=\"(?P<command>.*)\"\)")),
+    LogEvent("config", re.compile(r"CONFIGURATION/6/NETCONF_CONFIG_CHANGE_EVENT" + _VRP_HEAD +
+                                  r"The configuration changed\. \(Internal change =0, User name =(?P<user>[^,]*), "
+                                  r"Session ID =[^,]*, Command source address =(?P<address>[^,]*)")),
+    LogEvent("login_failure", re.compile(r"LINE/4/LOGIN_FAIL\b")),
+    LogEvent("interface", re.compile(r"IFNET/\d/LINK_STATE" + _VRP_HEAD + r"The line protocol \S+ on the "
+                                     r"interface (?P<interface>\S+) has entered the (?P<state>UP|DOWN) state")),
+)
+# H3C / HPE Comware: `SHELL/6/SHELL_CMD: -Line=vty0-IPAddr=16.123.122.155-User=admin; Command is
+# dis info-center`, every command (HPE FlexFabric 5930 logfile example; public captures, `**` when
+# there is no address or user); `CFGMAN/5/CFGMAN_CFGCHANGED: -EventIndex=12-CommandSource=2-
+# ConfigSource=4-ConfigDestination=2; Configuration is changed.` (H3C information center
+# configuration guide); `SSHS/6/SSHS_AUTH_FAIL: -DevIP=...; SSH user ubuntu (IP: 81.217.210.119)
+# didn't pass public key authentication` (public capture); `IFNET/3/PHY_UPDOWN: Physical state on
+# the interface GigabitEthernet1/0/1 changed to down.` (public captures, Comware 7).
+_COMWARE_LOG = (
+    LogEvent("command", re.compile(r"SHELL/6/SHELL_CMD: -Line=(?P<line>[^-]+)-IPAddr=(?P<address>[^-]+)"
+                                   r"-User=(?P<user>[^;]*); Command is (?P<command>.*)$")),
+    LogEvent("config", re.compile(r"CFGMAN/5/CFGMAN_CFGCHANGED: -EventIndex=")),
+    LogEvent("login_failure", re.compile(r"SSHS/\d/SSHS_AUTH_FAIL\w*:.*?SSH user (?P<user>\S+) "
+                                         r"\(IP: (?P<address>[^)]+)\)")),
+    LogEvent("interface", re.compile(r"IFNET/\d/PHY_UPDOWN: Physical state on the interface (?P<interface>\S+) "
+                                     r"changed to (?P<state>up|down)")),
+)
+# VRP and Comware record every command, reading ones too (display version, in the captures above)
+_VRP_EXEC = ("display", "system-view", "quit", "return", "screen-length", "save", "ping", "tracert", "super")
+
 _IOS = dict(dialect="cisco_ios", show_config="show running-config", hostname="hostname", last_line="end",
             volatile=_IOS_VOLATILE, negation="no ", exit="exit", logout="exit", rejected=_IOS_REJECTED,
-            cli="collectors._cli_cisco_ios", template="cisco_ios.j2")
+            cli="collectors._cli_cisco_ios", template="cisco_ios.j2", log_events=_IOS_LOG)
 _VRP = dict(dialect="huawei_vrp", show_config="display current-configuration", hostname="sysname",
             last_line="return", volatile=_VRP_VOLATILE, negation="undo ", exit="quit", logout="quit",
-            rejected=_VRP_REJECTED, cli="collectors._cli_huawei")
+            rejected=_VRP_REJECTED, cli="collectors._cli_huawei", log_events=_VRP_LOG, exec_commands=_VRP_EXEC)
 
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform("cisco_ios", **_IOS),
@@ -73,7 +147,8 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     # H3C / HPE Comware 5 and 7 (the golden configuration is Comware 7's)
     Platform("hp_comware", dialect="hp_comware", show_config="display current-configuration", hostname="sysname",
              last_line="return", volatile=_VRP_VOLATILE, negation="undo ", exit="quit", logout="quit",
-             rejected=_COMWARE_REJECTED, cli="collectors._cli_hp_comware", template="hp_comware.j2"),
+             rejected=_COMWARE_REJECTED, cli="collectors._cli_hp_comware", template="hp_comware.j2",
+             log_events=_COMWARE_LOG, exec_commands=_VRP_EXEC),
 )}
 
 

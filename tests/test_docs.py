@@ -64,7 +64,8 @@ def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
     config.write_text("collectors:\n  services:\n    services:\n"
                       "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n"
                       f"  postfix_queue: {{enabled: true, postqueue: '{postqueue}'}}\n"
-                      f"  audit: {{enabled: true, store: '{store}'}}\n")
+                      f"  audit: {{enabled: true, store: '{store}'}}\n"
+                      "  syslog: {enabled: true, listen: '127.0.0.1:0'}\n")
     agent = start_agent("-c", str(config), "-i", str(inventory))
     served = {}
     for family in text_string_to_metric_families(all_collected(agent, config).decode()):

@@ -71,14 +71,15 @@ _COMWARE_REJECTED = re.compile(r"^\s*% ?(Unrecognized command|Wrong parameter|In
                                re.M | re.I)
 _VRP_VOLATILE = re.compile(r"^!Last configuration was (updated|saved) at .*$")
 
-# Log messages. IOS: `%SYS-5-CONFIG_I: Configured from console by console` (real-gear
+# Log messages (addresses in the quoted examples replaced by documentation ones, RFC 5737).
+# IOS: `%SYS-5-CONFIG_I: Configured from console by console` (real-gear
 # reference/cisco/ios_config_fundamentals_cmdref_management.txt); older releases name the line
-# where the user goes, `... by vty2 (10.34.195.36)` (Cisco Aironet 1100 configuration guide,
-# "Configuring System Message Logging"); newer ones both, `... by netops on vty0 (10.20.10.37)`
+# where the user goes, `... by vty2 (192.0.2.36)` (Cisco Aironet 1100 configuration guide,
+# "Configuring System Message Logging"); newer ones both, `... by netops on vty0 (192.0.2.37)`
 # (public captures). Archive logging, one message per configuration command, exec commands
 # marked `!exec:`: `%PARSER-5-CFGLOG_LOGGEDCMD: User:aninchat  logged command:router lisp`
 # (public captures; one space or two after the user). `%SEC_LOGIN-4-LOGIN_FAILED: Login failed
-# [user: admin] [Source: 10.0.0.5] [localport: 22] [Reason: ...]` and `%LINK-3-UPDOWN: Interface
+# [user: admin] [Source: 192.0.2.5] [localport: 22] [Reason: ...]` and `%LINK-3-UPDOWN: Interface
 # GigabitEthernet0/1, changed state to up` (IOS System Message Guide; Aironet guide's example).
 _IOS_LOG = (
     LogEvent("config", re.compile(r"%SYS-5-CONFIG_I: Configured from \S+ by (?P<user>\S+?)"
@@ -112,11 +113,11 @@ _VRP_LOG = (
     LogEvent("interface", re.compile(r"IFNET/\d/LINK_STATE" + _VRP_HEAD + r"The line protocol \S+ on the "
                                      r"interface (?P<interface>\S+) has entered the (?P<state>UP|DOWN) state")),
 )
-# H3C / HPE Comware: `SHELL/6/SHELL_CMD: -Line=vty0-IPAddr=16.123.122.155-User=admin; Command is
+# H3C / HPE Comware: `SHELL/6/SHELL_CMD: -Line=vty0-IPAddr=192.0.2.155-User=admin; Command is
 # dis info-center`, every command (HPE FlexFabric 5930 logfile example; public captures, `**` when
 # there is no address or user); `CFGMAN/5/CFGMAN_CFGCHANGED: -EventIndex=12-CommandSource=2-
 # ConfigSource=4-ConfigDestination=2; Configuration is changed.` (H3C information center
-# configuration guide); `SSHS/6/SSHS_AUTH_FAIL: -DevIP=...; SSH user ubuntu (IP: 81.217.210.119)
+# configuration guide); `SSHS/6/SSHS_AUTH_FAIL: -DevIP=...; SSH user ubuntu (IP: 192.0.2.119)
 # didn't pass public key authentication` (public capture); `IFNET/3/PHY_UPDOWN: Physical state on
 # the interface GigabitEthernet1/0/1 changed to down.` (public captures, Comware 7).
 _COMWARE_LOG = (

@@ -178,9 +178,9 @@ def test_comments_and_indented_separators_do_not_end_a_block():
     # shapes of the corpus: IOS ` !` between a BGP block's parts (batfish_example_as1core1_15.2),
     # a commented-out line (batfish_examplejuniper_as2border2_12.4), VRP8's ` #` inside `aaa`
     # (inta_ne40e_doc_local_authn_authz), a publisher's `# note` and a line of spaces
-    ios = configtext.parse("router bgp 1\n neighbor 1.2.2.2 remote-as 1\n !\n address-family ipv4\n"
+    ios = configtext.parse("router bgp 1\n neighbor 192.0.2.2 remote-as 1\n !\n address-family ipv4\n"
                            "!default-information originate always\n   \n  bgp dampening\n!\n ntp x\n")
-    assert ios["router bgp 1"] == ["neighbor 1.2.2.2 remote-as 1", "address-family ipv4", "bgp dampening"]
+    assert ios["router bgp 1"] == ["neighbor 192.0.2.2 remote-as 1", "address-family ipv4", "bgp dampening"]
     assert "ntp x" in ios[""]
     vrp = configtext.parse("aaa\n local-user a password cipher X\n #\n authentication-scheme default\n"
                            " # the publisher's note\n domain default\n#\n sysname ce\n", "huawei_vrpv8")

@@ -19,6 +19,12 @@ from agent.yamlfile import ConfigError, Located, VaultValue
 
 Duration = Annotated[float, "duration"]
 """Seconds; written as a number or with a unit: 500ms, 15s, 2m, 1h."""
+Ratio = Annotated[float, "ratio"]
+"""A share from 0 to 1 (0.05 is 5 %)."""
+Port = Annotated[int, "port"]
+"""A TCP or UDP port, 1 to 65535."""
+Regex = Annotated[str, "regex"]
+"""A regular expression (Python's re), compiled once when the value is read to prove it valid."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 MAX_DURATION = 365 * 86400.0
@@ -42,10 +48,36 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+def _ratio(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"expected a ratio from 0 to 1 (0.05 is 5 %), got {value:g}")
+    return value
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"expected a port from 1 to 65535, got {value}")
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as err:
+        raise ValueError(f"not a regular expression: {err} in {value!r}") from None
+    return value
+
+
+# each Annotated type's check of a value already of its base type (a duration parses its own text)
+_CHECKED = {"ratio": _ratio, "port": _port, "regex": _regex}
+_DESCRIBED = {"duration": "a duration (15s, 500ms, 2m)", "ratio": "a ratio from 0 to 1",
+              "port": "a port from 1 to 65535", "regex": "a regular expression"}
+
+
 def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is Annotated:
-        return "a duration (15s, 500ms, 2m)" if "duration" in tp.__metadata__ else _describe(tp.__origin__)
+        return _DESCRIBED.get(tp.__metadata__[0]) or _describe(tp.__origin__)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (list, tuple):
@@ -82,12 +114,14 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
 
     origin, args = _shape(tp)
     if origin is Annotated:
-        if "duration" in tp.__metadata__:
-            try:
+        (marker, *_) = tp.__metadata__
+        try:
+            if marker == "duration":
                 return parse_duration(value)
-            except ValueError as err:
-                raise fail(str(err)) from None
-        return convert(tp.__origin__, value, path, parent, key)
+            checked = convert(tp.__origin__, value, path, parent, key)
+            return _CHECKED[marker](checked) if marker in _CHECKED else checked
+        except ValueError as err:
+            raise fail(str(err)) from None
     if origin in (Union, types.UnionType):
         options = args
         if value is None and type(None) in options:

@@ -1,5 +1,5 @@
-"""What the mail probes (smtp, imap, mail_roundtrip) share: a line dialogue with STARTTLS,
-the password from the environment, and phase timing.
+"""What the mail probes (smtp, imap, mail_roundtrip) share: the check fields of the login,
+a line dialogue with STARTTLS, the password from the environment, and phase timing.
 
 The connection itself comes from collectors._tls, as the tcp and http probes open theirs:
 the same TLS trust (tls_verify, ca_file, server_name), the same certificate families
@@ -44,6 +44,26 @@ FAMILIES = {
                           "the protocol's steps.", ["phase"]),
     **_tls.FAMILIES,
 }
+
+
+@dataclass
+class MailServer:
+    """Whom a mail probe logs in as, and the name the server's certificate must carry."""
+
+    username: str | None = None  # log in as this user (SMTP AUTH, IMAP); unset: no login
+    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
+    server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
+    allow_plaintext_auth: bool = False  # true: log in even over a connection without TLS (password in clear)
+
+    def problems(self):
+        if self.username and not self.password_env:
+            yield "password_env", "needed with username: the name of the environment variable with the password"
+
+    def _plaintext_login(self, key: str, leg: str):
+        """A login over `leg` without TLS is refused unless the check says allow_plaintext_auth."""
+        if not self.allow_plaintext_auth:
+            yield key, (f"the {leg} login would send the password in clear without TLS: use TLS, "
+                        "or say allow_plaintext_auth: true")
 
 
 @dataclass(frozen=True)

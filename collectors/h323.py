@@ -7,9 +7,17 @@ listening; a refused or silent port means a meeting cannot be dialled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agent.collector import register
-from agent.probe import Probe, ProbeSettings, Sample
+from agent.probe import Probe, ProbeSettings, Sample, TimedCheck
+from agent.schema import Port
 from collectors._stream import open_stream
+
+
+@dataclass
+class H323Check(TimedCheck):
+    port: Port = 1720  # H.225 call signalling
 
 
 @register
@@ -17,6 +25,7 @@ class H323Probe(Probe):
     name = "h323"
     help = "TCP connect to H.323 call signalling, port 1720 (inventory kind h323)"
     Settings = ProbeSettings
+    CheckSettings = H323Check
     FAMILIES = {"connect_seconds": ("gauge", "Time to open the H.225 call-signalling TCP connection.", [])}
     SAMPLE = """\
 h323:

@@ -8,12 +8,14 @@ import base64
 import itertools
 import re
 import ssl
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
+from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
+from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, MailServer, Phases, login
 
 # untagged lines answering one command. None of the commands sent here (CAPABILITY,
 # AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
@@ -177,11 +179,26 @@ class ImapSession:
         self.dialogue.close()
 
 
+@dataclass
+class ImapCheck(_tls.TlsCheck, MailServer):
+    port: Port = 993
+    tls: bool = True  # implicit TLS (IMAPS)
+    starttls: bool = False  # plain IMAP upgraded with STARTTLS (usually port 143)
+
+    def problems(self):
+        yield from super().problems()
+        if self.tls and self.starttls:
+            yield "starttls", "set tls: false for STARTTLS (tls means implicit TLS, IMAPS)"
+        if self.username and not (self.tls or self.starttls):
+            yield from self._plaintext_login("tls", "IMAP")
+
+
 @register
 class ImapProbe(MailProbe):
     name = "imap"
     help = "IMAP servers of the inventory: greeting, TLS or STARTTLS, certificate expiry, login (egov_imap_*)"
     Settings = ProbeSettings
+    CheckSettings = ImapCheck
     FAMILIES = FAMILIES
     SAMPLE = """\
 imap:

@@ -11,8 +11,9 @@ from typing import NamedTuple
 
 from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
+from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
+from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, MailServer, Phases, login
 
 MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
 REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
@@ -173,11 +174,24 @@ class SmtpSettings(ProbeSettings):
     ehlo_name: str | None = None  # the name the agent gives in EHLO; default this host's name
 
 
+@dataclass
+class SmtpCheck(_tls.TlsCheck, MailServer):
+    port: Port = 25
+    tls: bool = False  # implicit TLS (SMTPS, usually port 465); starttls is then not used
+    starttls: bool = True
+
+    def problems(self):
+        yield from super().problems()
+        if self.username and not (self.tls or self.starttls):
+            yield from self._plaintext_login("starttls", "SMTP")
+
+
 @register
 class SmtpProbe(MailProbe):
     name = "smtp"
     help = "SMTP servers of the inventory: banner, EHLO, STARTTLS or SMTPS, certificate expiry, AUTH (egov_smtp_*)"
     Settings = SmtpSettings
+    CheckSettings = SmtpCheck
     FAMILIES = FAMILIES
     SAMPLE = """\
 smtp:

@@ -31,15 +31,16 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 from agent import platforms
 from agent.checks import Check, State, above, worst
 from agent.collector import CollectorError, register
-from agent.probe import Outcome, Probe, ProbeSettings, Sample
-from agent.schema import Duration
+from agent.probe import REQUIRED, Outcome, Probe, ProbeSettings, Sample
+from agent.schema import Duration, Port, Ratio
 from collectors._cli import COUNTERS, GROUPS, Interface, Neighbor, ParseError, Version, interface_key
 from collectors._ssh_session import DEFAULT_KNOWN_HOSTS, close, credentials, failure, is_closed, login
 
@@ -62,6 +63,25 @@ class SshSettings(ProbeSettings):
             yield "command_timeout", f"must be more than 0 and at most the probe_timeout ({self.probe_timeout:g}s)"
 
 
+@dataclass
+class SshCheck:
+    """A router or switch read over its SSH command line."""
+
+    port: Port = 22
+    username: str | None = field(default=None, metadata=REQUIRED)
+    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
+    key_file: str | None = None  # or a private key file only the agent can read
+    secret_env: str | None = None  # Cisco enable secret's variable, for an account below privilege 15
+    known_hosts: str | None = None  # default: the ssh collector's known_hosts setting
+    # what to read; default all
+    commands: tuple[Literal["version", "interfaces", "cpu", "memory", "neighbors"], ...] | None = None
+    uplinks: tuple[str, ...] = ()  # interfaces cabled to the site's uplink site (egov_uplink)
+    cpu_warning: Ratio | None = None
+    cpu_critical: Ratio | None = None
+    memory_warning: Ratio | None = None
+    memory_critical: Ratio | None = None
+
+
 @dataclass(frozen=True)
 class Facts:
     """What one session learnt; a group the device does not offer is None."""
@@ -82,6 +102,7 @@ class SshCliCollector(Probe):
     name = "ssh"
     help = "Routers and switches over their SSH CLI (netmiko): interfaces, uptime, CPU, memory, uplink neighbours"
     Settings = SshSettings
+    CheckSettings = SshCheck
     SAMPLE = """\
 ssh:
   interval: 60s

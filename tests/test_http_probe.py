@@ -8,7 +8,7 @@ import re
 import pytest
 
 from agent.checks import State
-from agent.inventory.model import HttpCheck
+from collectors.http import HttpCheck
 from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.http import HttpProbe, body_framing, parse_chunk_size, parse_headers, parse_status_line

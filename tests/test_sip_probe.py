@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.checks import State
 from agent.context import Context
 from agent.inventory import load_inventory
-from agent.inventory.model import SipCheck
+from collectors.sip import SipCheck
 from agent.schema import build
 from agent.snapshot import render
 from agent.yamlfile import ConfigError

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.checks import State
 from agent.context import Context
 from agent.inventory import load_inventory
-from agent.inventory.model import SnmpCheck
+from collectors.snmp import SnmpCheck
 from agent.probe import Outcome, Sample
 from agent.schema import build
 from agent.snapshot import render

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent.inventory.model import SnmpCheck
+from collectors.snmp import SnmpCheck
 from collectors._snmp_tables import INTERFACE_COLUMNS, RESOURCE_COLUMNS, SYSTEM, assemble, dotted, resource_family
 from collectors.snmp import SnmpCollector, SnmpSettings, _samples
 from tests import real_gear

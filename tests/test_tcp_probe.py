@@ -7,7 +7,7 @@ import re
 import pytest
 
 from agent.checks import State
-from agent.inventory.model import TcpCheck
+from collectors.tcp import TcpCheck
 from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.tcp import TcpProbe

@@ -45,6 +45,14 @@ FAMILIES = {
     **_tls.FAMILIES,
 }
 
+# what sample-config says of a mail probe's login, beside the check's keys it lists
+LOGIN_NOTE = """\
+# A login without TLS is refused unless the check also says allow_plaintext_auth: true:
+# the password would cross the network in clear. The password is read from the agent's
+# environment variable that password_env names. With tls_verify the certificate must
+# chain to ca_file (or the system's CAs) and carry server_name (default: the address probed).
+"""
+
 
 @dataclass
 class MailServer:

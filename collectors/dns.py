@@ -54,13 +54,6 @@ class DnsProbe(Probe):
                     ["section"]),
         "soa_serial": ("gauge", "The zone's serial from the last answer, for a SOA query.", []),
     }
-    SAMPLE = """\
-dns:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 5s    # one query; no answer within it is a failure with reason timeout
-  concurrency: 100     # servers queried at once
-"""
 
     async def probe(self, target, check):
         import dns.asyncquery

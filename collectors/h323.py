@@ -27,13 +27,6 @@ class H323Probe(Probe):
     Settings = ProbeSettings
     CheckSettings = H323Check
     FAMILIES = {"connect_seconds": ("gauge", "Time to open the H.225 call-signalling TCP connection.", [])}
-    SAMPLE = """\
-h323:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s   # per endpoint: a port that neither accepts nor refuses fails with reason timeout
-  concurrency: 100
-"""
 
     async def probe(self, target, check):
         _, writer, seconds = await open_stream(target.address, check.port)

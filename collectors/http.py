@@ -91,14 +91,6 @@ class HttpProbe(Probe):
         "body_bytes": ("gauge", "Body bytes read from the last answer (at most max_body_bytes).", []),
         **_tls.FAMILIES,
     }
-    SAMPLE = """\
-http:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s       # one URL; longer is a failure with reason timeout
-  concurrency: 100         # URLs probed at once
-  max_body_bytes: 1048576  # read at most this much of a page
-"""
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)

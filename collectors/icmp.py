@@ -63,7 +63,10 @@ _FAMILIES = {4: (socket.AF_INET, socket.IPPROTO_ICMP), 6: (socket.AF_INET6, sock
 
 @dataclass
 class IcmpSettings(ProbeSettings):
-    concurrency: int = 1000  # targets at once; a target takes about (count - 1) × spacing
+    # targets probed at once; each takes about (count - 1) × spacing (its icmp check's fields), so a
+    # run of N targets lasts about N / concurrency × that, and at least N × count × pace
+    concurrency: int = 1000
+    # raw (root or CAP_NET_RAW), datagram (the agent's group in net.ipv4.ping_group_range), or auto: raw, else datagram
     socket: Literal["auto", "raw", "datagram"] = "auto"
     pace: Duration = 0.001  # on average between two echoes sent (fping -i); 10 ms worth leave at once
 
@@ -360,19 +363,6 @@ class IcmpProbe(Probe):
         "jitter_seconds": ("gauge", "Mean absolute difference between the round-trip times of consecutive "
                                     "answered echoes of the last run (RFC 3550's D).", []),
     }
-    SAMPLE = """\
-icmp:
-  interval: 30s
-  timeout: 25s
-  # targets probed at once; each takes about (count - 1) x spacing (its icmp check's fields),
-  # so a run of N targets lasts about N / concurrency x that, and at least N x count x pace
-  concurrency: 1000
-  probe_timeout: 10s   # one target, all its echoes
-  # raw (root or CAP_NET_RAW), datagram (the agent's group in net.ipv4.ping_group_range),
-  # or auto: raw, else datagram
-  socket: auto
-  pace: 1ms            # echoes leave at most one per pace on average (fping -i), 10ms worth at once
-"""
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)

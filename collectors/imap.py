@@ -15,7 +15,7 @@ from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
 from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, MailServer, Phases, login
+from collectors._mail import FAMILIES, LOGIN_NOTE, Dialogue, Login, MailProbe, MailServer, Phases, login
 
 # untagged lines answering one command. None of the commands sent here (CAPABILITY,
 # AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
@@ -199,22 +199,8 @@ class ImapProbe(MailProbe):
     help = "IMAP servers of the inventory: greeting, TLS or STARTTLS, certificate expiry, login (egov_imap_*)"
     Settings = ProbeSettings
     CheckSettings = ImapCheck
+    SAMPLE_NOTE = LOGIN_NOTE
     FAMILIES = FAMILIES
-    SAMPLE = """\
-imap:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s      # one server; slower is a failure with reason timeout
-  concurrency: 100
-  # What to check comes from the inventory: egov_checks.imap on a host, e.g.
-  #   imap: {port: 993, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_IMAP_PASSWORD}
-  #   imap: {port: 143, tls: false, starttls: true}
-  # A login without TLS (tls: false, starttls: false) is refused unless the check also says
-  # allow_plaintext_auth: true: the password would cross the network in clear.
-  # The password is read from the agent's environment variable named by password_env. With
-  # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
-  # carry server_name (default: the address probed).
-"""
 
     async def probe(self, target, check):
         phases = Phases()

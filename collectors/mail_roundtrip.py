@@ -100,20 +100,9 @@ class MailRoundtripProbe(MailProbe):
     help = "End-to-end mail delivery: SMTP in, IMAP out, delivery time (egov_mail_roundtrip_*)"
     Settings = RoundtripSettings
     CheckSettings = MailRoundtripCheck
+    SAMPLE_NOTE = "# Use a mailbox of its own: each run deletes the probe messages this agent left there.\n"
     FAMILIES = {"delivery_seconds": ("gauge", "Seconds from SMTP accepting the test message to finding it "
                                               "over IMAP.", [])}
-    SAMPLE = """\
-mail_roundtrip:
-  interval: 60s
-  timeout: 55s
-  probe_timeout: 50s      # keep above the checks' deadline (default 30s)
-  concurrency: 10
-  # ehlo_name: agent.tinh.gov.vn   # default: this host's name
-  # Which mailbox comes from the inventory: egov_checks.mail_roundtrip on a mail server, e.g.
-  #   mail_roundtrip: {rcpt_to: probe@tinh.gov.vn, username: probe@tinh.gov.vn,
-  #                    password_env: EGOV_MAIL_PROBE_PASSWORD, deadline: 30s}
-  # Use a mailbox of its own: each run deletes the probe messages this agent left there.
-"""
 
     async def probe(self, target, check):
         credentials = login(check, self._environ)

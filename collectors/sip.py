@@ -30,7 +30,8 @@ DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
 
 @dataclass
 class SipSettings(ProbeSettings):
-    # RFC 3261 timer T1, the first UDP retransmission interval; raise it on slow WAN links
+    # RFC 3261 timer T1, the first UDP retransmission interval (then 2 × t1 ..., at most 4s apart); raise it
+    # on slow WAN links
     t1: Duration = 0.5
 
     def problems(self):
@@ -101,14 +102,6 @@ class SipProbe(Probe):
         "server_info": ("gauge", "The endpoint's Server (or User-Agent) header, cut to 64 characters.",
                         ["server"]),
     }
-    SAMPLE = """\
-sip:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s   # per endpoint; over UDP the OPTIONS is resent at t1, 2*t1 ... (at most 4s apart)
-  concurrency: 100
-  t1: 500ms            # RFC 3261 T1; raise it where the round trip is long
-"""
 
     async def probe(self, target, check):
         port = check.port or DEFAULT_PORTS[check.transport]

@@ -13,7 +13,7 @@ from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
 from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, MailServer, Phases, login
+from collectors._mail import FAMILIES, LOGIN_NOTE, Dialogue, Login, MailProbe, MailServer, Phases, login
 
 MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
 REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
@@ -192,23 +192,8 @@ class SmtpProbe(MailProbe):
     help = "SMTP servers of the inventory: banner, EHLO, STARTTLS or SMTPS, certificate expiry, AUTH (egov_smtp_*)"
     Settings = SmtpSettings
     CheckSettings = SmtpCheck
+    SAMPLE_NOTE = LOGIN_NOTE
     FAMILIES = FAMILIES
-    SAMPLE = """\
-smtp:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s      # one server; slower is a failure with reason timeout
-  concurrency: 100
-  # ehlo_name: agent.tinh.gov.vn   # default: this host's name
-  # What to check comes from the inventory: egov_checks.smtp on a host, e.g.
-  #   smtp: {port: 587, starttls: true, username: monitor@tinh.gov.vn, password_env: EGOV_SMTP_PASSWORD}
-  #   smtp: {port: 465, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_SMTP_PASSWORD}
-  # A login without TLS (starttls: false and no tls) is refused unless the check also says
-  # allow_plaintext_auth: true: the password would cross the network in clear.
-  # The password is read from the agent's environment variable named by password_env. With
-  # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
-  # carry server_name (default: the address probed).
-"""
 
     async def probe(self, target, check):
         phases = Phases()

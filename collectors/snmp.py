@@ -92,17 +92,6 @@ class SnmpCollector(Probe):
     UP_HELP = "1 if the last snmp poll of the device succeeded."
     DURATION_HELP = "Duration of the last snmp poll."
     FAILURES_HELP = "Failed snmp polls by reason."
-    SAMPLE = """\
-snmp:
-  interval: 60s
-  timeout: 55s
-  concurrency: 100        # devices polled at once
-  probe_timeout: 20s      # one device; one that takes longer fails with reason timeout
-  request_timeout: 2s     # one SNMP request, sent again `retries` times without an answer
-  retries: 1
-  max_repetitions: 25     # rows per column in one GETBULK answer
-  max_rows: 5000          # per column; a longer walk is an agent bug
-"""
     FAMILIES = {
         "interface_receive_bytes_total": ("counter", "Octets received (ifHCInOctets).", _INTERFACE),
         "interface_transmit_bytes_total": ("counter", "Octets sent (ifHCOutOctets).", _INTERFACE),

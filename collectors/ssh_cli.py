@@ -50,10 +50,11 @@ class SshSettings(ProbeSettings):
     interval: Duration = 60.0
     timeout: Duration = 55.0
     concurrency: int = 20  # devices polled at once, one worker thread each (benchmarks/README.md)
-    probe_timeout: Duration = 30.0
+    probe_timeout: Duration = 30.0  # one device, login to logout; longer fails with reason timeout
     connect_timeout: Duration = 10.0  # TCP connect, SSH banner, authentication: each
     command_timeout: Duration = 20.0  # one command's whole output
-    known_hosts: str = DEFAULT_KNOWN_HOSTS  # a check's known_hosts overrides it
+    # host keys: recorded on first contact, a changed key is refused; a check's known_hosts overrides it
+    known_hosts: str = DEFAULT_KNOWN_HOSTS
 
     def problems(self):
         yield from super().problems()
@@ -103,17 +104,6 @@ class SshCliCollector(Probe):
     help = "Routers and switches over their SSH CLI (netmiko): interfaces, uptime, CPU, memory, uplink neighbours"
     Settings = SshSettings
     CheckSettings = SshCheck
-    SAMPLE = """\
-ssh:
-  interval: 60s
-  timeout: 55s
-  concurrency: 20         # devices polled at once, one worker thread each
-  probe_timeout: 30s      # one device, login to logout; longer fails with reason timeout
-  connect_timeout: 10s    # TCP connect, SSH banner and authentication, each
-  command_timeout: 20s    # one command's output
-  # host keys: recorded on first contact, a changed key is refused (a check's known_hosts overrides)
-  known_hosts: /var/lib/egov-agent/ssh_known_hosts
-"""
     FAMILIES = {
         "interface_receive_bytes_total": ("counter", "Octets received, as the CLI counts them.", _INTERFACE),
         "interface_transmit_bytes_total": ("counter", "Octets sent, as the CLI counts them.", _INTERFACE),

@@ -44,13 +44,6 @@ class TcpProbe(Probe):
                               "answer (0 when nothing is expected).", ["phase"]),
         **_tls.FAMILIES,
     }
-    SAMPLE = """\
-tcp:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s   # one target; longer is a failure with reason timeout
-  concurrency: 100     # targets probed at once
-"""
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)

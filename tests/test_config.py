@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
 
 from agent import yamlfile
 from agent.collector import discover
-from agent.config import DEFAULT_LISTEN, load_config, sample_config
-from agent.schema import parse_duration
+from agent.config import DEFAULT_LISTEN, AgentSettings, load_config, sample_config
+from agent.schema import build, field_types, parse_duration
 from agent.yamlfile import ConfigError
 
 
@@ -89,6 +90,21 @@ def test_sample_config_is_valid_and_covers_every_collector(tmp_path):
     blocks = yamlfile.loads(text)["collectors"]
     assert set(blocks) == set(discover())
     assert set(config.collectors) == {n for n, c in discover().items() if c.default_enabled}
+
+
+def test_sample_config_prints_every_key_with_its_real_default():
+    """Every block of the sample names every key and reads back as exactly the defaults; a
+    collector's note, the one hand-written part, is comments that give none of its keys a value."""
+    sample = yamlfile.loads(sample_config())
+    blocks = sample.pop("collectors")
+    assert set(sample) == set(field_types(AgentSettings)) - {"collectors"}
+    assert build(AgentSettings, sample) == AgentSettings()
+    for name, cls in discover().items():
+        keys = field_types(cls.Settings)
+        assert set(blocks[name]) == set(keys), name
+        assert build(cls.Settings, blocks[name]) == cls.Settings(enabled=cls.default_enabled), name
+        for line in cls.SAMPLE_NOTE.splitlines():
+            assert line.startswith("#") and not re.match(rf"#\s*({'|'.join(keys)}):\s*\S", line), (name, line)
 
 
 @pytest.mark.parametrize("text, seconds", [("500ms", 0.5), ("15s", 15), ("2m", 120), ("1h", 3600), (7, 7.0)])

@@ -23,7 +23,7 @@ from collectors.snmp import SnmpCheck
 from agent.probe import Outcome, Sample
 from agent.schema import build
 from agent.snapshot import render
-from agent.yamlfile import ConfigError, loads
+from agent.yamlfile import ConfigError
 from collectors._snmp_tables import (COUNTER64, HR_STORAGE_RAM, INTERFACE_COLUMNS, RESOURCE_COLUMNS, SYSTEM, Reading,
                                      Walk, WalkError, assemble, counter_increase, resource_family, utilization)
 from collectors.snmp import SnmpCollector, SnmpSettings
@@ -221,12 +221,6 @@ def test_the_check_from_a_poll(extra, uplinks, state, summary):
 
 
 # ---------------------------------------------------------------- settings
-
-def test_sample_config_is_valid_for_the_settings():
-    sample = loads(SnmpCollector.SAMPLE)
-    assert list(sample) == ["snmp"]
-    build(SnmpSettings, sample["snmp"], "snmp")
-
 
 @pytest.mark.parametrize("settings, key", [({"request_timeout": "8s", "retries": 2, "probe_timeout": "20s"},
                                             "request_timeout"),

@@ -226,7 +226,6 @@ class Finding:
     """What was seen on one uplink the inventory declares."""
 
     interface: str  # as the device names it (as declared when the device has no such interface)
-    expected_site: str
     state: State
     summary: str
     neighbor: Neighbor | None = None
@@ -249,29 +248,29 @@ def uplink_findings(target, uplinks, facts: Facts, inventory) -> list[Finding]:
     for declared in uplinks:
         interface = names.get(interface_key(declared), declared)
         if facts.neighbors is None:
-            findings.append(Finding(interface, expected, State.UNKNOWN,
+            findings.append(Finding(interface, State.UNKNOWN,
                                     f"uplink {interface}: the device runs neither LLDP nor CDP"))
             continue
         if interface_key(declared) not in names:
-            findings.append(Finding(interface, expected, State.UNKNOWN, f"uplink {declared}: not on the device"))
+            findings.append(Finding(interface, State.UNKNOWN, f"uplink {declared}: not on the device"))
             continue
         seen = [n for n in facts.neighbors if interface_key(n.interface) == interface_key(declared)]
         if not seen:
-            findings.append(Finding(interface, expected, State.WARNING,
+            findings.append(Finding(interface, State.WARNING,
                                     f"uplink {interface}: no LLDP/CDP neighbour, expected a device of {expected}"))
             continue
         neighbor = seen[0]
         host = neighbor_host(neighbor, inventory)
         site = host.site if host else ""
         if host and expected in (s.name for s in inventory.path(site)):  # the uplink site, or a rack of it
-            findings.append(Finding(interface, expected, State.OK,
+            findings.append(Finding(interface, State.OK,
                                     f"uplink {interface} → {host.name} ({site})", neighbor, site))
         elif host:
-            findings.append(Finding(interface, expected, State.CRITICAL,
+            findings.append(Finding(interface, State.CRITICAL,
                                     f"uplink {interface} is cabled to {host.name} of {site}, "
                                     f"expected a device of {expected}", neighbor, site))
         else:
-            findings.append(Finding(interface, expected, State.WARNING,
+            findings.append(Finding(interface, State.WARNING,
                                     f"uplink {interface} is cabled to {neighbor.system_name or neighbor.port!r}, "
                                     f"which is not in the inventory; expected a device of {expected}", neighbor))
     return findings

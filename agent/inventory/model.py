@@ -49,7 +49,9 @@ from agent.yamlfile import ConfigError, Located, VaultValue, shown
 
 # The bounded vocabularies: extend them here and nowhere else.
 SITE_TYPES = ("province", "datacenter", "rack", "department", "pop", "commune", "office")
-NETWORK_ROLES = ("router", "switch", "firewall")
+NETWORK_ROLES = ("router", "switch", "firewall")  # the gear: each needs a network platform
+# whose checks page the network team: the gear and what sits at a site's end of the WAN
+NETWORK_TEAM_ROLES = NETWORK_ROLES + ("vc_endpoint", "office_pc", "one_stop_pc")
 ROLES = NETWORK_ROLES + ("dc_host", "app_server", "web_server", "mail_server", "dns_server", "db_server",
                          "monitoring_server", "vc_endpoint", "office_pc", "one_stop_pc")
 # netmiko device_type names, so provisioning and audit can hand them to netmiko as they are
@@ -69,7 +71,8 @@ class _EgovVars:
     egov_uplink: str | None = field(default=None, metadata=ON_SITE)
     egov_role: Literal[ROLES] | None = None
     egov_platform: Literal[PLATFORMS] | None = None
-    egov_agent_port: int | None = None  # where an agent host serves /metrics (egov-agent targets; default 9469)
+    # where an agent host serves /metrics (egov-agent targets); default agent.config.DEFAULT_PORT
+    egov_agent_port: int | None = None
 
 
 @functools.cache
@@ -93,11 +96,6 @@ class Site:
     children: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
 
-    @property
-    def labels(self) -> dict[str, str]:
-        """The labels of every metric about a target at this site: a small bounded set."""
-        return {"site": self.name, "site_type": self.type, "uplink": self.uplink or ""}
-
 
 @dataclass(frozen=True)
 class Host:
@@ -117,7 +115,6 @@ class Target:
     role: str
     platform: str | None
     site: str
-    labels: Mapping[str, str]
     checks: Mapping[str, Any]
 
 
@@ -170,11 +167,10 @@ class Inventory:
         return found
 
     def targets(self) -> Iterator[Target]:
-        """Every host with an address, labelled with its site."""
+        """Every host with an address, with its site."""
         for host in self.hosts.values():
             if host.address:
-                yield Target(host.name, host.address, host.role, host.platform, host.site,
-                             self.sites[host.site].labels, host.checks)
+                yield Target(host.name, host.address, host.role, host.platform, host.site, host.checks)
 
 
 def load_inventory(path: str | Path) -> Inventory:

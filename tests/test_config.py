@@ -12,6 +12,7 @@ from agent.collector import discover
 from agent.config import DEFAULT_LISTEN, AgentSettings, load_config, sample_config
 from agent.schema import build, field_types, parse_duration
 from agent.yamlfile import ConfigError
+from tests.helpers import billion_laughs
 
 
 def write(tmp_path, text: str):
@@ -122,14 +123,6 @@ def test_check_hold_nan_is_a_located_error(tmp_path):
     """`.nan` compared false with every hold time: every check stayed at its first state."""
     with pytest.raises(ConfigError, match=r"agent\.yml:2: check_hold: a duration is a finite number"):
         load_config(write(tmp_path, "log_level: info\ncheck_hold: .nan\n"))
-
-
-def billion_laughs(levels: int) -> str:
-    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for i in range(1, levels):
-        name, previous = chr(97 + i), chr(96 + i)
-        lines.append(f"{name}: &{name} [" + ", ".join(f"*{previous}" for _ in range(9)) + "]")
-    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize("text, line, words", [

@@ -7,10 +7,11 @@ import re
 import pytest
 
 from agent.checks import State
-from collectors.dns import DnsCheck
 from agent.schema import build
 from agent.yamlfile import ConfigError
-from collectors.dns import DnsProbe
+from collectors.dns import DnsCheck, DnsProbe
+
+pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
 
 
 

@@ -3,44 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.audit.store import Store
-from tests.test_daemon import all_collected
-from tests.test_mail_probes import POSTQUEUE_J
+from tests.helpers import POSTQUEUE_J, README, ROW, all_collected, as_regex, documented
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 REPORT_CONFIGS = Path(__file__).resolve().parent / "fixtures/audit/report/configs"
-ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| (?P<type>\w+) \| (?P<labels>[^|]*) \| (?P<collector>[^|]+) \| "
-                 r"(?P<meaning>.+) \|$")
-
-
-def documented() -> dict[str, tuple[str, set[str], str]]:
-    """Metric name -> (type, labels, collector) from README's metrics reference."""
-    rows = {}
-    for line in README.read_text().splitlines():
-        match = ROW.match(line)
-        if match:
-            labels = {label.strip() for label in match["labels"].split(",") if label.strip()}
-            rows[match["name"]] = (match["type"], labels, match["collector"].strip())
-    return rows
-
-
 def probe_collectors() -> dict:
     from agent.collector import discover
     from agent.probe import Probe
 
     return {name: cls for name, cls in discover().items() if issubclass(cls, Probe)}
-
-
-def as_regex(name: str) -> re.Pattern:
-    """`node_memory_<Field>_bytes` documents a family of names."""
-    return re.compile("^" + re.sub(r"<\w+>", r"\\w+?", re.escape(name).replace(r"\<", "<").replace(r"\>", ">"))
-                      + "$")
 
 
 def audit_store(directory: Path) -> tuple[Path, Path]:

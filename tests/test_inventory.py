@@ -10,9 +10,9 @@ import pytest
 
 from agent.inventory import InventoryError, load_inventory, render_tree, validate
 from agent.inventory.ansible import expand_hosts
+from agent.yamlfile import ConfigError, VaultValue
 from collectors.http import HttpCheck
 from collectors.icmp import IcmpCheck
-from agent.yamlfile import ConfigError, VaultValue
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inventory" / "example"

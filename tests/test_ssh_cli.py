@@ -28,6 +28,8 @@ from collectors.ssh_cli import Facts, SshCliCollector, SshSettings, uplink_findi
 from tests.peer_sim import CLIENT_KEY, ENABLE_SECRET, NOTHING_LISTENS, PASSWORD
 from tests.sim import fingerprint, host_key, public_key_line
 
+pytest_plugins = ("tests.peer_sim",)  # the real peers this module's tests use
+
 SECRETS = {"SIM_PASSWORD": PASSWORD, "SIM_ENABLE": ENABLE_SECRET}
 FAST = {"probe_timeout": 10.0, "connect_timeout": 2.0, "command_timeout": 2.0, "timeout": 30.0, "interval": 60.0}
 

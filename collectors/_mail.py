@@ -203,9 +203,21 @@ class Dialogue:
 
 class MailProbe(Probe):
     """What the smtp, imap and mail_roundtrip probes share: passwords from the environment
-    (injected for tests) and TLS contexts cached per check."""
+    (injected for tests) and TLS contexts cached per check; and what a probe of one mail
+    server (smtp, imap) measures and how it judges it."""
+
+    FAMILIES = FAMILIES
+    SAMPLE_NOTE = LOGIN_NOTE
 
     def __init__(self, settings=None, context=None, environ=os.environ):
         super().__init__(settings, context)
         self._environ = environ
         self._tls = _tls.Contexts()
+
+    def session(self, target, check, phases: Phases) -> dict:
+        """The keywords of a session to the server that `check` (smtp or imap) names: TLS, login, logging."""
+        return {"tls": self._tls.get(check) if check.tls or check.starttls else None, "server_name": check.server_name,
+                "credentials": login(check, self._environ), "phases": phases, "log": self.log, "target": target.name}
+
+    def evaluate(self, outcome):
+        return _tls.evaluate(self.name, outcome, "answered")

@@ -15,7 +15,7 @@ from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
 from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, LOGIN_NOTE, Dialogue, Login, MailProbe, MailServer, Phases, login
+from collectors._mail import Dialogue, Login, MailProbe, MailServer, Phases
 
 # untagged lines answering one command. None of the commands sent here (CAPABILITY,
 # AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
@@ -199,15 +199,11 @@ class ImapProbe(MailProbe):
     help = "IMAP servers of the inventory: greeting, TLS or STARTTLS, certificate expiry, login (egov_imap_*)"
     Settings = ProbeSettings
     CheckSettings = ImapCheck
-    SAMPLE_NOTE = LOGIN_NOTE
-    FAMILIES = FAMILIES
 
     async def probe(self, target, check):
         phases = Phases()
-        session = await ImapSession.start(
-            target.address, check.port, implicit_tls=check.tls, starttls=check.starttls,
-            tls=self._tls.get(check) if check.tls or check.starttls else None, server_name=check.server_name,
-            credentials=login(check, self._environ), phases=phases, log=self.log, target=target.name)
+        session = await ImapSession.start(target.address, check.port, implicit_tls=check.tls, starttls=check.starttls,
+                                          **self.session(target, check, phases))
         try:
             tls = session.dialogue.tls_samples()
             with phases("logout"):
@@ -215,6 +211,3 @@ class ImapProbe(MailProbe):
         finally:
             session.close()
         return phases.samples + tls
-
-    def evaluate(self, outcome):
-        return _tls.evaluate(self.name, outcome, "answered")

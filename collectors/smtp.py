@@ -13,7 +13,7 @@ from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
 from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, LOGIN_NOTE, Dialogue, Login, MailProbe, MailServer, Phases, login
+from collectors._mail import Dialogue, Login, MailProbe, MailServer, Phases
 
 MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
 REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
@@ -192,16 +192,12 @@ class SmtpProbe(MailProbe):
     help = "SMTP servers of the inventory: banner, EHLO, STARTTLS or SMTPS, certificate expiry, AUTH (egov_smtp_*)"
     Settings = SmtpSettings
     CheckSettings = SmtpCheck
-    SAMPLE_NOTE = LOGIN_NOTE
-    FAMILIES = FAMILIES
 
     async def probe(self, target, check):
         phases = Phases()
         session = await SmtpSession.start(
             target.address, check.port, implicit_tls=check.tls, starttls=check.starttls and not check.tls,
-            tls=self._tls.get(check) if check.tls or check.starttls else None, server_name=check.server_name,
-            credentials=login(check, self._environ), ehlo_name=self.settings.ehlo_name or self.context.host,
-            phases=phases, log=self.log, target=target.name)
+            ehlo_name=self.settings.ehlo_name or self.context.host, **self.session(target, check, phases))
         try:
             tls = session.dialogue.tls_samples()
             with phases("quit"):
@@ -209,6 +205,3 @@ class SmtpProbe(MailProbe):
         finally:
             session.close()
         return phases.samples + tls
-
-    def evaluate(self, outcome):
-        return _tls.evaluate(self.name, outcome, "answered")

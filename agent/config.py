@@ -30,12 +30,12 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 @dataclass
 class AgentSettings:
-    listen: str = DEFAULT_LISTEN
+    listen: str = DEFAULT_LISTEN  # HOST:PORT of /metrics, the status page and /-/reload; read at start only
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["logfmt", "json"] = "logfmt"
+    log_format: Literal["logfmt", "json"] = "logfmt"  # one line per event, on stderr
     # exporter-toolkit web config (tls_server_config, basic_auth_users), as Prometheus exporters use
     web_config_file: str | None = None
-    inventory: str | None = None
+    inventory: str | None = None  # an Ansible YAML inventory (targets, sites, thresholds); -i overrides it
     # this agent's host in the inventory; default: this machine's hostname
     inventory_host: str | None = None
     # a check's new state must last this long before it is shown, so a flapping link does not page

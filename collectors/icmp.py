@@ -46,7 +46,7 @@ from typing import Literal
 from agent.checks import Check, State, above, worst
 from agent.collector import CollectorError, register
 from agent.probe import Outcome, Probe, ProbeSettings, Sample
-from agent.schema import Duration
+from agent.schema import Duration, Ratio
 from collectors._icmp_packet import EchoTemplate, parse_reply
 
 SO_TIMESTAMPNS = 35  # Linux, every architecture Debian ships; the socket module does not name it
@@ -63,7 +63,10 @@ _FAMILIES = {4: (socket.AF_INET, socket.IPPROTO_ICMP), 6: (socket.AF_INET6, sock
 
 @dataclass
 class IcmpSettings(ProbeSettings):
-    concurrency: int = 1000  # targets at once; a target takes about (count - 1) × spacing
+    # targets probed at once; each takes about (count - 1) × spacing (its icmp check's fields), so a
+    # run of N targets lasts about N / concurrency × that, and at least N × count × pace
+    concurrency: int = 1000
+    # raw (root or CAP_NET_RAW), datagram (the agent's group in net.ipv4.ping_group_range), or auto: raw, else datagram
     socket: Literal["auto", "raw", "datagram"] = "auto"
     pace: Duration = 0.001  # on average between two echoes sent (fping -i); 10 ms worth leave at once
 
@@ -73,6 +76,23 @@ class IcmpSettings(ProbeSettings):
         if not fastest <= self.pace <= 1:
             yield "pace", (f"expected {fastest * 1000:.2f}ms to 1s; faster, the 16-bit sequence numbers "
                            f"would wrap within probe_timeout ({self.probe_timeout:g}s)")
+
+
+@dataclass
+class IcmpCheck:
+    count: int = 3  # echoes per run
+    spacing: Duration = 1.0  # between two echoes to the target
+    timeout: Duration = 1.0  # an echo not answered within this is lost
+    loss_warning: Ratio | None = None  # of the packets, lost
+    loss_critical: Ratio | None = None
+    rtt_warning: Duration | None = None  # on the average round trip
+    rtt_critical: Duration | None = None
+
+    def problems(self):
+        if not 1 <= self.count <= 100:
+            yield "count", f"expected 1 to 100 echoes per run, got {self.count}"
+        if self.timeout <= 0:
+            yield "timeout", "must be more than 0"
 
 
 def summarize(rtts: Sequence[float]) -> dict[str, float]:
@@ -325,30 +345,24 @@ class IcmpProbe(Probe):
     name = "icmp"
     help = "ICMP echo to inventory targets: loss, RTT min/avg/max, jitter, deviation (several echoes a run)"
     Settings = IcmpSettings
+    CheckSettings = IcmpCheck
+    UP_HELP = ("1 if at least one of the last run's echoes was answered in time; 0 if none was (loss 1) or no "
+               "echo could be sent (see egov_icmp_failures_total).")
+    DURATION_HELP = ("Duration of the target's last run: all its echoes, spacing and waiting for the last reply "
+                     "included.")
+    FAILURES_HELP = ("Runs in which no echo could be sent to the target, by reason (connect: sendto refused, e.g. "
+                     "by a local firewall; config; timeout). Unanswered echoes are loss, not failures.")
     FAMILIES = {
         "echoes_sent_total": ("counter", "ICMP echo requests sent.", []),
         "echoes_received_total": ("counter", "ICMP echo replies received within the timeout.", []),
         "loss_ratio": ("gauge", "Ratio of the last run's echoes not answered within the timeout.", []),
-        "rtt_seconds": ("gauge", "Round-trip time of the last run's answered echoes: min, avg or max.",
+        "rtt_seconds": ("gauge", "Round-trip time of the last run's answered echoes: min, avg or max (stat).",
                         ["stat"]),
         "rtt_stddev_seconds": ("gauge", "Population standard deviation of the last run's round-trip times.",
                                []),
         "jitter_seconds": ("gauge", "Mean absolute difference between the round-trip times of consecutive "
                                     "answered echoes of the last run (RFC 3550's D).", []),
     }
-    SAMPLE = """\
-icmp:
-  interval: 30s
-  timeout: 25s
-  # targets probed at once; each takes about (count - 1) x spacing (its icmp check's fields),
-  # so a run of N targets lasts about N / concurrency x that, and at least N x count x pace
-  concurrency: 1000
-  probe_timeout: 10s   # one target, all its echoes
-  # raw (root or CAP_NET_RAW), datagram (the agent's group in net.ipv4.ping_group_range),
-  # or auto: raw, else datagram
-  socket: auto
-  pace: 1ms            # echoes leave at most one per pace on average (fping -i), 10ms worth at once
-"""
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)

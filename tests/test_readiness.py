@@ -12,6 +12,8 @@ from agent.readiness import run
 from agent.yamlfile import ConfigError
 from tests.peers import free_port
 
+pytest_plugins = ("tests.peer_sip",)  # the real peers this module's tests use
+
 FAST = "{probe_timeout: 2s, timeout: 5s, interval: 10s}"
 
 

@@ -144,9 +144,11 @@ def _judge_path(verdict: Verdict, host, routers: list, result: Result | None, li
     """The path's MOS on the verdict; NOT READY below the endpoint's minimum, naming the worst link."""
     if not routers:
         return
-    if result is None or not result.success:
-        why = "no icmp probe in this agent" if result is None else f"the probe failed ({result.reason}: {result.detail})"
-        verdict.blocking.append(f"link not measured: {why}")
+    if result is None:  # as for an endpoint's own check of a kind this agent has no probe for
+        verdict.notes.append(f"link not measured (no {LINK_KIND} probe in this agent)")
+        return
+    if not result.success:
+        verdict.blocking.append(f"link not measured: the probe failed ({result.reason}: {result.detail})")
         return
     checks = {check.target: check for check in result.checks}
     measured = []  # (MOS, router, what its pings showed)
@@ -163,7 +165,7 @@ def _judge_path(verdict: Verdict, host, routers: list, result: Result | None, li
     verdict.mos, worst_link, summary = min(measured)
     minimum = host.vars.get(MIN_MOS_VAR, DEFAULT_MIN_MOS)
     if verdict.mos < minimum:
-        verdict.blocking.append(f"link {worst_link} MOS {verdict.mos:.2f} below {minimum:g} ({summary})")
+        verdict.blocking.append(f"link {worst_link} below MOS {minimum:g}: {summary}")
 
 
 def _add(verdict: Verdict, check: Check) -> None:

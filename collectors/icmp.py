@@ -440,7 +440,7 @@ class IcmpProbe(Probe):
             samples.append(Sample("rtt_stddev_seconds", stats["stddev"]))
         if "jitter" in stats:
             samples.append(Sample("jitter_seconds", stats["jitter"]))
-        if stats:  # one echo answered has no jitter: none counted
+        if stats:  # a single answered echo has no jitter: counted as none
             r = r_factor(stats["avg"], stats.get("jitter", 0.0), 1 - len(rtts) / echoes.sent)
             samples += [Sample("r_factor", r), Sample("mos", mos_from_r(r))]
         return samples

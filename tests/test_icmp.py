@@ -23,10 +23,12 @@ from agent.checks import State
 from agent.collector import CollectorError
 from agent.context import Context
 from agent.inventory import load_inventory
+from agent.schema import build
 from agent.snapshot import render
+from agent.yamlfile import ConfigError
 from collectors._icmp_packet import EchoTemplate, Reply, parse_reply
-from collectors.icmp import (PING_GROUP_RANGE, IcmpProbe, IcmpSettings, _Run, mos_from_r, open_socket, r_factor,
-                             summarize)
+from collectors.icmp import (PING_GROUP_RANGE, IcmpCheck, IcmpProbe, IcmpSettings, _Run, mos_from_r, open_socket,
+                             r_factor, summarize)
 from tests.peer_nft import dropping
 from tests.peers import require
 
@@ -94,6 +96,11 @@ def test_mos_outside_the_scale():
     assert mos_from_r(93.2) == pytest.approx(4.41, abs=0.005)  # G.107's default connection, R 93.2
     assert mos_from_r(-157.0) == 1.0 and mos_from_r(0) == 1.0  # G.107 B-4: 1 for R < 0
     assert mos_from_r(100.5) == 4.5  # and 4.5 above 100
+
+
+def test_mos_thresholds_are_on_the_mos_scale():
+    with pytest.raises(ConfigError, match=r"mos_critical: expected a MOS from 1 to 4.5, got 0"):
+        build(IcmpCheck, {"mos_warning": 4, "mos_critical": 0})
 
 
 @pytest.mark.parametrize("rtt_ms, jitter_ms, loss, r", [

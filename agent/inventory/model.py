@@ -73,6 +73,12 @@ class _EgovVars:
     egov_platform: Literal[PLATFORMS] | None = None
     # where an agent host serves /metrics (egov-agent targets); default agent.config.DEFAULT_PORT
     egov_agent_port: int | None = None
+    # meeting-check: a video-conference endpoint whose link's MOS is below this is NOT READY; default 3.6
+    egov_meeting_min_mos: float | None = None
+
+    def problems(self):
+        if self.egov_meeting_min_mos is not None and not 1 <= self.egov_meeting_min_mos <= 4.5:
+            yield "egov_meeting_min_mos", f"expected a MOS from 1 to 4.5, got {self.egov_meeting_min_mos:g}"
 
 
 @functools.cache

@@ -1,0 +1,141 @@
+"""What a page says, for the http probe's defacement checks: forbidden terms, links leaving the
+site, cloaking (a crawler served other terms or links than a browser) and a baseline hash.
+
+Why: in September 2023 Vietnam's national cybersecurity monitoring centre (NCSC) found 67
+government websites in 18 provinces and 10 ministries serving injected gambling
+advertisements, often to search engines only (issue 18). The injections are link lists and
+text; so the page is reduced to its text (title, meta description and keywords, what a reader
+sees, hidden elements included: injected links are often in a `display:none` block) and the
+targets of its `<a href>`, with the standard library's html.parser: it never raises on broken
+markup, which is what a search engine sees too, and needs no new dependency (lxml or
+BeautifulSoup would build a tree the checks do not need).
+
+Terms match whole words, case-insensitively, written with their diacritics or without any:
+"nhà cái" matches "Nhà Cái" and "nha cai" (injections drop diacritics to dodge filters), and
+not "nhà cải" (the page wrote another word); "bet" does not match "alphabet", "Betrieb" or
+"bệt".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+# The terms of gambling injections on Vietnamese sites: the games (cá cược betting, nhà cái
+# bookmaker, tài xỉu sic bo, nổ hũ / slot game jackpots, bắn cá fish shooting, đánh bài / game
+# bài cards, xóc đĩa, lô đề lottery numbers, đá gà cockfighting), and the brands the 2023
+# injections and the blocklists of the Ministry of Public Security name. Bare "slot" and "bet"
+# are left out: "time slot" is how an appointment page writes, and the brands carry "bet" anyway.
+DEFAULT_TERMS = (
+    "nhà cái", "cá cược", "cá độ", "tài xỉu", "nổ hũ", "bắn cá", "đánh bài", "game bài", "xóc đĩa",
+    "lô đề", "soi cầu", "đá gà", "casino", "slot game", "game slot", "sòng bạc", "baccarat", "poker",
+    "sportsbook", "w88", "fb88", "789bet", "188bet", "12bet", "8xbet", "kubet", "jun88", "new88", "hi88",
+    "f8bet", "shbet", "fun88", "m88", "v9bet", "sv388", "ku casino", "bong88",
+)
+
+
+def bare(char: str) -> str:
+    """The letter without its diacritics (ệ -> e, đ -> d); anything else as it is."""
+    if char in "đĐ":
+        return "d"
+    return unicodedata.normalize("NFD", char)[0]
+
+
+def _fold(text: str) -> str:
+    """Lower case, each letter bare: one character for one, so positions match the text's."""
+    return "".join(bare(c) for c in text)
+
+
+@dataclass(frozen=True)
+class Page:
+    text: str  # lower case, NFC, whitespace collapsed to single spaces
+    links: frozenset[str]  # host names of the http(s) links
+
+    def hash(self, ignore: list[str] = ()) -> str:
+        """SHA-256 of the text, each `ignore` pattern's matches removed first (dates, counters, news lists)."""
+        text = self.text
+        for pattern in ignore:
+            text = re.sub(pattern, "", text)
+        return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+class _Reader(HTMLParser):
+    SKIPPED = {"script", "style", "template", "svg"}  # not text a reader or a crawler's index sees
+
+    def __init__(self, base_url: str):
+        super().__init__(convert_charrefs=True)
+        self.base_url, self.texts, self.links, self._skipping = base_url, [], set(), 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in self.SKIPPED:
+            self._skipping += 1
+        elif tag == "meta" and (attrs.get("name") or "").lower() in ("description", "keywords"):
+            self.texts.append(attrs.get("content") or "")  # what a search result shows
+        elif tag in ("a", "area") and attrs.get("href"):
+            url = urlsplit(urljoin(self.base_url, attrs["href"].strip()))
+            if url.scheme in ("http", "https") and url.hostname:
+                self.links.add(url.hostname)
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIPPED and self._skipping:
+            self._skipping -= 1
+
+    def handle_data(self, data):
+        if not self._skipping:
+            self.texts.append(data)
+
+
+def read_page(body: bytes, url: str) -> Page:
+    """The page's text and link hosts; a body cut at the probe's limit is read as far as it goes."""
+    reader = _Reader(url)
+    reader.feed(body.decode("utf-8", "replace"))  # Vietnamese sites are UTF-8; a legacy page loses letters, not links
+    reader.close()
+    text = unicodedata.normalize("NFC", " ".join(" ".join(reader.texts).split())).lower()
+    return Page(text, frozenset(reader.links))
+
+
+def found_terms(page: Page, terms: list[str]) -> set[str]:
+    """The terms the page's text holds as words, each written as the page wrote it or without diacritics."""
+    folded, found = _fold(page.text), set()
+    for term in terms:
+        wanted = unicodedata.normalize("NFC", " ".join(term.split())).lower()
+        for match in re.finditer(rf"(?<!\w){re.escape(_fold(wanted))}(?!\w)", folded):
+            written = page.text[match.start():match.end()]
+            if all(w == t or w == bare(w) for w, t in zip(written, wanted)):
+                found.add(term)
+                break
+    return found
+
+
+def foreign_links(page: Page, site: str, allowed: list[str]) -> set[str]:
+    """Link hosts outside the site's own domain (its www. or not) and the allowed domains, subdomains included."""
+    domains = [site.lower().removeprefix("www."), *(d.lower().strip(".") for d in allowed)]
+    return {host for host in page.links if not any(host == d or host.endswith("." + d) for d in domains)}
+
+
+@dataclass(frozen=True)
+class Findings:
+    terms: frozenset[str]
+    links: frozenset[str]  # foreign link hosts
+
+    def __bool__(self):
+        return bool(self.terms or self.links)
+
+    def __sub__(self, other: Findings) -> Findings:
+        return Findings(self.terms - other.terms, self.links - other.links)
+
+    def __or__(self, other: Findings) -> Findings:
+        return Findings(self.terms | other.terms, self.links | other.links)
+
+    def describe(self) -> str:
+        words = [f"'{t}'" for t in sorted(self.terms)] + [f"a link to {h}" for h in sorted(self.links)]
+        return ", ".join(words)
+
+
+def findings(page: Page, site: str, terms: list[str], allowed: list[str]) -> Findings:
+    return Findings(frozenset(found_terms(page, terms)), frozenset(foreign_links(page, site, allowed)))

@@ -202,6 +202,7 @@ def _meeting_check(args) -> int:
 
 
 def _page_hash(args) -> int:
+    from agent.collector import CollectorError
     from agent.context import Context
     from agent.inventory import load_inventory
     from collectors._content import read_page
@@ -211,9 +212,14 @@ def _page_hash(args) -> int:
     target = next((t for t in inventory.targets() if t.name == args.host and "http" in t.checks), None)
     if target is None:
         raise ConfigError(f"{args.inventory}: no host {args.host!r} with an http check")
-    check = target.checks["http"]
-    body = asyncio.run(HttpProbe(context=Context(inventory=inventory)).fetch(target, check, {}))
-    print(read_page(body, check.url).hash(check.baseline_ignore))
+    check, probe = target.checks["http"], HttpProbe(context=Context(inventory=inventory))
+    try:  # the request the probe sends, so the hash is the one it will compute
+        page = asyncio.run(asyncio.wait_for(probe.fetch(target, check, {}), probe.settings.probe_timeout))
+    except (CollectorError, OSError, asyncio.TimeoutError) as err:
+        detail = f"{err.reason}: {err.detail}" if isinstance(err, CollectorError) else str(err) or "timeout"
+        print(f"egov-agent: {args.host} ({check.url}): {detail}", file=sys.stderr)
+        return exitcodes.UNKNOWN
+    print(read_page(*page, check.url).hash(check.baseline_ignore))
     return exitcodes.OK
 
 

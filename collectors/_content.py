@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
@@ -55,7 +56,7 @@ class Page:
     text: str  # lower case, NFC, whitespace collapsed to single spaces
     links: frozenset[str]  # host names of the http(s) links
 
-    def hash(self, ignore: list[str] = ()) -> str:
+    def hash(self, ignore: Iterable[str] = ()) -> str:
         """SHA-256 of the text, each `ignore` pattern's matches removed first (dates, counters, news lists)."""
         text = self.text
         for pattern in ignore:
@@ -90,11 +91,14 @@ class _Reader(HTMLParser):
             self.texts.append(data)
 
 
-def read_page(body: bytes, url: str) -> Page:
-    """The page's text and link hosts; a body cut at the probe's limit is read as far as it goes."""
+def read_page(body: bytes, redirect: str | None, url: str) -> Page:
+    """The page's text and link hosts, where it redirects (Location) counted as a link; a body cut
+    at the probe's limit is read as far as it goes."""
     reader = _Reader(url)
     reader.feed(body.decode("utf-8", "replace"))  # Vietnamese sites are UTF-8; a legacy page loses letters, not links
     reader.close()
+    if redirect:
+        reader.handle_starttag("a", [("href", redirect)])
     text = unicodedata.normalize("NFC", " ".join(" ".join(reader.texts).split())).lower()
     return Page(text, frozenset(reader.links))
 

@@ -67,7 +67,7 @@ class HttpCheck(_tls.TlsCheck):
     allowed_domains: list[str] = field(default_factory=lambda: ["gov.vn"])
     cloaking: bool = False  # fetch also as a browser, as Googlebot and from a Google search: they must agree
     baseline_sha256: str | None = None  # the page's text hash (`egov-agent page-hash`); another one is a WARNING
-    baseline_ignore: list[Regex] = field(default_factory=list)  # removed from the text before hashing
+    baseline_ignore: list[Regex] = field(default_factory=list)  # removed from the text (in lower case) before hashing
 
     def problems(self):
         try:  # urlsplit raises on a bad IPv6 bracket, .port on a port out of range
@@ -148,7 +148,7 @@ class HttpProbe(Probe):
     async def content(self, target, check, body: bytes) -> list[Sample]:
         """The defacement samples of the page the probe read, and of the views cloaking fetches."""
         host = urlsplit(check.url).hostname
-        page = _content.read_page(body, check.url)
+        page = _content.read_page(body, None, check.url)
         samples, notes = [], self._content_notes.setdefault(target.name, [])
         notes.clear()
         if check.baseline_sha256:
@@ -159,7 +159,7 @@ class HttpProbe(Probe):
         terms = [*_content.DEFAULT_TERMS, *check.forbidden_terms]
         found = _content.findings(page, host, terms, check.allowed_domains)
         if check.cloaking:
-            views = {view: _content.findings(_content.read_page(await self.fetch(target, check, headers), check.url),
+            views = {view: _content.findings(_content.read_page(*await self.fetch(target, check, headers), check.url),
                                              host, terms, check.allowed_domains)
                      for view, headers in VIEWS.items()}
             cloaked = {view: views[view] - views["browser"] for view in ("crawler", "search")}
@@ -174,15 +174,18 @@ class HttpProbe(Probe):
                         Sample("forbidden_content", len(found.links), ("link",))]
         return samples
 
-    async def fetch(self, target, check, headers: dict[str, str]) -> bytes:
-        """The check's page once more, with these request headers; its status is not judged."""
+    async def fetch(self, target, check, headers: dict[str, str]) -> tuple[bytes, str | None]:
+        """The check's page once more, with these request headers: its body and where it redirects
+        (the Location header; injections send visitors from a search engine away); its status is not judged."""
         url = urlsplit(check.url)
         https = url.scheme == "https"
         connection = await _tls.connect(target.address, url.port or (443 if https else 80),
                                         self._tls.get(check) if https else None, url.hostname)
         try:
             connection.writer.write(request("GET", url, headers))
-            return (await read_answer(connection.reader, "GET", self.settings.max_body_bytes))[1]
+            answer_headers: dict[str, str] = {}
+            body = (await read_answer(connection.reader, "GET", self.settings.max_body_bytes, answer_headers))[1]
+            return body, answer_headers.get("location")
         finally:
             connection.close()
 
@@ -220,8 +223,10 @@ def request(method: str, url: SplitResult, headers: dict[str, str] | None = None
             + "\r\n").encode("ascii")
 
 
-async def read_answer(reader: asyncio.StreamReader, method: str, limit: int) -> tuple[int, bytes, float]:
-    """(status, body, when the status line arrived); CollectorError when it is not a whole HTTP answer."""
+async def read_answer(reader: asyncio.StreamReader, method: str, limit: int,
+                      headers: dict[str, str] | None = None) -> tuple[int, bytes, float]:
+    """(status, body, when the status line arrived), and the answer's headers into `headers` when
+    given; CollectorError when it is not a whole HTTP answer."""
     status = None
     try:
         line = await reader.readuntil(b"\n")
@@ -232,7 +237,10 @@ async def read_answer(reader: asyncio.StreamReader, method: str, limit: int) -> 
             lines.append(line)
             if len(lines) > MAX_HEADER_LINES:
                 raise ValueError(f"more than {MAX_HEADER_LINES} header lines")
-        body = await read_body(reader, body_framing(status, parse_headers(lines), method), limit)
+        parsed = parse_headers(lines)
+        if headers is not None:
+            headers.update(parsed)
+        body = await read_body(reader, body_framing(status, parsed, method), limit)
     except ssl.SSLError as err:  # before ValueError and OSError
         raise CollectorError("tls", f"TLS failed during the answer: {err.reason or err}") from None
     except asyncio.IncompleteReadError as err:

@@ -79,6 +79,7 @@ chữ cái (alphabetical), between 7:30 and 17:00; book a timeslot for the one-s
 # The same page with gambling links in a hidden block, as the 2023 injections wrote them.
 INJECTED_LINKS = """<div style="display:none"><a href="https://fb88-vn.example/">Nhà cái uy tín FB88</a>
 <a href="https://nohu.example/">nổ hũ đổi thưởng</a></div>"""
+GAMBLING_SITE = "https://8xbet-vn.example/"  # where /redirected sends visitors from Google
 # An injection written without diacritics, to everyone.
 INJECTED_BARE = '<p><a href="https://w88.example/">nha cai W88, tai xiu online</a></p>'
 
@@ -160,7 +161,9 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(LEGACY_PAGE)
             self.close_connection = True
-        elif self.path in ("/agency", "/cloaked", "/injected"):
+        elif self.path == "/redirected" and "google." in self.headers.get("Referer", ""):
+            self.answer(302, b"", Location=GAMBLING_SITE)  # visitors from a search result are sent away
+        elif self.path in ("/agency", "/cloaked", "/injected", "/redirected"):
             Handler.visits += 1
             page = AGENCY_PAGE.replace("{visits}", str(Handler.visits))
             crawler = "Googlebot" in self.headers.get("User-Agent", "") or "google." in self.headers.get("Referer", "")

@@ -22,10 +22,10 @@ pytest_plugins = ("tests.peer_web",)
 VISITS = r"lượt truy cập: \d+"  # the page's visit counter, different on every request
 
 
-def host(address_port: tuple[str, int], path: str, **check) -> dict:
+def host(address_port: tuple[str, int], path: str, scheme: str = "http", **check) -> dict:
     address, port = address_port
     return {"ansible_host": address, "egov_role": "web_server",
-            "egov_checks": {"http": {"url": f"http://portal.example:{port}{path}", **check}}}
+            "egov_checks": {"http": {"url": f"{scheme}://portal.example:{port}{path}", **check}}}
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,8 @@ def run(web, run_probe, baseline, tmp_path_factory):
         "cloaked-unwatched": host(web.at("http", 2), "/cloaked", forbidden_content=True),
         "injected": host(web.at("http", 3), "/injected", forbidden_content=True),
         "changed": host(web.at("http", 4), "/agency", baseline_sha256=baseline),  # the counter not ignored
+        "redirected": host(web.at("https", 0), "/redirected", cloaking=True, ca_file=str(web.pki.ca_file),
+                           scheme="https"),
     })
 
 
@@ -73,6 +75,15 @@ def test_links_injected_for_crawlers_only(run):
     assert run.get("egov_http_forbidden_content", "cloaked-unwatched", kind="term") == 0
     assert run.get("egov_http_cloaking", "cloaked-unwatched") is None
     assert run.checks["cloaked-unwatched"].state == State.OK
+
+
+def test_visitors_from_a_search_engine_sent_away_over_https(run):
+    assert run.get("egov_http_cloaking", "redirected") == 1
+    assert run.get("egov_http_forbidden_content", "redirected", kind="link") == 1
+    assert run.get("egov_http_forbidden_content", "redirected", kind="term") == 0
+    check = run.checks["redirected"]
+    assert check.state == State.CRITICAL
+    assert check.summary.endswith("; cloaking: the search view alone has a link to 8xbet-vn.example")
 
 
 def test_an_injection_without_diacritics_for_everyone(run):
@@ -104,7 +115,7 @@ def test_the_exposition_passes_promtool(run):
     ("tải game bài đổi thưởng", {"game bài"}),
 ])
 def test_terms_match_words_with_their_diacritics_or_none(text, found):
-    assert found_terms(read_page(text.encode(), "http://portal.example/"), list(DEFAULT_TERMS)) == found
+    assert found_terms(read_page(text.encode(), None, "http://portal.example/"), list(DEFAULT_TERMS)) == found
 
 
 @pytest.mark.parametrize("check, error", [
@@ -115,6 +126,12 @@ def test_terms_match_words_with_their_diacritics_or_none(text, found):
 def test_content_settings_are_strict(check, error):
     with pytest.raises(ConfigError, match=re.escape(error)):
         build(HttpCheck, {"url": "http://portal.example/", **check})
+
+
+def test_page_hash_names_a_page_it_cannot_fetch(web, run_probe, tmp_path, capsys):
+    run_probe(HttpProbe, tmp_path, {"gone": host((web.refused, web.ports["http"]), "/agency")})
+    assert main(["page-hash", "gone", "-i", str(tmp_path)]) == 3
+    assert f"gone (http://portal.example:{web.ports['http']}/agency): " in capsys.readouterr().err
 
 
 def test_page_hash_names_a_host_without_an_http_check(tmp_path, capsys):

@@ -62,6 +62,7 @@ class HttpCheck(_tls.TlsCheck):
     # defacement (collectors/_content.py): gambling terms and links leaving the site are CRITICAL
     forbidden_content: bool = False  # scan the page (the first max_body_bytes) for them
     forbidden_terms: list[str] = field(default_factory=list)  # more terms, added to the default list
+    allowed_terms: list[str] = field(default_factory=list)  # of the default list, those the site writes (police news)
     # links may go to the site's own domain and to these, subdomains included; gov.vn names are
     # registered by state bodies only (VNNIC), and government sites link to each other all the time
     allowed_domains: list[str] = field(default_factory=lambda: ["gov.vn"])
@@ -156,7 +157,7 @@ class HttpProbe(Probe):
             samples.append(Sample("baseline_match", float(digest == check.baseline_sha256)))
             if digest != check.baseline_sha256:
                 notes.append(f"the page's text is not its baseline's (sha256 {digest[:12]}…)")
-        terms = [*_content.DEFAULT_TERMS, *check.forbidden_terms]
+        terms = _content.term_list(check.forbidden_terms, check.allowed_terms)
         found = _content.findings(page, host, terms, check.allowed_domains)
         if check.cloaking:
             views = {view: _content.findings(_content.read_page(*await self.fetch(target, check, headers), check.url),

@@ -47,6 +47,8 @@ def run(web, run_probe, baseline, tmp_path_factory):
         "cloaked": host(web.at("http", 1), "/cloaked", cloaking=True),
         "cloaked-unwatched": host(web.at("http", 2), "/cloaked", forbidden_content=True),
         "injected": host(web.at("http", 3), "/injected", forbidden_content=True),
+        "injected-allowed": host(web.at("https", 1), "/injected", scheme="https", ca_file=str(web.pki.ca_file),
+                                 forbidden_content=True, allowed_terms=["tài xỉu"], forbidden_terms=["tài xỉu online"]),
         "changed": host(web.at("http", 4), "/agency", baseline_sha256=baseline),  # the counter not ignored
         "redirected": host(web.at("https", 0), "/redirected", cloaking=True, ca_file=str(web.pki.ca_file),
                            scheme="https"),
@@ -92,6 +94,9 @@ def test_an_injection_without_diacritics_for_everyone(run):
     check = run.checks["injected"]
     assert check.state == State.CRITICAL
     assert check.summary.endswith("; forbidden content: 'nhà cái', 'tài xỉu', 'w88', a link to w88.example")
+    # a site that may write a default term (a police site's news on a gambling ring), and a term of its own
+    assert run.checks["injected-allowed"].summary.endswith(
+        "; forbidden content: 'nhà cái', 'tài xỉu online', 'w88', a link to w88.example")
 
 
 def test_a_page_unlike_its_baseline_is_a_warning(run):

@@ -16,6 +16,12 @@ gives none; aiohttp's trace hooks do, with its own connector and resolver, ~5 MB
 daemon whose idle memory we watch) and one GET or HEAD with `Connection: close` is a few
 lines of HTTP/1.1. HTTP/2 is not spoken; servers offer HTTP/1.1 to a client that asks no ALPN.
 
+A check may also read the page for defacement (collectors/_content.py): gambling terms and
+links leaving the site, the same page fetched as a browser, as Googlebot and from a Google
+result (cloaking: the injections of 2023 showed to search engines), and the hash of its text
+against a baseline. Those extra fetches are GETs of the same URL on the same address, within
+the probe's timeout, each read up to max_body_bytes.
+
 Failures: refused or unreachable → connect; handshake or certificate → tls; an answer
 that is not HTTP, cut short, or with the wrong status or body → protocol; silence →
 timeout (the base's per-target timeout).
@@ -98,7 +104,8 @@ class HttpCheck(_tls.TlsCheck):
 @register
 class HttpProbe(Probe):
     name = "http"
-    help = "HTTP(S) probes of the URLs in the inventory's http checks: status, body, phases, certificate expiry"
+    help = ("HTTP(S) probes of the URLs in the inventory's http checks: status, body, phases, certificate expiry, "
+            "injected content")
     Settings = HttpSettings
     CheckSettings = HttpCheck
     UP_HELP = ("1 if the last http probe succeeded: an HTTP answer with the expected status (and body), "

@@ -156,7 +156,11 @@ class HttpProbe(Probe):
     async def content(self, target, check, body: bytes) -> list[Sample]:
         """The defacement samples of the page the probe read, and of the views cloaking fetches."""
         host = urlsplit(check.url).hostname
-        page = _content.read_page(body, None, check.url)
+
+        def read(body: bytes, redirect: str | None = None):  # a page of 1 MiB takes a second: off the event loop
+            return asyncio.to_thread(_content.read_page, body, redirect, check.url)
+
+        page = await read(body)
         samples, notes = [], self._content_notes.setdefault(target.name, [])
         notes.clear()
         if check.baseline_sha256:
@@ -167,8 +171,8 @@ class HttpProbe(Probe):
         terms = _content.term_list(check.forbidden_terms, check.allowed_terms)
         found = _content.findings(page, host, terms, check.allowed_domains)
         if check.cloaking:
-            views = {view: _content.findings(_content.read_page(*await self.fetch(target, check, headers), check.url),
-                                             host, terms, check.allowed_domains)
+            views = {view: _content.findings(await read(*await self.fetch(target, check, headers)), host, terms,
+                                             check.allowed_domains)
                      for view, headers in VIEWS.items()}
             cloaked = {view: views[view] - views["browser"] for view in ("crawler", "search")}
             samples.append(Sample("cloaking", float(any(cloaked.values()))))

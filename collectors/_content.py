@@ -92,9 +92,12 @@ class _Reader(HTMLParser):
         elif tag == "meta" and (attrs.get("name") or "").lower() in ("description", "keywords"):
             self.texts.append(attrs.get("content") or "")  # what a search result shows
         elif tag in ("a", "area") and attrs.get("href"):
-            url = urlsplit(urljoin(self.base_url, attrs["href"].strip()))
+            try:
+                url = urlsplit(urljoin(self.base_url, attrs["href"].strip()))
+            except ValueError:  # "http://[::1": no browser follows it either
+                return
             if url.scheme in ("http", "https") and url.hostname:
-                self.links.add(url.hostname)
+                self.links.add(url.hostname.rstrip("."))
 
     def handle_endtag(self, tag):
         if tag in self.SKIPPED and self._skipping:

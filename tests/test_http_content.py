@@ -14,7 +14,7 @@ from agent.checks import State
 from agent.cli import main
 from agent.schema import build
 from agent.yamlfile import ConfigError
-from collectors._content import DEFAULT_TERMS, found_terms, read_page
+from collectors._content import DEFAULT_TERMS, foreign_links, found_terms, read_page
 from collectors.http import HttpCheck, HttpProbe
 
 pytest_plugins = ("tests.peer_web",)
@@ -121,6 +121,15 @@ def test_the_exposition_passes_promtool(run):
 ])
 def test_terms_match_words_with_their_diacritics_or_none(text, found):
     assert found_terms(read_page(text.encode(), None, "http://portal.example/"), list(DEFAULT_TERMS)) == found
+
+
+def test_links_as_pages_write_them():
+    page = read_page(b'<a href="/tin-tuc">a</a><a href=" https://WWW.Portal.Example./x ">b</a><a href="http://[::1">c</a>'
+                     b'<a href="javascript:void(0)">d</a><a href="//fb88-vn.example/">e</a><area href="tel:1080">'
+                     b'<p>unclosed <a href="https://sub.dichvucong.gov.vn/">f', "/", "https://portal.example/")
+    assert page.links == {"portal.example", "www.portal.example", "fb88-vn.example", "sub.dichvucong.gov.vn"}
+    assert foreign_links(page, "www.portal.example", ["gov.vn"]) == {"fb88-vn.example"}
+    assert "unclosed f" in page.text
 
 
 @pytest.mark.parametrize("check, error", [

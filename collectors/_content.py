@@ -7,11 +7,11 @@ advertisements; the links showed in Google's results and sent the visitor who cl
 another site (tintuc.tct.info.vn/2023/10/25/nhieu-website-co-quan-nha-nuoc-bi-loi-dung-chen-quang-cao.html;
 hidden links to "cá độ, đánh bạc" sites and a redirect to a "8xb…" betting site:
 cafef.vn/ra-soat-cac-website-co-quan-nha-nuoc-bi-cai-link-an-quang-cao-co-bac-188230412092524896.chn).
-So the page is reduced to its text (title, meta description and keywords, what a reader
-sees, hidden elements included: injected links are often in a `display:none` block) and the
-targets of its `<a href>`, with the standard library's html.parser: it never raises on broken
-markup, which is what a search engine sees too, and needs no new dependency (lxml or
-BeautifulSoup would build a tree the checks do not need).
+So the page is reduced to its text (title, meta description and keywords, what a reader sees,
+hidden elements included: injected links are often in a `display:none` block) and the hosts
+its `<a href>` links and its meta refresh lead to, with the standard library's html.parser: it
+never raises on broken markup, which is what a search engine sees too, and needs no new
+dependency (lxml or BeautifulSoup would build a tree the checks do not need).
 
 Terms match whole words, case-insensitively, written with their diacritics or without any:
 "nhà cái" matches "Nhà Cái" and "nha cai" (injections drop diacritics to dodge filters), and
@@ -78,6 +78,9 @@ class Page:
         return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
 
 
+_REFRESH_URL = re.compile(r"url\s*=\s*(.+)", re.IGNORECASE)
+
+
 class _Reader(HTMLParser):
     SKIPPED = {"script", "style", "template", "svg"}  # not text a reader or a crawler's index sees
 
@@ -91,13 +94,21 @@ class _Reader(HTMLParser):
             self._skipping += 1
         elif tag == "meta" and (attrs.get("name") or "").lower() in ("description", "keywords"):
             self.texts.append(attrs.get("content") or "")  # what a search result shows
-        elif tag in ("a", "area") and attrs.get("href"):
-            try:
-                url = urlsplit(urljoin(self.base_url, attrs["href"].strip()))
-            except ValueError:  # "http://[::1": no browser follows it either
-                return
-            if url.scheme in ("http", "https") and url.hostname:
-                self.links.add(url.hostname.rstrip("."))
+        elif tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":  # content="0; url=..."
+            refresh = _REFRESH_URL.search(attrs.get("content") or "")
+            self.link(refresh and refresh[1])
+        elif tag in ("a", "area"):
+            self.link(attrs.get("href"))
+
+    def link(self, href: str | None) -> None:
+        if not href:
+            return
+        try:
+            url = urlsplit(urljoin(self.base_url, href.strip(" \t\n'\"")))
+        except ValueError:  # "http://[::1": no browser follows it either
+            return
+        if url.scheme in ("http", "https") and url.hostname:
+            self.links.add(url.hostname.rstrip("."))
 
     def handle_endtag(self, tag):
         if tag in self.SKIPPED and self._skipping:
@@ -114,8 +125,7 @@ def read_page(body: bytes, redirect: str | None, url: str) -> Page:
     reader = _Reader(url)
     reader.feed(body.decode("utf-8", "replace"))  # Vietnamese sites are UTF-8; a legacy page loses letters, not links
     reader.close()
-    if redirect:
-        reader.handle_starttag("a", [("href", redirect)])
+    reader.link(redirect)
     text = unicodedata.normalize("NFC", " ".join(" ".join(reader.texts).split())).lower()
     return Page(text, frozenset(reader.links))
 

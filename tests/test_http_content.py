@@ -126,9 +126,11 @@ def test_terms_match_words_with_their_diacritics_or_none(text, found):
 def test_links_as_pages_write_them():
     page = read_page(b'<a href="/tin-tuc">a</a><a href=" https://WWW.Portal.Example./x ">b</a><a href="http://[::1">c</a>'
                      b'<a href="javascript:void(0)">d</a><a href="//fb88-vn.example/">e</a><area href="tel:1080">'
+                     b'<meta http-equiv="Refresh" content="3; URL=\'https://w88.example/vn\'">'
                      b'<p>unclosed <a href="https://sub.dichvucong.gov.vn/">f', "/", "https://portal.example/")
-    assert page.links == {"portal.example", "www.portal.example", "fb88-vn.example", "sub.dichvucong.gov.vn"}
-    assert foreign_links(page, "www.portal.example", ["gov.vn"]) == {"fb88-vn.example"}
+    assert page.links == {"portal.example", "www.portal.example", "fb88-vn.example", "w88.example",
+                          "sub.dichvucong.gov.vn"}
+    assert foreign_links(page, "www.portal.example", ["gov.vn"]) == {"fb88-vn.example", "w88.example"}
     assert "unclosed f" in page.text
 
 

@@ -238,8 +238,8 @@ def test_prometheus_scrapes_the_agents_with_the_sample_config(prometheus_dir, tm
 
         _, _, body = http_get(url + "/api/v1/rules")
         groups = json.loads(body)["data"]["groups"]
-        assert {g["name"] for g in groups} == {"egov-outage", "egov-checks", "egov-certificates", "egov-agent",
-                                               "egov-audit", "egov-syslog", "node"}
+        assert {g["name"] for g in groups} == {"egov-outage", "egov-checks", "egov-certificates", "egov-websites",
+                                               "egov-agent", "egov-audit", "egov-syslog", "node"}
         wait_until(rule_health, {}, "every rule evaluated without error")  # no many-to-many join, no bad query
         wait_until(lambda: labels('ALERTS{alertname="EgovSiteUplinkDown"}'),
                  [{"alertname": "EgovSiteUplinkDown", "alertstate": "pending", "severity": "critical",

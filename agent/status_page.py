@@ -26,16 +26,17 @@ STATE_NAMES = {
     State.CRITICAL: "Nghiêm trọng",
     State.UNKNOWN: "Không rõ",
     State.UNREACHABLE: "Không truy cập được",
+    State.MAINTENANCE: "Bảo trì",
 }
 # the most urgent first, as worst() ranks them
-_URGENCY = [State.CRITICAL, State.UNKNOWN, State.WARNING, State.UNREACHABLE, State.OK]
+_URGENCY = [State.CRITICAL, State.UNKNOWN, State.WARNING, State.UNREACHABLE, State.MAINTENANCE, State.OK]
 THIS_HOST = "#this-host"  # the tree node of checks placed at no inventory site
 
 _STYLE = BASE_STYLE + """
 body{max-width:72rem}
 .meta{color:inherit}nav,.meta{font-size:.9rem}nav a{white-space:nowrap}
 .OK{background:#1e7b34}.WARNING{background:#b26a00}.CRITICAL{background:#b00020}
-.UNKNOWN{background:#5f6368}.UNREACHABLE{background:#6a1b9a}
+.UNKNOWN{background:#5f6368}.UNREACHABLE{background:#6a1b9a}.MAINTENANCE{background:#0b57a4}
 .counts>span{display:inline-block;white-space:nowrap;margin:0 .6rem .3rem 0}
 ul.tree{list-style:none;margin:0;padding-left:1rem;border-left:1px dotted #bbb}
 ul.tree.top{padding-left:0;border:0}

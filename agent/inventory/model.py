@@ -40,6 +40,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.inventory import service_levels
 from agent.inventory.ansible import AnsibleInventory, Vars, read
 from agent.schema import Duration, build
 from agent.yamlfile import ConfigError, Located, VaultValue, shown
@@ -326,6 +327,8 @@ CHECK_KINDS: dict[str, type] = {"icmp": IcmpCheck, "tcp": TcpCheck, "http": Http
                                 "sip": SipCheck, "h323": H323Check, "snmp": SnmpCheck, "dns": DnsCheck, "ssh": SshCheck}
 Checks = make_dataclass("Checks", [(kind, cls | None, field(default=None)) for kind, cls in CHECK_KINDS.items()])
 
+AvailabilityTargets = service_levels.availability_targets_class(ROLES + tuple(CHECK_KINDS))  # role or check kind
+
 ON_SITE, ON_ALL = {"on": "site"}, {"on": "all"}
 
 
@@ -341,6 +344,13 @@ class EgovVars:
     egov_checks: Checks | None = None
     egov_check_defaults: Checks | None = field(default=None, metadata=ON_ALL)
     egov_agent_port: int | None = None  # where an agent host serves /metrics (egov-agent targets; default 9469)
+    # agent.inventory.service_levels: maintenance windows, availability targets, the local time zone
+    egov_maintenance: list[service_levels.Window] | None = None
+    egov_availability_targets: AvailabilityTargets | None = field(default=None, metadata=ON_ALL)  # % per service
+    egov_timezone: str | None = field(default=None, metadata=ON_ALL)
+
+    def problems(self):
+        yield from service_levels.problems(self)
 
 
 @dataclass(frozen=True)

@@ -110,12 +110,17 @@ def availability_targets_class(services: tuple[str, ...]) -> type:
                           namespace={"problems": _percents})
 
 
+def province_vars(inventory):
+    """The variables of group `all`, where the province-wide ones live."""
+    groups = inventory.ansible.groups
+    return groups["all"].vars if "all" in groups else {}
+
+
 class Schedule:
     """Who is in maintenance when, for one inventory."""
 
     def __init__(self, inventory):
-        own = inventory.ansible.groups["all"].vars if "all" in inventory.ansible.groups else {}
-        self.timezone = ZoneInfo(own.get("egov_timezone") or DEFAULT_TIMEZONE)
+        self.timezone = ZoneInfo(province_vars(inventory).get("egov_timezone") or DEFAULT_TIMEZONE)
         self.sites: dict[str, list[Window]] = {}
         for site in inventory.sites.values():
             windows = [w for s in inventory.path(site.name) for w in _windows(inventory.ansible.groups[s.name].vars)]

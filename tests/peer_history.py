@@ -2,8 +2,9 @@
 backfilling (`promtool tsdb create-blocks-from openmetrics`, Prometheus docs "Storage",
 "Backfilling from OpenMetrics format"), one sample per minute, in the middle of the minute.
 
-promtool reads its whole input once per two-hour block it writes, so the month goes in one
-file per day: a month of ten series takes seconds instead of minutes.
+promtool reads its whole input once per two-hour block it writes, so the month goes in
+several files: one per day for a few series (a month of ten takes seconds, not minutes),
+one per block for hundreds (each file read once; a run of promtool costs about 0.3 s).
 """
 
 from __future__ import annotations
@@ -16,21 +17,22 @@ from tests.peers import require
 
 # (metric name, labels as written between the braces, the value for the minute beginning at t or None)
 Series = tuple[str, str, Callable[[float], float | None]]
-DAY = 86400
+BLOCK = 7200  # promtool's blocks: two hours, aligned on the epoch
 
 
-def backfill(data: Path, series: list[Series], start: float, end: float) -> None:
-    """Blocks in `data` (a Prometheus's --storage.tsdb.path) holding `series` from start to end."""
+def backfill(data: Path, series: list[Series], start: float, end: float, file_span: int = 12 * BLOCK) -> None:
+    """Blocks in `data` (a Prometheus's --storage.tsdb.path) holding `series` from start to end,
+    written `file_span` seconds of samples at a time."""
     names = sorted({name for name, _, _ in series})
     work = data.parent / "openmetrics"
     work.mkdir(parents=True, exist_ok=True)
-    for day in range(int(start), int(end), DAY):
-        path = work / f"{day}.om"
+    for first in range(int(start) // BLOCK * BLOCK, int(end), file_span):
+        path = work / f"{first}.om"
         with path.open("w") as out:
             for name in names:  # a family's samples together, as OpenMetrics wants them
                 mine = [(labels, value) for metric, labels, value in series if metric == name]
                 out.write(f"# TYPE {name} gauge\n")
-                for minute in range(day, min(day + DAY, int(end)), 60):
+                for minute in range(max(first, int(start)), min(first + file_span, int(end)), 60):
                     for labels, value in mine:
                         sample = value(minute)
                         if sample is not None:

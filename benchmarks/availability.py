@@ -72,6 +72,19 @@ def history(communes: int) -> list:
     return series
 
 
+def _compacted(data: Path, quiet: float = 15.0, longest: float = 300.0) -> float:
+    """Seconds until Prometheus has stopped merging the backfilled blocks (none made or removed
+    for `quiet` seconds): the runs then measure the queries, not the compaction beside them."""
+    started = time.monotonic()
+    blocks, since = None, started
+    while time.monotonic() - since < quiet and time.monotonic() - started < longest:
+        now = sorted(p.name for p in data.iterdir() if p.is_dir() and len(p.name) == 26)
+        if now != blocks:
+            blocks, since = now, time.monotonic()
+        time.sleep(1)
+    return time.monotonic() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--communes", type=int, default=300)
@@ -95,6 +108,7 @@ def main() -> int:
     (directory / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
     peer = start_prometheus(directory / "prometheus.yml", directory, "--storage.tsdb.retention.time=3650d")
     try:
+        settled = _compacted(directory / "data")
         builds, pages = [], {}
         for _ in range(args.runs):
             started = time.perf_counter()
@@ -112,6 +126,7 @@ def main() -> int:
           f"Prometheus 2.42 on 127.0.0.1")
     if backfilled is not None:
         print(f"  backfill (promtool, once; kept in {directory}): {backfilled:.0f} s")
+    print(f"  Prometheus compacting the blocks before the runs: {settled:.0f} s")
     print(f"  build (queries and figures), {args.runs} runs: median {statistics.median(builds):.2f} s, "
           f"min {min(builds):.2f} s, max {max(builds):.2f} s")
     for name, (seconds, size) in pages.items():

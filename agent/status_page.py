@@ -116,7 +116,7 @@ class _Page:
     """The rows of one snapshot, grouped by site and target."""
 
     def __init__(self, snapshot: Snapshot, now: float):
-        rows, self.outages, self.inventory = snapshot.check_rows()
+        rows, self.outages, self.inventory, self.maintenance = snapshot.check_rows()
         self.statuses, self.now = snapshot.statuses(), now
         sites = self.inventory.sites if self.inventory is not None else {}
         # row: (check, state, since, site, team); checks of no inventory site hang under "this host"
@@ -135,7 +135,7 @@ class _Page:
 
     def _roll(self, site: str) -> State:
         own = list(self.targets_at[site].values())
-        if self.outages.unreachable(site):
+        if self.outages.unreachable(site) and site not in self.maintenance:  # a cut inside its window is expected
             own.append(State.UNREACHABLE)
         children = [self._roll(child.name) for child in self.inventory.children(site)]
         self.rolled[site] = worst(own + children)
@@ -176,6 +176,9 @@ class _Page:
         return f"{item}<details{is_open}><summary>{label}</summary>{inside}</details></li>"
 
     def _outage_note(self, site: str) -> str:
+        reason = self.maintenance.get(site)
+        if reason is not None:
+            return f"<span class=note>{both('Đang bảo trì', 'in maintenance')}: {escape(reason)}</span>"
         cause = self.outages.cause.get(site)
         if cause is not None:
             shown = escape(self.inventory.sites[cause].display_name)

@@ -118,6 +118,7 @@ class _Page:
     def __init__(self, snapshot: Snapshot, now: float):
         rows, self.outages, self.inventory, self.maintenance = snapshot.check_rows()
         self.statuses, self.now = snapshot.statuses(), now
+        self.month = _month_so_far(self.statuses)
         sites = self.inventory.sites if self.inventory is not None else {}
         # row: (check, state, since, site, team); checks of no inventory site hang under "this host"
         self.rows = sorted(((c, s, since, site if site in sites else THIS_HOST) for c, s, since, site, _ in rows),
@@ -166,6 +167,8 @@ class _Page:
                  f"<small>{escape(site.name)} · {escape(site.type)}</small>")
         if site.uplink and site.uplink != site.parent:
             label += f" <small>· {both('đường truyền qua', 'uplink via')} {escape(site.uplink)}</small>"
+        if name in self.month:
+            label += f" <small class=month>· {both('tháng này', 'this month')} {self.month[name]:.3%}</small>"
         label += self._outage_note(name)
         children = "".join(self._site(child.name) for child in self.inventory.children(name))
         inside = self._hosts(name) + (f"<ul class=tree>{children}</ul>" if children else "")
@@ -261,6 +264,17 @@ class _Page:
                         f"{_cell(escape(last.detail), 'block')}</tr>")
         return _table([("Bộ thu thập", "Collector"), ("Lần chạy cuối", "Last run"), ("Kết quả", "Result"),
                        ("Thời gian chạy", "Duration"), ("Lỗi", "Error")], rows)
+
+
+def _month_so_far(statuses) -> dict[str, float]:
+    """Each site's availability this month so far, from the availability collector's last run."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    last = next((s.last for s in statuses if s.name == "availability" and s.last is not None), None)
+    if last is None or not last.success:
+        return {}
+    return {sample.labels["site"]: sample.value for family in text_string_to_metric_families(last.text.decode())
+            for sample in family.samples if sample.name == "egov_site_availability_month_ratio"}
 
 
 def _dot(state: State) -> str:

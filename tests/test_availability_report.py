@@ -261,3 +261,39 @@ def test_the_html_page_in_headless_chromium_printable_on_a4(november, tmp_path):
     kept = Path(tempfile.gettempdir()) / "egov-availability-report-a4.png"
     shutil.copyfile(shot, kept)
     print(f"availability report screenshot (A4 at 96 dpi, 794x1123): {kept}")
+
+
+def test_the_status_page_shows_each_sites_month_so_far(prometheus, inventory_path):
+    import asyncio
+
+    from agent.context import Context
+    from agent.scheduler import Scheduler
+    from agent.snapshot import Snapshot
+    from agent.status_page import render as status_page
+    from collectors.availability import AvailabilityCollector
+
+    inventory = load_inventory(inventory_path)
+    collector = AvailabilityCollector(AvailabilityCollector.Settings(prometheus_url=prometheus.url),
+                                      Context(inventory, "dvc-portal-01"), now=lambda: local("2026-11-30 23:59"))
+    snapshot = Snapshot()
+    snapshot.configure(0, inventory, "dvc-portal-01")
+    snapshot.set_collectors({"availability": 600.0})
+    result = asyncio.run(Scheduler(snapshot).run_once(collector))
+    assert result.success, result.detail
+    # November so far, to 23:59 on the 30th: xa_an_phu up 43,079 and down 90 minutes
+    assert f'egov_site_availability_month_ratio{{site="xa_an_phu"}} {43_079 / 43_169!r}' in result.text.decode()
+    page = status_page(snapshot).decode()
+    assert f"tháng này / <span lang=en>this month</span> {43_079 / 43_169:.3%}" in page
+    assert "this month</span> 100.000%" in page  # xa_son_thuy: its maintenance and cut-off left out
+
+
+def test_the_month_so_far_fails_as_connect_when_prometheus_is_not_there(inventory_path):
+    from agent.collector import CollectorError
+    from agent.context import Context
+    from collectors.availability import AvailabilityCollector
+
+    collector = AvailabilityCollector(AvailabilityCollector.Settings(prometheus_url="http://127.0.0.1:9"),
+                                      Context(load_inventory(inventory_path), "dvc-portal-01"))
+    with pytest.raises(CollectorError) as raised:
+        list(collector.collect())
+    assert raised.value.reason == "connect" and "http://127.0.0.1:9" in raised.value.detail

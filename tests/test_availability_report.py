@@ -184,7 +184,8 @@ def test_every_service_against_its_target(november):
             router["outages"], router["longest_outage"]) == (172_260, 180, 120, 120, 120, 3, 90)
     assert router["target"] == 99.9
     # the budget: 0.1 % of the minutes counted (up and down), less the minutes down
-    assert router["budget"] == pytest.approx(172.44, abs=0.05) and router["budget_left"] == pytest.approx(-7.56, abs=0.05)
+    assert router["budget"] == pytest.approx(172.44, abs=0.05)
+    assert router["budget_left"] == pytest.approx(-7.56, abs=0.05)
     portal = services[("role", "web_server")]
     assert (portal["up"], portal["down"]) == (43_115, 55) and portal["budget_left"] == pytest.approx(160.85, abs=0.05)
     icmp = services[("check", "icmp")]
@@ -203,7 +204,8 @@ def test_the_month_is_local_and_the_outage_across_its_start_counts_in_each(prome
 
 
 def test_warnings_past_the_retention_and_for_missing_data(prometheus, inventory_path, november):
-    assert [english.split(":")[0] for _, english in november.warnings] == ["6 targets have minutes without data (at most 30)"]
+    assert [english.split(":")[0] for _, english in november.warnings] == [
+        "6 targets have minutes without data (at most 30)"]
     later = availability.build(load_inventory(inventory_path), availability.Prometheus(prometheus.url), "2026-11",
                                now=local("2028-01-10 00:00"))  # 400 days of retention reach back to December 2026
     assert any("further back than Prometheus keeps data (400 days)" in english for _, english in later.warnings)

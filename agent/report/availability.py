@@ -135,7 +135,7 @@ def fetch(prometheus: Prometheus, selector: str, by: str, span: Month) -> dict[t
     queries = {"high": f"max by ({by}) (max_over_time({selector}[1h]))",
                "low": f"min by ({by}) (min_over_time({selector}[1h]))",
                "count": f"min by ({by}) (count_over_time({selector}[1h]))"}
-    with ThreadPoolExecutor(len(queries)) as pool:  # each reads every sample of the month: Prometheus's cores share them
+    with ThreadPoolExecutor(len(queries)) as pool:  # each reads every sample of the month: run them together
         answers = dict(zip(queries, pool.map(
             lambda expression: prometheus.get("/api/v1/query_range", query=expression, **window), queries.values())))
     hourly = {}

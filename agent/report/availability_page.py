@@ -72,8 +72,21 @@ def _heading(columns: list[tuple[str, str]]) -> str:
     return "<tr>" + "".join(f"<th>{both(vi, en)}</th>" for vi, en in columns) + "</tr>"
 
 
+SERVICE_KINDS = {"role": ("vai trò", "role"), "check": ("kiểm tra", "check")}
+SERVICE_HEADINGS = [("Dịch vụ", "service"), ("Sẵn sàng", "available"), ("Mục tiêu", "target"),
+                    ("Còn lại / cho phép", "budget left / allowed")]
+COUNTED = both("Mức sẵn sàng = hoạt động / (hoạt động + gián đoạn); thời gian bảo trì, mất kết nối do tuyến trên "
+               "và không có dữ liệu không tính vào",
+               "availability = up / (up + down); maintenance, cut-off by an upstream site and minutes without "
+               "data are left out")
+
+
 def render(report: Report) -> str:
     year, number = report.month.label.split("-")
+    label = escape(report.month.label)
+    title = both(f"Báo cáo mức sẵn sàng tháng {int(number)} năm {year}", f"Availability report, {label}")
+    period = (f"{both('Giờ địa phương', 'local time')} {escape(report.timezone)}: "
+              f"{escape(report.local(report.month.start))} → {escape(report.local(report.month.full_end))}")
     legend = "".join(f"<span><i style='background:{COLOURS[key]}'></i>{both(*NAMES[key])}</span>" for key in COLOURS)
     warnings = "".join(f"<p class=warn>{escape(vi)}<br><span lang=en>{escape(en)}</span></p>"
                        for vi, en in report.warnings)
@@ -83,8 +96,8 @@ def render(report: Report) -> str:
         + f"</small></td><td class=num>{_percent(s['availability'])}</td>{_minutes_row(s)}</tr>"
         f"<tr class=strip><td colspan=8>{_strip(s['days'])}</td></tr></tbody>" for s in report.sites)
     services = "".join(
-        f"<tr><td><b>{escape(s['service'])}</b> <small>{both('vai trò', 'role') if s['kind'] == 'role' else both('kiểm tra', 'check')}"
-        f" · {s['count']}</small></td><td class=num>{_percent(s['availability'])}</td>"
+        f"<tr><td><b>{escape(s['service'])}</b> <small>{both(*SERVICE_KINDS[s['kind']])} · {s['count']}</small></td>"
+        f"<td class=num>{_percent(s['availability'])}</td>"
         f"<td class=num>{_percent(s['target'])}</td>"
         + (f"<td class='num{' low' if s['budget_left'] < 0 else ''}'>{s['budget_left']:.1f} / {s['budget']:.1f}</td>"
            if s.get("budget") is not None else "<td></td>")
@@ -96,14 +109,12 @@ def render(report: Report) -> str:
         f" ({both('đến', 'to')} {escape(report.local(report.month.end))})"
     return f"""<!doctype html>
 <html lang=vi><head><meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
-<title>Mức sẵn sàng tháng {number}/{year} — Availability {escape(report.month.label)}</title><style>{_STYLE}</style></head>
+<title>Mức sẵn sàng tháng {number}/{year} — Availability {label}</title><style>{_STYLE}</style></head>
 <body>
-<h1>{both(f"Báo cáo mức sẵn sàng tháng {int(number)} năm {year}", f"Availability report, {escape(report.month.label)}")}</h1>
-<p class=meta>{both('Giờ địa phương', 'local time')} {escape(report.timezone)}: {escape(report.local(report.month.start))} →
-{escape(report.local(report.month.full_end))}{complete} · Prometheus {escape(report.prometheus)} ·
+<h1>{title}</h1>
+<p class=meta>{period}{complete} · Prometheus {escape(report.prometheus)} ·
 {both('lập lúc', 'made')} {escape(report.local(report.generated))}<br>
-{both('Mức sẵn sàng = hoạt động / (hoạt động + gián đoạn); thời gian bảo trì, mất kết nối do tuyến trên và không có dữ liệu không tính vào',
-      'availability = up / (up + down); maintenance, cut-off by an upstream site and minutes without data are left out')}.
+{COUNTED}.
 {both('Số liệu tính bằng phút', 'figures in minutes')}.</p>
 {warnings}
 <p class=legend>{legend}</p>
@@ -113,7 +124,7 @@ def render(report: Report) -> str:
 <table>{_heading([("Địa điểm", "site"), ("Sẵn sàng", "available")] + MINUTE_HEADINGS)}
 {sites}</table>
 <h2>{both('Theo dịch vụ, so với mục tiêu', 'Per service, against its target')}</h2>
-<table>{_heading([("Dịch vụ", "service"), ("Sẵn sàng", "available"), ("Mục tiêu", "target"), ("Còn lại / cho phép", "budget left / allowed")] + MINUTE_HEADINGS)}
+<table>{_heading(SERVICE_HEADINGS + MINUTE_HEADINGS)}
 {services}</table>
 <h2>{both('Theo đối tượng', 'Per target')}</h2>
 <table>{_heading([("Đối tượng", "target"), ("Sẵn sàng", "available")] + MINUTE_HEADINGS)}

@@ -23,7 +23,7 @@ FAMILY = "egov_site_availability_month_ratio"
 class AvailabilitySettings(CollectorSettings):
     interval: Duration = 600.0
     timeout: Duration = 300.0
-    prometheus_url: str = "http://127.0.0.1:9090"
+    prometheus_url: str = "http://127.0.0.1:9090"  # the Prometheus that scrapes the agents
 
 
 @register
@@ -32,13 +32,7 @@ class AvailabilityCollector(Collector):
     help = "This month's availability so far per site, from Prometheus's history; for the status page"
     default_enabled = False
     Settings = AvailabilitySettings
-    SAMPLE = """\
-availability:
-  enabled: false          # on the monitoring server, set true
-  interval: 10m
-  timeout: 5m
-  prometheus_url: http://127.0.0.1:9090   # the Prometheus that scrapes the agents
-"""
+    SAMPLE_NOTE = "# on the monitoring server, set enabled to true\n"
 
     def __init__(self, settings=None, context=None, now=time.time):
         super().__init__(settings, context)

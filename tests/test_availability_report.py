@@ -21,9 +21,9 @@ from agent.cli import main
 from agent.inventory import load_inventory
 from agent.report import availability
 from agent.report.availability_page import render
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS
 from tests.peer_history import backfill
 from tests.peers import start_prometheus
-from tests.test_status_page import CHROMIUM, CHROMIUM_FLAGS
 
 ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 INVENTORY = """\

@@ -24,6 +24,7 @@ from agent.checks import Check, State
 from agent.inventory import load_inventory
 from agent.snapshot import Result, Snapshot
 from agent.status_page import render
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS
 from tests.peers import free_port
 
 # province ─ dc (dc-rtr, web-01); pop_old (pop-rtr); xa_a (a-rtr, uplink pop_old) with its office
@@ -158,9 +159,6 @@ def test_a_page_before_any_run_says_so():
 
 # --- end to end: a running agent's page in headless Chromium ---------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
 # until the agent has a tcp check result to show, or it died (its exit left a zombie: state Z)
 WAIT_FOR_TCP = textwrap.dedent("""
     import sys, time, urllib.request

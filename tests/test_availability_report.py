@@ -299,3 +299,18 @@ def test_the_month_so_far_fails_as_connect_when_prometheus_is_not_there(inventor
     with pytest.raises(CollectorError) as raised:
         list(collector.collect())
     assert raised.value.reason == "connect" and "http://127.0.0.1:9" in raised.value.detail
+
+
+def test_a_checked_host_without_series_is_all_no_data_and_an_unchecked_one_is_left_out(prometheus, inventory_path,
+                                                                                        tmp_path):
+    path = tmp_path / "hosts.yml"
+    path.write_text(inventory_path.read_text().replace(
+        "            dvc-portal-01: {ansible_host: 127.30.1.10, egov_role: web_server}\n",
+        "            dvc-portal-01: {ansible_host: 127.30.1.10, egov_role: web_server}\n"
+        "            dvc-portal-02: {ansible_host: 127.30.1.11, egov_role: web_server, egov_checks: {icmp: }}\n"
+        "            dc-printer: {ansible_host: 127.30.1.99, egov_role: dc_host}\n"))
+    report = availability.build(load_inventory(path), availability.Prometheus(prometheus.url), "2026-11",
+                                limit="dc_chinh", now=AFTER)
+    by_target = {t["target"]: t for t in report.targets}
+    assert sorted(by_target) == ["dvc-portal-01", "dvc-portal-02"]
+    assert (by_target["dvc-portal-02"]["no_data"], by_target["dvc-portal-02"]["availability"]) == (NOVEMBER, None)

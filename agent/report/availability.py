@@ -354,6 +354,9 @@ def build(inventory, prometheus: Prometheus, label: str, limit: str | None = Non
         if target in hosts:
             site = hosts[target].site
             checks[target][check] = classify(segments(events, span.minutes), cut_off.get(site, nothing))
+    # a host the agents check (its egov_checks) without a series is all no data; one they do not check is left out
+    hosts = {name: host for name, host in hosts.items() if host.checks or checks[name]}
+    checks = {name: checks[name] for name in hosts}
     target_lines = {name: worst(list(by_kind.values()), span.minutes) if by_kind else nothing
                     for name, by_kind in checks.items()}
 

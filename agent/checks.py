@@ -1,7 +1,9 @@
-"""Check states: raw measurements turned into OK / WARNING / CRITICAL / UNKNOWN / UNREACHABLE.
+"""Check states: raw measurements turned into OK / WARNING / CRITICAL / UNKNOWN / UNREACHABLE /
+MAINTENANCE.
 
 The first four numbers are Nagios plugin exit codes, so `egov-agent check` fits Nagios,
-Icinga and Zabbix as it is; UNREACHABLE (behind a down uplink) exits as UNKNOWN there.
+Icinga and Zabbix as it is; UNREACHABLE (behind a down uplink) exits as UNKNOWN there, and
+MAINTENANCE (inside a declared maintenance window: agent.inventory.service_levels) as OK.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ class State(enum.IntEnum):
     CRITICAL = 2
     UNKNOWN = 3
     UNREACHABLE = 4
+    MAINTENANCE = 5
 
     @property
     def exit_code(self) -> int:
-        return min(self.value, 3)
+        return 0 if self is State.MAINTENANCE else min(self.value, 3)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,6 @@ def below(value: float, warning: float | None, critical: float | None) -> State:
 
 def worst(states) -> State:
     """The exit state of a set of checks: the worst one, UNKNOWN ranking below CRITICAL."""
-    order = [State.OK, State.UNREACHABLE, State.WARNING, State.UNKNOWN, State.CRITICAL]
+    order = [State.OK, State.MAINTENANCE, State.UNREACHABLE, State.WARNING, State.UNKNOWN, State.CRITICAL]
     states = list(states)
     return max(states, key=order.index) if states else State.OK

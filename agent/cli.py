@@ -109,6 +109,11 @@ def _parser() -> argparse.ArgumentParser:
 
     add_audit_commands(audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION"))
 
+    report = commands.add_parser("report", help="reports from Prometheus's history: monthly availability")
+    from agent.report import add_commands as add_report_commands
+
+    add_report_commands(report.add_subparsers(dest="report_command", required=True, metavar="REPORT"))
+
     commands.add_parser("sample-config", help="print a commented sample agent.yml").set_defaults(func=_sample_config)
     return parser
 

@@ -157,15 +157,16 @@ class Snapshot:
         with self._lock:
             return list(self._status.values())
 
-    def check_rows(self) -> tuple[list, object, object]:
-        """(check, state shown, since, site, team) rows, the outages, and the inventory (or None)."""
+    def check_rows(self) -> tuple[list, object, object, dict[str, str]]:
+        """(check, state shown, since, site, team) rows, the outages, the inventory (or None), and
+        the sites in a maintenance window with its reason."""
         with self._lock:
             rows, outages = self._states.current()
-            return rows, outages, self._states.inventory
+            return rows, outages, self._states.inventory, self._states.maintenance[0]
 
     def checks(self) -> list[Check]:
         """Every check as operators see it: held, UNREACHABLE behind a down uplink."""
-        rows, _, _ = self.check_rows()
+        rows, *_ = self.check_rows()
         return [replace(check, state=state) for check, state, *_ in rows]
 
     def exposition(self, openmetrics: bool = False, compress: bool = False) -> bytes:

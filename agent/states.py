@@ -1,5 +1,5 @@
 """The check states operators see: raw states held against flapping, UNREACHABLE behind a
-down uplink, each with its site and the team it pages.
+down uplink, MAINTENANCE inside a maintenance window, each with its site and the team it pages.
 
 A raw state that differs from the one shown must last `hold` seconds (over consecutive
 runs) before it is shown, so a flapping WAN link does not page every minute. A check
@@ -15,6 +15,7 @@ from prometheus_client.utils import floatToGoString
 from agent import outage
 from agent.checks import Check, State
 from agent.inventory import NETWORK_TEAM_ROLES
+from agent.inventory.service_levels import Schedule
 
 CHECK_LABELS = ["check", "target", "site", "team"]
 
@@ -36,12 +37,15 @@ class Shown:
 class CheckStates:
     def __init__(self, hold: float = 0.0, inventory=None, host: str | None = None):
         self.hold, self.inventory, self.host = hold, inventory, host
+        self.schedule = Schedule(inventory) if inventory is not None else None
+        self.maintenance: tuple[dict[str, str], dict[str, str]] = ({}, {})  # (site, host) -> reason, as of the last result
         self._shown: dict[tuple[str, str], Shown] = {}
         self._lines = _Lines()
         self.version = 0  # moves whenever the exposition would: most results change no state
 
     def configure(self, hold: float, inventory, host: str | None) -> None:
         self.hold, self.inventory, self.host = hold, inventory, host
+        self.schedule = Schedule(inventory) if inventory is not None else None
         self.version += 1
 
     def observe(self, collector_checks: list[Check], previous: list[Check], now: float) -> None:
@@ -66,27 +70,39 @@ class CheckStates:
             if shown.pending is not None and now - shown.pending_since >= self.hold:
                 shown.state, shown.since, shown.pending = shown.pending, now, None
                 self.version += 1
+        maintenance = self.schedule.now(now) if self.schedule is not None else ({}, {})
+        if maintenance != self.maintenance:  # a window opened or closed: shown with the next result
+            self.maintenance = maintenance
+            self.version += 1
 
     def _site_and_team(self, target: str) -> tuple[str, str]:
         hosts = self.inventory.hosts if self.inventory is not None else {}
         host = hosts.get(target) or hosts.get(self.host)  # not an inventory host: a check of this host
         return (host.site, team_of(host.role)) if host is not None else ("", "datacenter")
 
+    def _in_maintenance(self, target: str) -> bool:
+        hosts = self.inventory.hosts if self.inventory is not None else {}
+        return (target if target in hosts else self.host) in self.maintenance[1]
+
     def current(self) -> tuple[list[tuple[Check, State, float, str, str]], outage.Outages]:
-        """(check, state shown, since, site, team) for every check, and the outages behind them."""
+        """(check, state shown, since, site, team) for every check, and the outages behind them.
+        Outages are found on the states as measured, so a PoP in maintenance still marks the
+        communes behind it UNREACHABLE rather than CRITICAL."""
         outages = outage.find(self.inventory, [replace(s.check, state=s.state) for s in self._shown.values()
                                                if s.check.name == "icmp"])  # outages come from pings only
         rows = []
         for shown in self._shown.values():
             site, team = self._site_and_team(shown.check.target)
-            state = State.UNREACHABLE if outages.unreachable(site) else shown.state
+            state = (State.MAINTENANCE if self._in_maintenance(shown.check.target)
+                     else State.UNREACHABLE if outages.unreachable(site) else shown.state)
             rows.append((shown.check, state, shown.since, site, team))
         return rows, outages
 
     def frozen(self) -> CheckStates:
         """A copy to render outside the snapshot's lock (observe may run meanwhile); it shares
         the cache of rendered lines."""
-        copy = CheckStates(self.hold, self.inventory, self.host)
+        copy = CheckStates(self.hold, None, self.host)
+        copy.inventory, copy.schedule, copy.maintenance = self.inventory, self.schedule, self.maintenance
         copy._shown = {key: Shown(s.check, s.state, s.since) for key, s in self._shown.items()}
         copy._lines, copy.version = self._lines, self.version
         return copy
@@ -120,6 +136,10 @@ class CheckStates:
                            "the number of sites cut off behind it.",
                            [_sample("egov_outage_sites_cut_off", ("site", site), value=count)
                             for site, count in sorted(outages.roots.items())]))
+        out.append(_family("egov_site_maintenance", "1 for a site inside one of its maintenance windows "
+                           "(the inventory's egov_maintenance): its alerts are held.",
+                           [_sample("egov_site_maintenance", ("site", site), value=1.0)
+                            for site in sorted(self.maintenance[0])]))
         text = "".join(out).encode()
         self._lines.text = (self.version, text)
         return text
@@ -141,7 +161,7 @@ def _exported(check: Check) -> tuple:
 
 _CHECK_FAMILIES = [
     ("egov_check_status", "State of the check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, 4 UNREACHABLE "
-                          "(behind a down uplink)."),
+                          "(behind a down uplink), 5 MAINTENANCE (inside a maintenance window)."),
     ("egov_check_status_since_timestamp_seconds", "When the check's current state began (Unix time)."),
     ("egov_check_threshold", "The thresholds in force for the check."),
     ("egov_check_config_error", "1 for a check the agent cannot run because of its own configuration (an unset "

@@ -26,16 +26,17 @@ STATE_NAMES = {
     State.CRITICAL: "Nghiêm trọng",
     State.UNKNOWN: "Không rõ",
     State.UNREACHABLE: "Không truy cập được",
+    State.MAINTENANCE: "Bảo trì",
 }
 # the most urgent first, as worst() ranks them
-_URGENCY = [State.CRITICAL, State.UNKNOWN, State.WARNING, State.UNREACHABLE, State.OK]
+_URGENCY = [State.CRITICAL, State.UNKNOWN, State.WARNING, State.UNREACHABLE, State.MAINTENANCE, State.OK]
 THIS_HOST = "#this-host"  # the tree node of checks placed at no inventory site
 
 _STYLE = BASE_STYLE + """
 body{max-width:72rem}
 .meta{color:inherit}nav,.meta{font-size:.9rem}nav a{white-space:nowrap}
 .OK{background:#1e7b34}.WARNING{background:#b26a00}.CRITICAL{background:#b00020}
-.UNKNOWN{background:#5f6368}.UNREACHABLE{background:#6a1b9a}
+.UNKNOWN{background:#5f6368}.UNREACHABLE{background:#6a1b9a}.MAINTENANCE{background:#0b57a4}
 .counts>span{display:inline-block;white-space:nowrap;margin:0 .6rem .3rem 0}
 ul.tree{list-style:none;margin:0;padding-left:1rem;border-left:1px dotted #bbb}
 ul.tree.top{padding-left:0;border:0}
@@ -115,8 +116,9 @@ class _Page:
     """The rows of one snapshot, grouped by site and target."""
 
     def __init__(self, snapshot: Snapshot, now: float):
-        rows, self.outages, self.inventory = snapshot.check_rows()
+        rows, self.outages, self.inventory, self.maintenance = snapshot.check_rows()
         self.statuses, self.now = snapshot.statuses(), now
+        self.month = _month_so_far(self.statuses)
         sites = self.inventory.sites if self.inventory is not None else {}
         # row: (check, state, since, site, team); checks of no inventory site hang under "this host"
         self.rows = sorted(((c, s, since, site if site in sites else THIS_HOST) for c, s, since, site, _ in rows),
@@ -134,7 +136,7 @@ class _Page:
 
     def _roll(self, site: str) -> State:
         own = list(self.targets_at[site].values())
-        if self.outages.unreachable(site):
+        if self.outages.unreachable(site) and site not in self.maintenance:  # a cut inside its window is expected
             own.append(State.UNREACHABLE)
         children = [self._roll(child.name) for child in self.inventory.children(site)]
         self.rolled[site] = worst(own + children)
@@ -165,6 +167,8 @@ class _Page:
                  f"<small>{escape(site.name)} · {escape(site.type)}</small>")
         if site.uplink and site.uplink != site.parent:
             label += f" <small>· {both('đường truyền qua', 'uplink via')} {escape(site.uplink)}</small>"
+        if name in self.month:
+            label += f" <small class=month>· {both('tháng này', 'this month')} {self.month[name]:.3%}</small>"
         label += self._outage_note(name)
         children = "".join(self._site(child.name) for child in self.inventory.children(name))
         inside = self._hosts(name) + (f"<ul class=tree>{children}</ul>" if children else "")
@@ -175,6 +179,9 @@ class _Page:
         return f"{item}<details{is_open}><summary>{label}</summary>{inside}</details></li>"
 
     def _outage_note(self, site: str) -> str:
+        reason = self.maintenance.get(site)
+        if reason is not None:
+            return f"<span class=note>{both('Đang bảo trì', 'in maintenance')}: {escape(reason)}</span>"
         cause = self.outages.cause.get(site)
         if cause is not None:
             shown = escape(self.inventory.sites[cause].display_name)
@@ -257,6 +264,17 @@ class _Page:
                         f"{_cell(escape(last.detail), 'block')}</tr>")
         return _table([("Bộ thu thập", "Collector"), ("Lần chạy cuối", "Last run"), ("Kết quả", "Result"),
                        ("Thời gian chạy", "Duration"), ("Lỗi", "Error")], rows)
+
+
+def _month_so_far(statuses) -> dict[str, float]:
+    """Each site's availability this month so far, from the availability collector's last run."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    last = next((s.last for s in statuses if s.name == "availability" and s.last is not None), None)
+    if last is None or not last.success:
+        return {}
+    return {sample.labels["site"]: sample.value for family in text_string_to_metric_families(last.text.decode())
+            for sample in family.samples if sample.name == "egov_site_availability_month_ratio"}
 
 
 def _dot(state: State) -> str:

@@ -178,3 +178,9 @@ class Webhook(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+# headless Chromium, for the pages' screenshots (the status page, the availability report)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]

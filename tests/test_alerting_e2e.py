@@ -7,20 +7,27 @@ sample config with the repository's rules, Alertmanager on the repository's conf
 nftables cutting the PoP off. Only the durations are shortened, by rewriting the real files
 (every `for:` and Alertmanager's group timers divided by the same factor), so the test runs
 in well under a minute and the rules and routes it exercises are the ones operators deploy.
+
+A maintenance window on the PoP (egov_maintenance, reloaded into the running agent): the same
+cut inside it pages nobody, its end sends nothing, and the cut after it pages once.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
 import urllib.parse
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
 from agent import targets
 from agent.collector import discover
+from agent.inventory.service_levels import DEFAULT_TIMEZONE
 from tests.peer_nft import dropping
 from tests.helpers import ALERTMANAGER, Webhook, serve, wait_until
 from tests.peers import Peer, http_get, query, start_alertmanager, start_prometheus
@@ -95,7 +102,7 @@ def alertmanager_config(path, webhook_port: int) -> None:
     group timers divided by SPEEDUP."""
     config = yaml.safe_load(ALERTMANAGER.read_text())
     for receiver in config["receivers"]:
-        for webhook in receiver["webhook_configs"]:
+        for webhook in receiver.get("webhook_configs", []):  # the maintenance receiver has none
             webhook["url"] = urllib.parse.urlsplit(webhook["url"])._replace(
                 netloc=f"127.0.0.1:{webhook_port}").geturl()
     routes = [config["route"], *config["route"].get("routes", [])]
@@ -155,9 +162,8 @@ def stays(fetch, expected, what: str, seconds: float) -> None:
         time.sleep(0.2)
 
 
-def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, alertmanager, prometheus_dir,
-                                                                 tmp_path):
-    started = time.monotonic()
+def start_province(start_agent, alertmanager, prometheus_dir, tmp_path) -> tuple:
+    """The agent on the small province, and Prometheus scraping it and sending to Alertmanager."""
     inventory, config = tmp_path / "inventory", tmp_path / "agent.yml"
     write_inventory(inventory)
     agent_config(config)
@@ -165,12 +171,21 @@ def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, aler
     (inventory / "host_vars").mkdir()
     (inventory / "host_vars" / "egov-agent-01.yml").write_text(f"egov_agent_port: {agent.url.rsplit(':', 1)[1]}\n")
     targets.run(str(inventory), str(prometheus_dir / "targets" / "egov.json"))
-    prometheus = prometheus_for(prometheus_dir, tmp_path, alertmanager.url)
-    try:
-        def series(expression: str) -> dict[str, float]:
-            return {s["metric"].get("target") or s["metric"].get("site"): float(s["value"][1])
-                    for s in query(prometheus.url, expression)}
+    return inventory, agent, prometheus_for(prometheus_dir, tmp_path, alertmanager.url)
 
+
+def values(prometheus: Peer, expression: str) -> dict[str, float]:
+    """The value of each series of `expression`, by its target (or site)."""
+    return {s["metric"].get("target") or s["metric"].get("site"): float(s["value"][1])
+            for s in query(prometheus.url, expression)}
+
+
+def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, alertmanager, prometheus_dir,
+                                                                 tmp_path):
+    started = time.monotonic()
+    _, _, prometheus = start_province(start_agent, alertmanager, prometheus_dir, tmp_path)
+    try:
+        series = functools.partial(values, prometheus)
         def am_alerts() -> list[tuple[str, str, str]]:
             _, _, body = http_get(alertmanager.url + "/api/v2/alerts")
             return [(a["labels"]["alertname"], a["labels"].get("site"), a["status"]["state"])
@@ -211,5 +226,45 @@ def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, aler
         stays(notifications, resolved, "nothing after the resolution", seconds=2)
         print(f"healthy after {healthy_at - started:.1f}s; paged {paged - cut:.1f}s after the cut; "
               f"resolved {back - restored:.1f}s after the restore; {time.monotonic() - started:.1f}s in all")
+    finally:
+        prometheus.stop()
+
+
+def test_a_cut_inside_a_maintenance_window_pages_nobody_and_after_it_pages_once(start_agent, alertmanager,
+                                                                                  prometheus_dir, tmp_path):
+    inventory, agent, prometheus = start_province(start_agent, alertmanager, prometheus_dir, tmp_path)
+    routers = dict.fromkeys([POP_ROUTER, *COMMUNE_ROUTERS.values()], 1)
+    try:
+        series = functools.partial(values, prometheus)
+        wait_until(lambda: series("egov_site_uplink_up"), dict.fromkeys(["pop_mot", *COMMUNE_ROUTERS], 1.0),
+                 "every uplink up in Prometheus")
+        # a window on the PoP from a minute ago to 30 s from now, in the province's time (the default zone)
+        zone = ZoneInfo(DEFAULT_TIMEZONE)
+        now = datetime.now(zone).replace(tzinfo=None, microsecond=0)
+        ends = time.monotonic() + 30
+        text = (inventory / "hosts.yml").read_text().replace(
+            "      vars: {egov_site_type: pop, egov_uplink: dc}\n",
+            "      vars:\n        egov_site_type: pop\n        egov_uplink: dc\n        egov_maintenance:\n"
+            f"          - {{reason: Thay bộ định tuyến, start: '{now - timedelta(minutes=1)}', "
+            f"end: '{now + timedelta(seconds=30)}'}}\n")
+        (inventory / "hosts.yml").write_text(text)
+        status, _, body = http_get(agent.url + "/-/reload", method="POST")
+        assert status == 200, body
+        wait_until(lambda: series("egov_site_maintenance"), {"pop_mot": 1.0}, "the PoP in maintenance in Prometheus")
+
+        with dropping(routers):  # inside the window: the PoP MAINTENANCE, the communes behind it UNREACHABLE
+            wait_until(lambda: series("egov_check_status"),
+                     {"pop-mot-rtr": 5.0, **{f"{site}-rtr": 4.0 for site in COMMUNE_ROUTERS}},
+                     "the PoP's router in MAINTENANCE, the communes UNREACHABLE")
+            assert series("egov_outage_sites_cut_off") == {"pop_mot": 3.0}
+            stays(notifications, [], "nobody paged inside the window", seconds=6)  # past every `for` and group_wait
+        assert time.monotonic() < ends, "the machine was too slow: the window closed during the cut"
+        wait_until(lambda: series("egov_site_maintenance"), {}, "the window over", timeout=60)
+        stays(notifications, [], "nothing sent when the window ends", seconds=3)
+
+        with dropping(routers):  # the same cut after the window
+            page = [("network", "firing", [("EgovSiteUplinkDown", "pop_mot", "firing")])]
+            wait_until(notifications, page, "one page to the network team", timeout=60)
+            stays(notifications, page, "nothing else to anyone", seconds=4)
     finally:
         prometheus.stop()

@@ -32,7 +32,7 @@ def audit_store(directory: Path) -> tuple[Path, Path]:
     return store.path, inventory
 
 
-def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
+def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path, prometheus):
     postqueue = tmp_path / "postqueue"  # stands in for postfix's, printing captured `postqueue -j` output
     postqueue.write_text(f"#!/bin/sh\ncat <<'EOF'\n{POSTQUEUE_J}EOF\n")
     postqueue.chmod(0o755)
@@ -42,7 +42,8 @@ def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
                       "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n"
                       f"  postfix_queue: {{enabled: true, postqueue: '{postqueue}'}}\n"
                       f"  audit: {{enabled: true, store: '{store}'}}\n"
-                      "  syslog: {enabled: true, listen: '127.0.0.1:0'}\n")
+                      "  syslog: {enabled: true, listen: '127.0.0.1:0'}\n"
+                      f"  availability: {{enabled: true, prometheus_url: '{prometheus.url}'}}\n")
     agent = start_agent("-c", str(config), "-i", str(inventory))
     served = {}
     for family in text_string_to_metric_families(all_collected(agent, config).decode()):

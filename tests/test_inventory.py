@@ -153,7 +153,7 @@ def test_site_queries(small):
 
 REJECTIONS = [
     # fixture, file, line, key, what the message says
-    ("unknown_egov_key", "hosts.yml", 7, "egov_rol", "host r1: unknown key (known keys: egov_agent_port, egov_check_defaults"),
+    ("unknown_egov_key", "hosts.yml", 7, "egov_rol", "host r1: unknown key (known keys: egov_agent_port, egov_availability_targets, egov_check_defaults"),
     ("unknown_role", "hosts.yml", 6, "egov_role", "host p1: expected one of 'router'"),
     ("unknown_platform", "hosts.yml", 7, "egov_platform", "host r1: expected one of 'cisco_ios'"),
     ("network_role_without_network_platform", "hosts.yml", 7, "egov_platform",

@@ -13,8 +13,10 @@ import sys
 import tempfile
 import textwrap
 import time
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -22,6 +24,7 @@ from agent.checks import Check, State
 from agent.inventory import load_inventory
 from agent.snapshot import Result, Snapshot
 from agent.status_page import render
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS
 from tests.peers import free_port
 
 # province ─ dc (dc-rtr, web-01); pop_old (pop-rtr); xa_a (a-rtr, uplink pop_old) with its office
@@ -156,9 +159,6 @@ def test_a_page_before_any_run_says_so():
 
 # --- end to end: a running agent's page in headless Chromium ---------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars"]
 # until the agent has a tcp check result to show, or it died (its exit left a zombie: state Z)
 WAIT_FOR_TCP = textwrap.dedent("""
     import sys, time, urllib.request
@@ -281,3 +281,18 @@ def test_a_running_agents_page_in_headless_chromium_on_a_phone(tmp_path):
     assert (tmp_path / "phone.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     scroll_width, viewport = json.loads((tmp_path / "width.json").read_text())
     assert viewport == 390 and scroll_width <= viewport, "the page scrolls sideways on a phone"
+
+
+def test_a_site_in_its_maintenance_window_shows_bao_tri_with_the_reason(tmp_path):
+    now = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).replace(tzinfo=None, microsecond=0)
+    text = (SMALL / "hosts.yml").read_text().replace(
+        "vars: {egov_site_type: pop, egov_site_name: PoP cũ}",
+        "vars: {egov_site_type: pop, egov_site_name: PoP cũ, egov_maintenance: [{reason: 'Nâng cấp <IOS>', "
+        f"start: '{now - timedelta(hours=1)}', end: '{now + timedelta(hours=1)}'}}]}}")
+    (tmp_path / "hosts.yml").write_text(text)
+    page = render(snapshot_of(run("icmp", icmp("dc-rtr", 0), icmp("pop-rtr", 1.0), icmp("a-rtr", 0)),
+                              inventory=tmp_path / "hosts.yml"))
+    dom = _Dom(page)
+    assert dom.sites()["pop_old"] == "MAINTENANCE" and dom.sites()["dc"] == "OK"
+    assert "Đang bảo trì / in maintenance: Nâng cấp <IOS>" in "".join(dom.text)  # escaped, shown as written
+    assert "Bảo trì (MAINTENANCE)" in "".join(dom.text)

@@ -42,6 +42,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
+from agent.inventory import service_levels
 from agent.inventory.ansible import AnsibleInventory, Vars, read
 from agent.probe import check_kinds
 from agent.schema import build
@@ -75,10 +76,15 @@ class _EgovVars:
     egov_agent_port: int | None = None
     # meeting-check: a video-conference endpoint whose link's MOS is below this is NOT READY; default 3.6
     egov_meeting_min_mos: float | None = None
+    # agent.inventory.service_levels: maintenance windows, the local time zone (and, with the check
+    # kinds below, the availability targets)
+    egov_maintenance: list[service_levels.Window] | None = None
+    egov_timezone: str | None = field(default=None, metadata=ON_ALL)
 
     def problems(self):
         if self.egov_meeting_min_mos is not None and not 1 <= self.egov_meeting_min_mos <= 4.5:
             yield "egov_meeting_min_mos", f"expected a MOS from 1 to 4.5, got {self.egov_meeting_min_mos:g}"
+        yield from service_levels.problems(self)
 
 
 @functools.cache
@@ -87,8 +93,11 @@ def egov_vars() -> type:
     serve (each probe's CheckSettings). Built at the first load, not at import: importing the
     collectors costs a command that reads no inventory, and each of them imports agent.probe."""
     checks = make_dataclass("Checks", [(kind, cls | None, field(default=None)) for kind, cls in check_kinds().items()])
+    targets = service_levels.availability_targets_class(ROLES + tuple(check_kinds()))  # % per role or check kind
     return make_dataclass("EgovVars", [("egov_checks", checks | None, field(default=None)),
-                                       ("egov_check_defaults", checks | None, field(default=None, metadata=ON_ALL))],
+                                       ("egov_check_defaults", checks | None, field(default=None, metadata=ON_ALL)),
+                                       ("egov_availability_targets", targets | None,
+                                        field(default=None, metadata=ON_ALL))],
                           bases=(_EgovVars,))
 
 

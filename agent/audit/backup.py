@@ -17,6 +17,7 @@ import argparse
 import difflib
 import sys
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -88,18 +89,20 @@ def backup_command(args) -> int:
 
 
 def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | None = None,
-        lock_timeout: float = 300.0, golden: bool = True, out: TextIO | None = None) -> int:
-    """One backup run; prints a line per device and a summary, returns the exit code."""
-    out = out or sys.stdout
+        lock_timeout: float = 300.0, golden: bool = True, out: TextIO | None = None,
+        causes: Mapping[str, str] | None = None, errors: TextIO | None = None) -> int:
+    """One backup run; prints a line per device and a summary (errors to `errors`), returns the
+    exit code. `causes`: per device, what its log said of the change, for the commit."""
+    out, errors = out or sys.stdout, errors or sys.stderr
     try:
         inventory = load_inventory(inventory_path)
         found, skipped = devices(inventory, limit_hosts(inventory, limit))
     except ConfigError as err:
-        print(f"egov-agent: {err}", file=sys.stderr)
+        print(f"egov-agent: {err}", file=errors)
         return exitcodes.BAD_INPUT
     if not found:
         print(f"egov-agent: {inventory_path}: no network device with an ssh check and no Linux host with an "
-              f"address{' in ' + limit if limit else ''}: nothing to back up", file=sys.stderr)
+              f"address{' in ' + limit if limit else ''}: nothing to back up", file=errors)
         return exitcodes.BAD_INPUT
     store = Store(store_path)
     try:
@@ -113,11 +116,11 @@ def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | Non
             for device in found:
                 if isinstance(results[device.name], str):
                     store.write(device.name, device.kind, redact(results[device.name], device.platform, key))
-            commit, changes = store.commit({device.name: device.platform for device in found})
+            commit, changes = store.commit({device.name: device.platform for device in found}, causes)
             store.update_status(_status(store.status(), found, results, changes, started))
             golden_problem = _golden(store, inventory_path, limit, found, key) if golden else None
     except StoreError as err:
-        print(f"egov-agent: {err}", file=sys.stderr)
+        print(f"egov-agent: {err}", file=errors)
         return exitcodes.UNKNOWN
     return _report(found, skipped, results, changes, commit, golden_problem, store_path, out)
 

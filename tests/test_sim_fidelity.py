@@ -6,11 +6,15 @@ configuration: vty lines switched to AAA before the account exists lock the next
 from __future__ import annotations
 
 import re
+import socket
+from datetime import datetime, timezone
 
 import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 
+from agent import platforms
+from collectors._syslog_message import event, parse
 from tests import real_gear
 from tests.peer_sim import PASSWORD, start_fleet
 from tests.sim import Device
@@ -191,3 +195,33 @@ def test_the_grammar_takes_most_lines_of_the_real_configurations(vendor):
 
     print(f"{vendor}: {taken}/{seen} lines taken")
     assert seen and taken / seen >= FLOOR[vendor], f"{vendor}: {taken}/{seen} lines taken"
+
+
+# platform -> the loghost line with the receiver's port, and a change
+LOGGED = {"cisco_ios": ("logging host 127.0.0.1 transport udp port {port}", "snmp-server location Kho A"),
+          "huawei": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A"),
+          "hp_comware": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A"),
+          "huawei_vrpv8": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A")}
+
+
+@pytest.mark.parametrize("platform", LOGGED)
+def test_a_change_typed_over_ssh_is_logged_to_the_loghost_as_the_vendor_logs_it(fleet, platform):
+    """What the device sends is what the agent's receiver reads as a change by the SSH user."""
+    address = MISSPELT[platform][0]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(10)
+        loghost, change = LOGGED[platform]
+        with connect(fleet, platform, address) as session:
+            session.send_config_set([loghost.format(port=receiver.getsockname()[1]), change])
+            if platform == "huawei_vrpv8":
+                session.commit()
+        changes = []
+        while not changes:
+            data, sender = receiver.recvfrom(8192)  # a timeout fails the test
+            assert sender[0] == address  # from the device's own address
+            message = parse(data, datetime.now(timezone.utc), timezone.utc)
+            assert abs((message.timestamp - datetime.now(timezone.utc)).total_seconds()) < 300, data
+            found = event(platforms.get(platform), message.text)
+            changes += [found] if found and found.kind == "config" else []
+    assert (changes[0].fields["user"], changes[0].fields["address"]) == ("egov-netops", "127.0.0.1"), data

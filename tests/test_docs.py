@@ -65,7 +65,7 @@ def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
                       "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n"
                       f"  postfix_queue: {{enabled: true, postqueue: '{postqueue}'}}\n"
                       f"  audit: {{enabled: true, store: '{store}'}}\n"
-                      "  syslog: {enabled: true, listen: '127.0.0.1:0'}\n")
+                      f"  syslog: {{enabled: true, listen: '127.0.0.1:0', backup_store: '{store}'}}\n")
     agent = start_agent("-c", str(config), "-i", str(inventory))
     served = {}
     for family in text_string_to_metric_families(all_collected(agent, config).decode()):

@@ -38,7 +38,7 @@ ROUTES = {"cisco_ios": "ip route 203.0.113.{n} 255.255.255.255 192.0.2.1",
           "huawei": "ip route-static 203.0.113.{n} 255.255.255.255 192.0.2.1",
           "hp_comware": "ip route-static 203.0.113.{n} 32 192.0.2.1",
           "huawei_vrpv8": "ip route-static 203.0.113.{n} 255.255.255.255 192.0.2.1"}
-DEADLINE = 30.0  # seconds from the end of the paste to the commit (issue 17)
+DEADLINE = 30.0  # seconds from the paste's first line to the commit (issue 17)
 
 
 def git(store: Path, *args: str) -> str:
@@ -134,12 +134,13 @@ def test_a_paste_typed_over_ssh_is_one_commit_naming_the_user_within_30s(provinc
           f"{name}: {rule} passing before the change", 60, agent)
     paste = [ROUTES[platform].format(n=n) for n in range(1, 40)] + [unsafe]
     with connect(platform, address, province["fleet"].port) as session:
+        typed = time.monotonic()  # the first line
         session.send_config_set(paste)
         if platform == "huawei_vrpv8":
             session.commit()  # CMDRECORD for every line, and NETCONF_CONFIG_CHANGE_EVENT
-    pasted = time.monotonic()
-    until(lambda: len(commits_of(store, name)) > len(before), f"{name}: a commit after the paste", DEADLINE, agent)
-    took = time.monotonic() - pasted
+    until(lambda: len(commits_of(store, name)) > len(before), f"{name}: a commit within {DEADLINE:g}s of the paste",
+          DEADLINE - (time.monotonic() - typed), agent)
+    took = time.monotonic() - typed
     message = commits_of(store, name)[0]
     assert re.search(rf"^  Configured from \S+ by {USER} \(127\.0\.0\.1\) at \d{{4}}-\d\d-\d\d ", message, re.M), message
     assert f"{name}: " in message, message
@@ -153,4 +154,4 @@ def test_a_paste_typed_over_ssh_is_one_commit_naming_the_user_within_30s(provinc
     assert metric(url, "egov_syslog_change_backups_failed_total", target=name) == 0
     if platform != "cisco_ios":  # IOS logs the session once, as it leaves the configuration mode
         assert metric(url, "egov_syslog_change_backups_debounced_total", target=name) >= len(paste) - 1
-    print(f"{name}: committed {took:.1f}s after the paste:\n{message}")
+    print(f"{name}: committed {took:.1f}s after the paste's first line:\n{message}")

@@ -8,8 +8,11 @@ to the devices due), so the store's commit says who changed what, under the devi
       Configured from vty0 by netops1 (192.0.2.10) at 2026-12-02 09:05:12+07:00
 
 at the time the device logged (the agent's clock, said so, when its message had no full
-timestamp). The run renders the golden configurations as a scheduled one does, so the audit
-collector reports the new backup's drift and failed rules as it does today.
+timestamp). The audit collector then reports the new backup's drift and failed rules as after a
+scheduled run. The golden configurations follow the templates and the inventory, not the
+device, so the run renders them only for a device that has none in the store yet (Ansible takes
+seconds, and the next device's backup would wait for it); the scheduled `audit backup` keeps them
+current.
 
 Debounced per device: a backup waits until the device has logged no change for SETTLE
 seconds (a 40-line paste is one backup), but never more than LONGEST after the first change,
@@ -192,10 +195,12 @@ def audit_backup(inventory_path: str, store: str, known_hosts: str) -> Callable[
     def back_up(causes: dict[str, str]) -> dict[str, str]:
         from agent.audit.backup import run
         from agent.audit.fetch import Fetcher
+        from agent.audit.store import Store
 
         output = io.StringIO()
-        code = run(inventory_path, store, Fetcher(Path(known_hosts)), limit=",".join(causes), out=output,
-                   causes=causes, errors=output)
+        golden = any(Store(store).golden(target) is None for target in causes)
+        code = run(inventory_path, store, Fetcher(Path(known_hosts)), limit=",".join(causes), golden=golden,
+                   out=output, causes=causes, errors=output)
         return failed_devices(output.getvalue(), list(causes), code)
 
     return back_up

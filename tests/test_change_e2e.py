@@ -105,7 +105,7 @@ def province(tmp_path_factory):
                      directory / "agent.log", cwd=str(ROOT))
         url = f"http://127.0.0.1:{agent_port}"
         until(lambda: agent.process.poll() is None and _ready(url), "the agent ready", 60, agent)
-        yield {"fleet": fleet, "store": store, "agent": agent, "url": url}
+        yield {"fleet": fleet, "store": store, "agent": agent, "url": url, "inventory": inventory}
     finally:
         if agent is not None:
             agent.stop()
@@ -155,3 +155,18 @@ def test_a_paste_typed_over_ssh_is_one_commit_naming_the_user_within_30s(provinc
     if platform != "cisco_ios":  # IOS logs the session once, as it leaves the configuration mode
         assert metric(url, "egov_syslog_change_backups_debounced_total", target=name) >= len(paste) - 1
     print(f"{name}: committed {took:.1f}s after the paste's first line:\n{message}")
+
+
+def test_a_change_no_message_announced_is_committed_as_such_by_the_scheduled_backup(province):
+    """The device stops logging (its loghost removed, which it can no longer log), then changes:
+    the scheduled `audit backup` finds the change, and its commit says no log announced it."""
+    store = province["store"]
+    platform, address, loghost, *_ = DEVICES["hoa-sw"]
+    before = commits_of(store, "hoa-sw")
+    with connect(platform, address, province["fleet"].port) as session:
+        session.send_config_set([f"undo {loghost}", "snmp-agent sys-info contact Phong CNTT"])
+    assert main(["audit", "backup", "-i", str(province["inventory"]), "--store", str(store)]) == 0
+    message = commits_of(store, "hoa-sw")[0]
+    assert len(commits_of(store, "hoa-sw")) == len(before) + 1
+    assert "hoa-sw: global (+1 −1)\n  Changed without a log message" in message, message
+    assert "hoa-rtr" not in message  # unchanged devices are not named

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import sys
 import time
 from collections.abc import Mapping
@@ -116,8 +117,11 @@ def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | Non
             for device in found:
                 if isinstance(results[device.name], str):
                     store.write(device.name, device.kind, redact(results[device.name], device.platform, key))
-            commit, changes = store.commit({device.name: device.platform for device in found}, causes)
-            store.update_status(_status(store.status(), found, results, changes, started))
+            previous = store.status()
+            unlogged = _unlogged(previous, found, causes or {})
+            commit, changes = store.commit({device.name: device.platform for device in found},
+                                           {**dict.fromkeys(unlogged, UNLOGGED), **(causes or {})})
+            store.update_status(_status(previous, found, results, changes, started, causes or {}, unlogged))
             golden_problem = _golden(store, inventory_path, limit, found, key) if golden else None
     except StoreError as err:
         print(f"egov-agent: {err}", file=errors)
@@ -125,12 +129,27 @@ def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | Non
     return _report(found, skipped, results, changes, commit, golden_problem, store_path, out)
 
 
-def _status(previous: dict, found, results, changes: list[Change], now: int) -> dict[str, dict]:
+# A device that logs its changes to the agent (one triggered a backup, agent/audit/change_backup.py)
+# and logged none since its last backup, yet changed: a finding, and its commit says so.
+UNLOGGED = "Changed without a log message: the device logs its changes, and none announced this one"
+
+
+def _unlogged(previous: dict, found, causes: Mapping[str, str]) -> list[str]:
+    """The devices whose change, if this run finds one, no log message announced."""
+    return [device.name for device in found if device.name not in causes
+            and previous.get(device.name, {}).get("last_logged_change", math.inf)
+            <= previous.get(device.name, {}).get("last_success", 0)]
+
+
+def _status(previous: dict, found, results, changes: list[Change], now: int, logged: Mapping[str, str],
+            unlogged: list[str]) -> dict[str, dict]:
     changed = {change.device for change in changes}
     entries = {}
     for device in found:
         entry = {key: value for key, value in previous.get(device.name, {}).items()
-                 if key in ("last_success", "last_change")}
+                 if key in ("last_success", "last_change", "last_logged_change", "last_unlogged_change")}
+        if device.name in logged:
+            entry["last_logged_change"] = now
         entry.update(platform=device.platform, site=device.site, last_attempt=now)
         result = results[device.name]
         if isinstance(result, CollectorError):
@@ -139,6 +158,8 @@ def _status(previous: dict, found, results, changes: list[Change], now: int) -> 
             entry["last_success"] = now
             if device.name in changed:
                 entry["last_change"] = now
+                if device.name in unlogged:
+                    entry["last_unlogged_change"] = now
         entries[device.name] = entry
     return entries
 

@@ -6,7 +6,9 @@
                                alike: derived from the templates and the inventory, so
                                kept for the drift report, not committed
     DIR/status.json            per device: platform, site, last attempt, success and change
-                               (Unix times), and why the last attempt failed; not committed
+                               (Unix times), the last change its log announced (a backup it
+                               triggered) and the last one none did, and why the last attempt
+                               failed; not committed
     DIR/.redaction-key         the HMAC key of the redaction tokens (0600); never committed
     DIR/.lock                  held by the run that writes; holds its PID
 

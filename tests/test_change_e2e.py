@@ -170,3 +170,7 @@ def test_a_change_no_message_announced_is_committed_as_such_by_the_scheduled_bac
     assert len(commits_of(store, "hoa-sw")) == len(before) + 1
     assert "hoa-sw: global (+1 −1)\n  Changed without a log message" in message, message
     assert "hoa-rtr" not in message  # unchanged devices are not named
+    # a finding: the audit collector serves when it was found
+    until(lambda: metric(province["url"], "egov_audit_unlogged_change_timestamp_seconds", device="hoa-sw"),
+          "hoa-sw: the change without a log message served", 60, province["agent"])
+    assert metric(province["url"], "egov_audit_unlogged_change_timestamp_seconds", device="hoa-rtr") is None

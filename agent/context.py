@@ -10,4 +10,5 @@ from typing import Any
 @dataclass
 class Context:
     inventory: Any = None  # agent.inventory.Inventory, or None when running without one
+    inventory_path: str | None = None  # where it was read from (for what runs Ansible or `audit backup` on it)
     host: str = field(default_factory=socket.gethostname)  # this agent's inventory host name

@@ -44,7 +44,7 @@ def load(config_path: str | None, inventory_path: str | None) -> Loaded:
         from agent.inventory import load_inventory
 
         inventory = load_inventory(inventory_path)
-    context = Context(inventory=inventory)
+    context = Context(inventory=inventory, inventory_path=inventory_path)
     if config.agent.inventory_host:
         context.host = config.agent.inventory_host
     classes = discover()

@@ -56,7 +56,8 @@ class AuditCollector(Collector):
             packs = load_packs(self.settings.policies)
         except (ConfigError, OSError) as err:
             raise CollectorError("config", f"policy packs: {err}") from None
-        audits = audit_store(Store(self.settings.store), inventory, sorted(inventory.hosts), packs, self._now())
+        store = Store(self.settings.store)
+        audits = audit_store(store, inventory, sorted(inventory.hosts), packs, self._now())
         rule = GaugeMetricFamily("egov_audit_rule_pass", "1 when the device's stored configuration passes the "
                                  "policy rule, 0 when it fails; rules that do not apply are left out.",
                                  labels=["device", "site", "rule", "severity"])
@@ -69,6 +70,10 @@ class AuditCollector(Collector):
                                 "last backed up.", labels=["device", "site"])
         audited = GaugeMetricFamily("egov_audit_device_audited", "1 when the device has a backup the packs "
                                     "audited, 0 when it has none yet.", labels=["device", "site"])
+        unlogged = GaugeMetricFamily("egov_audit_unlogged_change_timestamp_seconds", "When a backup last found a "
+                                     "change of the device that no log message announced, on a device whose logs "
+                                     "announce its changes (Unix time).", labels=["device", "site"])
+        status = store.status()
         for audit in audits:
             labels = [audit.device, audit.site]
             audited.add_metric(labels, 0 if audit.error else 1)
@@ -86,7 +91,9 @@ class AuditCollector(Collector):
                     drift.add_metric([*labels, kind], sum(len(lines) for _, lines in audit.drift[kind]))
             if audit.backup_age is not None:
                 age.add_metric(labels, audit.backup_age)
-        return [rule, findings, drift, age, audited]
+            if status.get(audit.device, {}).get("last_unlogged_change"):
+                unlogged.add_metric(labels, status[audit.device]["last_unlogged_change"])
+        return [rule, findings, drift, age, audited, unlogged]
 
     def checks(self, metrics):
         findings: dict[str, dict[str, float]] = {}

@@ -18,7 +18,9 @@ oldest dropped first); a TCP connection holds at most one message.
 A configuration change (agent.platforms' `log_events` of the device's platform) is counted, logged
 with its author and kept as a `Change` for `changes()`. The user is not a metric label: device
 accounts are not bounded by the inventory, and a label per author and device would grow with
-every new login; the author is in the log and in the change.
+every new login; the author is in the log and in the change. With `backup_store` set, the changes
+trigger a backup of their device, debounced, whose commit names the author
+(agent/audit/change_backup.py).
 
 Thresholds are collector settings for now (one for every device): a `syslog` check kind in the
 inventory would give them per device. Silence is judged for the inventory's network devices (a
@@ -65,6 +67,9 @@ class SyslogSettings(CollectorSettings):
     silence_critical: Duration | None = 3600.0
     clock_offset_warning: Duration | None = 10.0  # the device's clock, as its timestamps show it
     clock_offset_critical: Duration | None = 60.0
+    # the audit store (`audit backup --store`): a logged change backs the device up into it, the
+    # commit naming who changed it (agent/audit/change_backup.py); unset: no backup is triggered
+    backup_store: str | None = None
 
     def problems(self):
         yield from super().problems()
@@ -133,8 +138,17 @@ class SyslogCollector(Collector):
         self._streams: set = set()  # the TCP connections' transports
         self._started: float | None = None
         self.address: tuple[str, int] | None = None  # where it listens, once started
+        self._backups = self._backup_task = None
+        if self.settings.backup_store and self.context.inventory_path:
+            from agent.audit.change_backup import ChangeBackups, audit_backup
+            from collectors.ssh_cli import SshSettings
+
+            self._backups = ChangeBackups(self.changes, audit_backup(
+                self.context.inventory_path, self.settings.backup_store, SshSettings.known_hosts), self.log)
 
     async def collect(self):
+        if self.settings.backup_store and not self.context.inventory_path:
+            raise CollectorError("config", "backup_store: a backup needs the inventory (-i, or agent.yml's inventory)")
         self._update_devices()
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
@@ -146,7 +160,9 @@ class SyslogCollector(Collector):
         if self._loop is not None and not self._loop.is_closed():  # a closed loop has closed its sockets
             for server in [*self._servers, *self._streams]:
                 server.close()
-        self._servers, self._streams, self._loop, self.address = [], set(), None, None
+            if self._backup_task is not None:
+                self._backup_task.cancel()  # a backup running in its thread finishes on its own
+        self._servers, self._streams, self._loop, self.address, self._backup_task = [], set(), None, None, None
 
     async def _listen(self, loop) -> None:
         host, port = listen_address(self.settings.listen)
@@ -160,6 +176,8 @@ class SyslogCollector(Collector):
                 server.close()
             raise CollectorError("config", f"cannot listen on {self.settings.listen}: {err.strerror or err}") from None
         self._servers, self._loop, self.address = [server, udp], loop, bound
+        if self._backups is not None:
+            self._backup_task = loop.create_task(self._backups.run(), name="syslog-change-backups")
         self._started = self._clock()
         self.log.info("listening", extra={"address": f"{bound[0]}:{bound[1]}"})
 
@@ -293,7 +311,11 @@ class SyslogCollector(Collector):
             dropped.add_metric([reason], count)
         not_utf8 = CounterMetricFamily("egov_syslog_not_utf8_total", "Messages that were not UTF-8, read with "
                                                                     "replacement characters.", value=self._not_utf8)
-        return [messages, logins, interfaces, changes, limited, last, offset, dropped, not_utf8]
+        families = [messages, logins, interfaces, changes, limited, last, offset, dropped, not_utf8]
+        if self._backups is not None:
+            families += self._backups.families([device.target.name, device.target.site] for device in
+                                               self._devices.values() if platforms.get(device.target.platform))
+        return families
 
     def checks(self, metrics):
         now, settings = self._clock(), self.settings

@@ -217,3 +217,12 @@ def test_a_waiting_run_gets_the_lock_when_the_holder_ends(tmp_path):
         events.append(("first done", 0))
     thread.join(5)
     assert events[0] == ("first done", 0) and events[1][0] == "second" and events[1][1] >= 0.3
+
+
+def test_commit_message_names_what_the_device_logged_under_its_line():
+    changes = [Change("tanlap-rtr", "changed", "global (+1)"), Change("hoabinh-rtr", "changed", "global (+2)")]
+    causes = {"tanlap-rtr": "Configured from vty0 by netops1 (192.0.2.10) at 2026-12-02 09:05:12+07:00\n"
+                            "Configured by netops2 at 2026-12-02 09:05:13+07:00"}
+    assert commit_message(changes, causes).split("\n")[2:] == [
+        "tanlap-rtr: global (+1)", "  Configured from vty0 by netops1 (192.0.2.10) at 2026-12-02 09:05:12+07:00",
+        "  Configured by netops2 at 2026-12-02 09:05:13+07:00", "hoabinh-rtr: global (+2)", ""]

@@ -42,7 +42,7 @@ def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path, promethe
                       "      - {name: egov-agent, match: '.* -m agent run .*', cmdline: true}\n"
                       f"  postfix_queue: {{enabled: true, postqueue: '{postqueue}'}}\n"
                       f"  audit: {{enabled: true, store: '{store}'}}\n"
-                      "  syslog: {enabled: true, listen: '127.0.0.1:0'}\n"
+                      f"  syslog: {{enabled: true, listen: '127.0.0.1:0', backup_store: '{store}'}}\n"
                       f"  availability: {{enabled: true, prometheus_url: '{prometheus.url}'}}\n")
     agent = start_agent("-c", str(config), "-i", str(inventory))
     served = {}

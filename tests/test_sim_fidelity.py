@@ -6,11 +6,15 @@ configuration: vty lines switched to AAA before the account exists lock the next
 from __future__ import annotations
 
 import re
+import socket
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 
+from agent import platforms
+from collectors._syslog_message import event, parse
 from tests import real_gear
 from tests.peer_sim import PASSWORD, start_fleet
 from tests.sim import Device
@@ -191,3 +195,54 @@ def test_the_grammar_takes_most_lines_of_the_real_configurations(vendor):
 
     print(f"{vendor}: {taken}/{seen} lines taken")
     assert seen and taken / seen >= FLOOR[vendor], f"{vendor}: {taken}/{seen} lines taken"
+
+
+# platform -> the loghost line with the receiver's port, and a change
+LOGGED = {"cisco_ios": ("logging host 127.0.0.1 transport udp port {port}", "snmp-server location Kho A"),
+          "huawei": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A"),
+          "hp_comware": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A"),
+          "huawei_vrpv8": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A")}
+# platform -> the golden configuration's clock lines (network_baseline), and the zone the agent is
+# told for timestamps that name none (Comware's, in local time)
+GOLDEN_CLOCK = {"cisco_ios": (["service timestamps log datetime msec show-timezone year", "clock timezone ICT 7 0"],
+                              None),
+                "huawei": (["clock timezone ICT add 07:00:00"], None),
+                "hp_comware": (["clock timezone ICT add 07:00:00"], timezone(timedelta(hours=7))),
+                "huawei_vrpv8": (["clock timezone ICT add 07:00:00"], None)}
+
+
+def first_logged_change(fleet, platform: str, lines: list[str], unzoned):
+    """Type the loghost line, `lines` and a change; the first change the device logs, as the
+    agent's receiver reads it (the message and what it means)."""
+    address = MISSPELT[platform][0]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(10)
+        loghost, change = LOGGED[platform]
+        with connect(fleet, platform, address) as session:
+            session.send_config_set([*lines, loghost.format(port=receiver.getsockname()[1]), change])
+            if platform == "huawei_vrpv8":
+                session.commit()
+        while True:
+            data, sender = receiver.recvfrom(8192)  # a timeout fails the test
+            assert sender[0] == address  # from the device's own address
+            message = parse(data, datetime.now(timezone.utc), unzoned)
+            found = event(platforms.get(platform), message.text)
+            if found and found.kind == "config":
+                return message, found
+
+
+@pytest.mark.parametrize("platform", LOGGED)
+def test_a_change_typed_over_ssh_is_logged_to_the_loghost_as_the_vendor_logs_it(fleet, platform):
+    """What the device sends is what the agent's receiver reads as a change by the SSH user."""
+    message, found = first_logged_change(fleet, platform, [], timezone.utc)
+    assert (found.fields["user"], found.fields["address"]) == ("egov-netops", "127.0.0.1"), message
+    assert abs((message.timestamp - datetime.now(timezone.utc)).total_seconds()) < 300, message
+
+
+@pytest.mark.parametrize("platform", GOLDEN_CLOCK)
+def test_the_golden_clock_lines_give_log_timestamps_the_agent_holds_to_its_clock(fleet, platform):
+    lines, unzoned = GOLDEN_CLOCK[platform]
+    message, _ = first_logged_change(fleet, platform, lines, unzoned)
+    assert message.timestamp is not None, message  # a zone the message names, or the one the agent is told
+    assert abs((message.timestamp - datetime.now(timezone.utc)).total_seconds()) < 300, message

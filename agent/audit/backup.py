@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import sys
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -88,18 +90,20 @@ def backup_command(args) -> int:
 
 
 def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | None = None,
-        lock_timeout: float = 300.0, golden: bool = True, out: TextIO | None = None) -> int:
-    """One backup run; prints a line per device and a summary, returns the exit code."""
-    out = out or sys.stdout
+        lock_timeout: float = 300.0, golden: bool = True, out: TextIO | None = None,
+        causes: Mapping[str, str] | None = None, errors: TextIO | None = None) -> int:
+    """One backup run; prints a line per device and a summary (errors to `errors`), returns the
+    exit code. `causes`: per device, what its log said of the change, for the commit."""
+    out, errors = out or sys.stdout, errors or sys.stderr
     try:
         inventory = load_inventory(inventory_path)
         found, skipped = devices(inventory, limit_hosts(inventory, limit))
     except ConfigError as err:
-        print(f"egov-agent: {err}", file=sys.stderr)
+        print(f"egov-agent: {err}", file=errors)
         return exitcodes.BAD_INPUT
     if not found:
         print(f"egov-agent: {inventory_path}: no network device with an ssh check and no Linux host with an "
-              f"address{' in ' + limit if limit else ''}: nothing to back up", file=sys.stderr)
+              f"address{' in ' + limit if limit else ''}: nothing to back up", file=errors)
         return exitcodes.BAD_INPUT
     store = Store(store_path)
     try:
@@ -113,21 +117,39 @@ def run(inventory_path: str, store_path: str, fetcher: Fetcher, limit: str | Non
             for device in found:
                 if isinstance(results[device.name], str):
                     store.write(device.name, device.kind, redact(results[device.name], device.platform, key))
-            commit, changes = store.commit({device.name: device.platform for device in found})
-            store.update_status(_status(store.status(), found, results, changes, started))
+            previous = store.status()
+            unlogged = _unlogged(previous, found, causes or {})
+            commit, changes = store.commit({device.name: device.platform for device in found},
+                                           {**dict.fromkeys(unlogged, UNLOGGED), **(causes or {})})
+            store.update_status(_status(previous, found, results, changes, started, causes or {}, unlogged))
             golden_problem = _golden(store, inventory_path, limit, found, key) if golden else None
     except StoreError as err:
-        print(f"egov-agent: {err}", file=sys.stderr)
+        print(f"egov-agent: {err}", file=errors)
         return exitcodes.UNKNOWN
     return _report(found, skipped, results, changes, commit, golden_problem, store_path, out)
 
 
-def _status(previous: dict, found, results, changes: list[Change], now: int) -> dict[str, dict]:
+# A device that logs its changes to the agent (one triggered a backup, agent/audit/change_backup.py)
+# and logged none since its last backup, yet changed: a finding, and its commit says so.
+UNLOGGED = "Changed without a log message: the device logs its changes, and none announced this one"
+
+
+def _unlogged(previous: dict, found, causes: Mapping[str, str]) -> list[str]:
+    """The devices whose change, if this run finds one, no log message announced."""
+    return [device.name for device in found if device.name not in causes
+            and previous.get(device.name, {}).get("last_logged_change", math.inf)
+            <= previous.get(device.name, {}).get("last_success", 0)]
+
+
+def _status(previous: dict, found, results, changes: list[Change], now: int, logged: Mapping[str, str],
+            unlogged: list[str]) -> dict[str, dict]:
     changed = {change.device for change in changes}
     entries = {}
     for device in found:
         entry = {key: value for key, value in previous.get(device.name, {}).items()
-                 if key in ("last_success", "last_change")}
+                 if key in ("last_success", "last_change", "last_logged_change", "last_unlogged_change")}
+        if device.name in logged:
+            entry["last_logged_change"] = now
         entry.update(platform=device.platform, site=device.site, last_attempt=now)
         result = results[device.name]
         if isinstance(result, CollectorError):
@@ -136,6 +158,8 @@ def _status(previous: dict, found, results, changes: list[Change], now: int) -> 
             entry["last_success"] = now
             if device.name in changed:
                 entry["last_change"] = now
+                if device.name in unlogged:
+                    entry["last_unlogged_change"] = now
         entries[device.name] = entry
     return entries
 

@@ -6,7 +6,9 @@
                                alike: derived from the templates and the inventory, so
                                kept for the drift report, not committed
     DIR/status.json            per device: platform, site, last attempt, success and change
-                               (Unix times), and why the last attempt failed; not committed
+                               (Unix times), the last change its log announced (a backup it
+                               triggered) and the last one none did, and why the last attempt
+                               failed; not committed
     DIR/.redaction-key         the HMAC key of the redaction tokens (0600); never committed
     DIR/.lock                  held by the run that writes; holds its PID
 
@@ -167,9 +169,11 @@ class Store:
             path.parent.mkdir(exist_ok=True)
         write_atomic(path, data)
 
-    def commit(self, platforms: Mapping[str, str]) -> tuple[str | None, list[Change]]:
+    def commit(self, platforms: Mapping[str, str], causes: Mapping[str, str] | None = None
+               ) -> tuple[str | None, list[Change]]:
         """Commit every change of the backup files since the last commit; (commit id, changes),
-        or (None, []) when nothing changed. `platforms`: the devices' (for reading their blocks)."""
+        or (None, []) when nothing changed. `platforms`: the devices' (for reading their blocks);
+        `causes`: per device, what its log said of the change (the commit names it)."""
         tracked = [name for name in (".gitignore", *KINDS.values()) if (self.path / name).exists()]
         self.git("add", "--all", "--", *tracked)
         listed = self.git("diff", "--cached", "--name-status", "--no-renames", "-z").split("\0")
@@ -189,7 +193,7 @@ class Store:
                 changes.append(Change(device, "changed", summary))
         if not changes:  # a staged .gitignore waits for the first backup
             return None, []
-        self.git("commit", "--quiet", "--no-verify", "-m", commit_message(changes))
+        self.git("commit", "--quiet", "--no-verify", "-m", commit_message(changes, causes or {}))
         return self.git("rev-parse", "--short", "HEAD").strip(), changes
 
     def write_golden(self, device: str, text: str | None) -> None:
@@ -255,13 +259,17 @@ def _context_name(context: str) -> str:
     return section[1] if section else context or "global"
 
 
-def commit_message(changes: list[Change], names_shown: int = 5) -> str:
-    """'backup: 2 changed (a, b), 1 new (c)', then a line per device."""
+def commit_message(changes: list[Change], causes: Mapping[str, str] | None = None, names_shown: int = 5) -> str:
+    """'backup: 2 changed (a, b), 1 new (c)', then a line per device, and under it, indented,
+    what the device logged of the change (`causes`: who, from where, when)."""
     parts = []
     for state in ("changed", "new", "removed"):
         names = [change.device for change in changes if change.state == state]
         if names:
             shown = ", ".join(names[:names_shown]) + (", …" if len(names) > names_shown else "")
             parts.append(f"{len(names)} {state} ({shown})")
-    body = "\n".join(f"{change.device}: {change.summary}" for change in changes)
+    causes = causes or {}
+    body = "\n".join(f"{change.device}: {change.summary}" +
+                     "".join(f"\n  {line}" for line in causes.get(change.device, "").splitlines())
+                     for change in changes)
     return f"backup: {', '.join(parts)}\n\n{body}\n"

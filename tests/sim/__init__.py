@@ -18,6 +18,11 @@ Behaviours for failure tests (`Device.behaviour`):
 - refuse_auth: a real SSH server that refuses every password;
 - garbage: logs in and prompts normally, but answers every display/show command with junk;
 - drop: logs in, then closes the connection in the middle of the first command's output.
+
+A change typed over SSH is logged as the vendor logs it (IOS `%SYS-5-CONFIG_I` when the
+configuration mode is left, VRP `SHELL/5/CMDRECORD` and Comware `SHELL/6/SHELL_CMD` for every
+command, VRP8 `CONFIGURATION/6/NETCONF_CONFIG_CHANGE_EVENT` at commit too), over UDP to the
+loghosts of the device's configuration (tests/sim/cli.py `send_log`).
 """
 
 from __future__ import annotations
@@ -74,6 +79,7 @@ class Device:
     cpu_percent: int = 7
     memory_percent: int = 38
     uptime_seconds: int = 3 * 86400 + 4 * 3600 + 5 * 60  # at simulator start
+    log_port: int = 514  # where a loghost line that names no port sends the device's syslog (tests: the agent's)
 
     def __post_init__(self):
         if self.platform not in PLATFORMS:

@@ -40,7 +40,7 @@ import time
 
 from tests.sim import Clock, Device
 from tests.sim.cli import (Lines, Parsed, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config,
-                           secret_hash, serve)
+                           secret_hash, send_log, serve)
 
 # --------------------------------------------------------------- grammar
 
@@ -57,7 +57,8 @@ PRIVILEGED = compile_shapes(["enable", "disable", "exit", "logout", "configure t
 # Global configuration, in the order IOS prints it; "!" where it prints one between groups.
 CONFIG = compile_shapes([
     "service pad", "service tcp-keepalives-in", "service tcp-keepalives-out",
-    "service timestamps {debug|log} {datetime|uptime} [msec] [localtime] [show-timezone] [year]",
+    # typed again, it replaces the line of its kind (reference/cisco, service timestamps)
+    "=service timestamps {debug|log}! {datetime|uptime} [msec] [localtime] [show-timezone] [year]",
     "service password-encryption", "service compress-config", "service sequence-numbers", "!",
     "=hostname WORD", "!",
     "boot-start-marker", "boot-end-marker", "!",
@@ -175,6 +176,7 @@ class Ios:
         self.rejected: set[str] = set()
         self.changed: float | None = None
         self.levels: dict[str, int] = {}  # the privilege each account logged in with last
+        self.logged = 0  # messages logged: the sequence number of each
         self.global_ = Lines(CONFIG)
         self.blocks: dict[str, Lines] = {}  # "interface GigabitEthernet0/1", "line vty 0 4", "vlan 99"
         for line in ("service timestamps debug datetime msec", "service timestamps log datetime msec",
@@ -279,6 +281,41 @@ class Ios:
             self.levels[username] = level
         return level is not None
 
+    # ---- logging
+
+    def log(self, text: str, severity: int = 5) -> None:
+        """`text` (`%SYS-5-CONFIG_I: ...`) to the loghosts, facility local7, in the header IOS
+        writes: the message number, then the timestamp `service timestamps log` asks for, `*`
+        before it while no NTP server is configured (the clock is not authoritative), as
+        reference/cisco (service timestamps) shows them: `000075: *Mar  1 00:01:02.123: %SYS-...`,
+        `Oct 13 2004 22:45:31 UTC: %SYS-...`, `1w0d: %SYS-...`."""
+        self.logged += 1
+        lines = self.global_.render()
+        number = f"{self.logged:06d}" if "service sequence-numbers" in lines else str(self.logged)
+        stamp = self.log_stamp(lines)
+        if stamp and not any(line.startswith("ntp server ") for line in lines):
+            stamp = "*" + stamp
+        send_log(self.device, lines, f"<{23 * 8 + severity}>{number}: {stamp + ': ' if stamp else ''}{text}")
+
+    def log_stamp(self, lines: list[str]) -> str:
+        words = next((line.split()[3:] for line in lines if line.startswith("service timestamps log ")), None)
+        if words is None:
+            return ""
+        if "datetime" not in words:
+            days = int((self.device.uptime_seconds + self.clock.elapsed()) // 86400)
+            return f"{days // 7}w{days % 7}d"
+        now, zone = time.time(), "UTC"
+        timezone = next((line.split()[2:] for line in lines if line.startswith("clock timezone ")), None)
+        if "localtime" in words and timezone:  # `clock timezone ICT 7 [0]`
+            hours = int(timezone[1])
+            minutes = int(timezone[2]) if len(timezone) > 2 else 0
+            now += hours * 3600 + (minutes if hours >= 0 else -minutes) * 60
+            zone = timezone[0]
+        when = time.gmtime(now)
+        stamp = f"{time.strftime('%b', when)} {when.tm_mday:2d}" + (f" {when.tm_year}" if "year" in words else "")
+        stamp += " " + time.strftime("%H:%M:%S", when) + (f".{int(now * 1000) % 1000:03d}" if "msec" in words else "")
+        return stamp + (f" {zone}" if "show-timezone" in words else "")
+
     # ---- rendering
 
     def running_config(self) -> list[str]:
@@ -340,7 +377,13 @@ class IosShell(Shell):
 
     def interrupt(self) -> None:
         if self.mode != "exec":
-            self.mode = "exec"
+            self.configured()
+
+    def configured(self) -> None:
+        """Leave the configuration mode, logged as IOS logs it (reference/cisco: `%SYS-5-CONFIG_I:
+        Configured from console by console`; from a vty: `... by USER on vty0 (ADDRESS)`)."""
+        self.mode = "exec"
+        self.ios.log(f"%SYS-5-CONFIG_I: Configured from console by {self.username} on vty0 ({self.client()})")
 
     def execute(self, line: str) -> list[str] | None:
         command, _, pipe = line.partition("|")
@@ -445,11 +488,11 @@ class IosShell(Shell):
         if parsed.kind != "ok":
             return errors(parsed, self.prompt())
         words = parsed.words
-        if words[0] == "end":
-            self.mode = "exec"
+        if words[0] == "end" or (words[0] == "exit" and self.mode == "config"):
+            self.configured()
             return []
         if words[0] == "exit":
-            self.mode = "config" if self.mode != "config" else "exec"
+            self.mode = "config"
             return []
         if words[0] == "do":
             return self.exec_command(stripped[2:].strip(), "")

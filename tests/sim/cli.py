@@ -25,6 +25,7 @@ import asyncio
 import hashlib
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass, field
 
 import asyncssh
@@ -292,6 +293,11 @@ class Shell:
     def write(self, text: str) -> None:
         self.process.stdout.write(text)
 
+    def client(self) -> str:
+        """The SSH client's address, as the device logs who configured it."""
+        peer = self.process.get_extra_info("peername")
+        return peer[0] if peer else "**"
+
     async def run(self) -> None:
         self.write(self.banner + self.prompt())
         line, last = "", ""
@@ -389,6 +395,31 @@ async def serve(device: Device, port: int, state, shell, server_version: str):
     return await asyncssh.create_server(Server, device.address, port, server_host_keys=[key_],
                                         process_factory=session, line_editor=False, encoding="utf-8",
                                         server_version=server_version)
+
+
+# A loghost line of each dialect: IOS `logging host IP [transport udp port N]` (and the old
+# `logging IP`), VRP `info-center loghost IP [... port N ...]` (reference/huawei, info-center
+# loghost), Comware `info-center loghost IP [port N]` (H3C information center configuration
+# guides, "Outputting system information to a log host").
+_LOGHOST = re.compile(r"^(?:logging(?: host)?|info-center loghost) (\d+\.\d+\.\d+\.\d+)\b(.*)$")
+
+
+def send_log(device: Device, configuration: list[str], message: str) -> None:
+    """Send a syslog packet (`message`, <PRI> first) to each loghost the configuration's lines
+    name, over UDP from the device's own address as the device does; a line naming no port sends
+    to `device.log_port` (514 on a device). A line asking for TCP sends nothing here. Never fails
+    the command that logged it."""
+    for line in configuration:
+        found = _LOGHOST.match(line.strip())
+        if not found or re.search(r"\btcp\b", found[2]):
+            continue
+        port = re.search(r"\bport (\d+)", found[2])
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.bind((device.address, 0))
+                sock.sendto(message.encode(), (found[1], int(port[1]) if port else device.log_port))
+        except OSError:
+            pass
 
 
 async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

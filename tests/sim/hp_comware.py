@@ -40,7 +40,8 @@ SYSTEM = compile_shapes([
     "interface IFNAME", "!",
     "line class {aux|vty|console|tty}", "line {aux|vty|con} <0-63> [<0-63>]", "!",
     "ip route-static IP {INT|IP} IP", "!",
-    "info-center loghost IP", "!",
+    # H3C information center guides: info-center loghost { ipv4-address | ipv6 ... } [ port port-number ]
+    "info-center loghost IP [port <1-65535>]", "!",
     "snmp-agent", "=snmp-agent community {read|write} WORD! [LINE]", "=snmp-agent sys-info contact LINE",
     "=snmp-agent sys-info location LINE", "snmp-agent sys-info version {v1|v2c|v3|all} [{v2c|v3}] [v3]",
     # H3C Comware 7 Network Management and Monitoring Command Reference, snmp-agent group
@@ -115,6 +116,7 @@ class Comware(Vrp):
 class ComwareShell(VrpShell):
     user_shapes, messages = USER, MESSAGES
     anywhere = ("display", "save")  # Comware: "save ... Views: Any view"
+    recorded_severity = 6  # SHELL/6/SHELL_CMD
     banner = "\r\n******************************************************************************\r\n" \
              "* Copyright (c) 2004-2021 New H3C Technologies Co., Ltd. All rights reserved.*\r\n" \
              "******************************************************************************\r\n\r\n"
@@ -130,6 +132,16 @@ class ComwareShell(VrpShell):
         if len(words) > 2 and words[-3:-1] == ["password", "simple"]:
             return [*words[:-2], "hash", hashed(words[-1])]
         return words
+
+    @staticmethod
+    def log_stamp(when: time.struct_time, offset: int) -> str:
+        """The loghost's default `date` stamp, "Mmm dd hh:mm:ss yyyy", local time, no zone (H3C and
+        3Com information center guides, "Timestamp"): `<190>Dec  4 17:42:33 2019 H3C %%10SHELL/6/...`."""
+        return f"{time.strftime('%b', when)} {when.tm_mday:2d} {time.strftime('%H:%M:%S', when)} {when.tm_year}"
+
+    def recorded(self, number: int, command: str) -> str:
+        """Every command typed, as Comware records it (agent/platforms.py cites the logfile example)."""
+        return f"%%10SHELL/6/SHELL_CMD: -Line=vty0-IPAddr={self.client()}-User={self.username}; Command is {command}"
 
     def suffix(self, words: list[str]) -> str:
         if words[0] == "local-user":  # [R1-luser-manage-admin]

@@ -42,7 +42,7 @@ import time
 
 from tests.sim import Clock, Device, Port
 from tests.sim.cli import (Lines, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config, secret_hash,
-                           serve)
+                           send_log, serve)
 
 _SHORT = (("XGigabitEthernet", "XGE"), ("GigabitEthernet", "GE"), ("Ethernet", "Eth"))
 
@@ -153,6 +153,7 @@ class Vrp:
         self.global_ = Lines(self.system)
         self.blocks: dict[str, Lines] = {}  # "aaa", "vlan 10", "interface Vlanif99", "user-interface vty 0 4"
         self.rejected: set[str] = set()
+        self.logged = 0  # messages logged: the sequence number of each
         self.global_.set(f"sysname {device.name}")
         for name, (default, on, off) in self.switches.items():
             self.switch_to(name, default)
@@ -418,6 +419,7 @@ class VrpShell(Shell):
     user_shapes, messages = USER, MESSAGES
     anywhere = ("display",)  # user-view commands every view takes
     entered = "Enter system view, return user view with Ctrl+Z."
+    recorded_severity = 5  # SHELL/5/CMDRECORD
 
     def __init__(self, vrp: Vrp, process, behaviour: str, username: str):
         super().__init__(vrp, process, behaviour, username)
@@ -447,7 +449,40 @@ class VrpShell(Shell):
     def interrupt(self) -> None:
         self.view = "user"
 
+    @property
+    def running(self) -> Vrp:
+        """The configuration that runs (VRP8: the committed one, not a session's candidate)."""
+        return self.vrp
+
     def execute(self, line: str) -> list[str] | None:
+        output = self.command(line)
+        if line.strip():
+            self.log(self.recorded_severity, lambda number: self.recorded(number, line.strip()))
+        return output
+
+    def log(self, severity: int, text) -> None:
+        """The message `text(number)` (`%%01SHELL/5/...`) to the loghosts, facility local7, in the
+        header VRP writes (the device's time, year and zone offset, then its name):
+        `<189>Dec  2 2026 05:00:01+07:00 R1 %%01...`."""
+        running = self.running
+        lines = [line.strip() for line in running.global_.render()]
+        offset = zone_offset(lines)
+        running.logged += 1
+        send_log(running.device, lines, f"<{23 * 8 + severity}>{self.log_stamp(time.gmtime(time.time() + offset), offset)}"
+                                        f" {running.hostname} {text(running.logged)}")
+
+    @staticmethod
+    def log_stamp(when: time.struct_time, offset: int) -> str:
+        sign, minutes = "-" if offset < 0 else "+", abs(offset) // 60
+        return (f"{time.strftime('%b', when)} {when.tm_mday:2d} {when.tm_year} {time.strftime('%H:%M:%S', when)}"
+                f"{sign}{minutes // 60:02d}:{minutes % 60:02d}")
+
+    def recorded(self, number: int, command: str) -> str:
+        """Every command typed, as VRP records it (agent/platforms.py cites the log reference)."""
+        return (f"%%01SHELL/5/CMDRECORD(s)[{number}]:Recorded command information. (Task=VT0, Ip={self.client()}, "
+                f'VpnName=, User={self.username}, AuthenticationMethod="Local-user", Command="{command}")')
+
+    def command(self, line: str) -> list[str] | None:
         command, _, pipe = line.partition("|")
         words = command.split()
         if not words:
@@ -580,6 +615,16 @@ class VrpShell(Shell):
         return ["  It will take several minutes to save configuration file, please wait.......",
                 "  Configuration file had been saved successfully",
                 "  Note: The configuration file will take effect after being activated"]
+
+
+def zone_offset(lines: list[str]) -> int:
+    """Seconds east of UTC that `clock timezone NAME add|minus HH[:MM[:SS]]` sets (VRP, Comware)."""
+    words = next((line.split() for line in lines if line.startswith("clock timezone ")), None)
+    if words is None:
+        return 0
+    parts = [int(part) for part in words[4].split(":")] + [0, 0]
+    seconds = parts[0] * 3600 + parts[1] * 60 + parts[2]
+    return -seconds if words[3] == "minus" else seconds
 
 
 def _secret(words: list[str]) -> bool:

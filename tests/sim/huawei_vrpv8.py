@@ -138,6 +138,10 @@ class Vrp8Shell(VrpShell):
         super().__init__(vrp, process, behaviour, username)
         self.committed = vrp  # self.vrp: the candidate while in the system view
 
+    @property
+    def running(self) -> Vrp8:
+        return self.committed
+
     def uncommitted(self) -> bool:
         return self.vrp is not self.committed and self.vrp.snapshot() != self.committed.snapshot()
 
@@ -200,8 +204,13 @@ class Vrp8Shell(VrpShell):
             self.view, self.vrp = "user", self.committed
 
     def commit(self) -> None:
+        """Make the candidate run, logged as VRP8 logs a user's change (agent/platforms.py cites the
+        NetEngine 8000 log reference); VRP8 records every command too (SHELL/5/CMDRECORD)."""
         self.committed.global_, self.committed.blocks = self.vrp.global_, self.vrp.blocks
         self.vrp = self.committed.candidate()
+        self.log(6, lambda number: f"%%01CONFIGURATION/6/NETCONF_CONFIG_CHANGE_EVENT(l)[{number}]:The configuration "
+                                   f"changed. (Internal change =0, User name ={self.username}, Session ID ={id(self) % 1000}, "
+                                   f"Command source address ={self.client()}, Storage type =1, Terminal type =0)")
 
     def leave(self, answer: str) -> list[str]:
         answer = answer.lower()

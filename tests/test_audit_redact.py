@@ -56,6 +56,9 @@ CASES = [
     ("cisco_ios", "crypto isakmp client configuration group rtr-remote\n key EzGroupKey", ["EzGroupKey"]),
     ("cisco_ios", "crypto ipsec client ezvpn ezvpnclient\n group 2 key EzClientKey", ["EzClientKey"]),
     ("cisco_ios", "radius-server local\n nas 192.0.2.11 key 0 NasKey1", ["NasKey1"]),
+    ("cisco_ios", "aaa server radius dynamic-author\n client 192.0.2.31 server-key 7 045A05120772410F1A4A\n"
+                  " client 192.0.2.32 server-key CoaPlain vrf MGMT\n server-key 0 SharedCoa",
+     ["045A05120772410F1A4A", "CoaPlain", "SharedCoa"]),
     ("cisco_ios", "interface Vlan99\n standby 1 authentication HsrpPlain", ["HsrpPlain"]),
     ("cisco_ios", "interface Vlan99\n standby 1 authentication md5 key-string 7 0822455D0A16", ["0822455D0A16"]),
     ("cisco_ios", "archive\n path scp://backup:Arch1vePw@192.0.2.40/cfg/$h", ["Arch1vePw"]),

@@ -76,6 +76,11 @@ IOS = [
     # Easy VPN: a client group's ` key X` and the client's `group N key X`; the local RADIUS
     # server's `nas ADDRESS key X` (corpus: ccat_example1_12.3). A key chain's ` key 1` is a number.
     _rule(rf"^\s*(?:group \S+ |nas \S+ )?key {_TYPE}(?P<s>(?!\d+$)\S+)$"),
+    # RADIUS dynamic authorization (CoA) clients: `aaa server radius dynamic-author` holds
+    # `client {NAME | ADDRESS} [server-key [0|7] KEY] [vrf NAME]` and a shared ` server-key [0|7] KEY`
+    # (Cisco IOS Security Command Reference: client (dynamic-author), server-key; seen as
+    # ` client 192.0.2.31 server-key 7 xxxxxxxx` in published Catalyst 9300 configurations)
+    _rule(rf"\bserver-key {_TYPE}(?P<s>\S+)", within=r"^aaa server radius dynamic-author"),
     _rule(rf"\bpre-shared-key (?:address \S+(?: \S+)? )?key {_TYPE}(?P<s>\S+)"),
     _rule(rf"^\s*pre-shared-key (?:local |remote )?{_TYPE}(?P<s>\S+)$"),
     _rule(r"^\s*ntp authentication-key \d+ \S+ (?P<s>\S+)"),

@@ -17,12 +17,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
-from prometheus_client.exposition import generate_latest
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
-
 from agent import __version__
 from agent.checks import Check, State
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, render
 from agent.states import CheckStates
 
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -35,23 +32,6 @@ def gzip_member(data: bytes) -> bytes:
 
 
 _OM_EOF_GZIP = gzip_member(_OM_EOF)
-
-
-class _Families:
-    """The registry-shaped object prometheus_client's renderers want."""
-
-    def __init__(self, families):
-        self._families = families
-
-    def collect(self):
-        return self._families
-
-
-def render(families: list) -> tuple[bytes, bytes]:
-    """Text format and OpenMetrics (without its `# EOF`, added once per scrape)."""
-    registry = _Families(families)
-    openmetrics = generate_openmetrics(registry)
-    return generate_latest(registry), openmetrics[: -len(_OM_EOF)]
 
 
 @dataclass

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from agent.collector import CollectorSettings, register
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text, with_samples
 
 _SECTOR = 512  # diskstats counts 512-byte sectors whatever the device's block size

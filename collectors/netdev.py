@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily
-
 from agent.collector import CollectorSettings, register
+from agent.metrics import CounterMetricFamily
 from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text, with_samples
 
 COLUMNS = ("receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo", "receive_frame",

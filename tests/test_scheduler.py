@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.collector import Collector, CollectorError, CollectorSettings
+from agent.metrics import GaugeMetricFamily
 from agent.scheduler import Scheduler
 from agent.snapshot import Snapshot
 

@@ -56,7 +56,7 @@ def _check_label_names(family: str, names: Iterable[str]) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _layout(kind: type[Family], name: str, documentation: str, labels: tuple[str, ...]) -> tuple[str, str, str]:
+def _layout(kind: type[Family], name: str, documentation: str, labels: tuple[str, ...]) -> tuple[str, bytes, bytes]:
     """(sample line template, text format head, OpenMetrics head) of a family: the names
     are checked here, once, and the label names put in order."""
     if not _METRIC_NAME.fullmatch(name):
@@ -70,8 +70,8 @@ def _layout(kind: type[Family], name: str, documentation: str, labels: tuple[str
     text_name = sample if kind.suffix else name
     text_help = documentation.replace("\\", r"\\").replace("\n", r"\n")
     return (template,
-            f"# HELP {text_name} {text_help}\n# TYPE {text_name} {kind.text_type}\n",
-            f"# HELP {name} {escape(documentation)}\n# TYPE {name} {kind.type}\n")
+            f"# HELP {text_name} {text_help}\n# TYPE {text_name} {kind.text_type}\n".encode(),
+            f"# HELP {name} {escape(documentation)}\n# TYPE {name} {kind.type}\n".encode())
 
 
 def sample_line(name: str, labels: Iterable[tuple[str, str]], value: float) -> str:
@@ -123,13 +123,15 @@ class Family:
         self.samples.append(Sample(self._sample_name, self._labels, tuple(labels), value))
 
     def _lines(self) -> str:
-        template = self._template
-        return "".join([f"{template.format(*map(escape, s.values))}{format_value(s.value)}\n" for s in self.samples])
+        template, samples = self._template, self.samples
+        every_value = "".join(["".join(s.values) for s in samples])
+        if "\\" in every_value or '"' in every_value or "\n" in every_value:  # rare: then escape each
+            return "".join([f"{template.format(*map(escape, s.values))}{format_value(s.value)}\n" for s in samples])
+        return "".join([f"{template.format(*s.values)}{format_value(s.value)}\n" for s in samples])
 
-    def render(self) -> tuple[str, str]:
-        """This family in the text format and in OpenMetrics."""
-        lines = self._lines()
-        return self._text_head + lines, self._openmetrics_head + lines
+    def render(self) -> tuple[bytes, bytes, bytes]:
+        """(text format head, OpenMetrics head, sample lines): the lines are the same in both."""
+        return self._text_head, self._openmetrics_head, self._lines().encode()
 
 
 class GaugeMetricFamily(Family):
@@ -173,7 +175,7 @@ def render(families: Iterable[Family]) -> tuple[bytes, bytes]:
     """Text format and OpenMetrics (without its `# EOF`, which a scrape adds once at the end)."""
     text, openmetrics = [], []
     for family in families:
-        family_text, family_openmetrics = family.render()
-        text.append(family_text)
-        openmetrics.append(family_openmetrics)
-    return "".join(text).encode(), "".join(openmetrics).encode()
+        text_head, openmetrics_head, lines = family.render()
+        text += (text_head, lines)
+        openmetrics += (openmetrics_head, lines)
+    return b"".join(text), b"".join(openmetrics)

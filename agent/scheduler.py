@@ -29,11 +29,11 @@ log = logging.getLogger("egov.scheduler")
 
 
 def _finish(collector: Collector, families) -> dict:
-    """A run's exposition in both formats, each gzipped too, and its checks: a Result's fields."""
+    """A run's exposition in both formats, OpenMetrics gzipped too, and its checks: a Result's fields."""
     families = list(families)
     text, openmetrics = render(families)
-    return {"text": text, "openmetrics": openmetrics, "text_gzip": gzip_member(text),
-            "openmetrics_gzip": gzip_member(openmetrics), "checks": list(collector.checks(metric_index(families)))}
+    return {"text": text, "openmetrics": openmetrics, "openmetrics_gzip": gzip_member(openmetrics),
+            "checks": list(collector.checks(metric_index(families)))}
 
 
 def _collect_blocking(collector: Collector):

@@ -100,11 +100,12 @@ class BlockingRunner:
     kept thread, 43 with a kept thread per collector, the GIL passing between them). So one thread
     runs the queued runs in turn, and a run still waiting after `patience` (the one before it is
     slow, or hung on a dead mount) gets a new thread: a slow or hung collector holds the others
-    up by `patience` at most. A thread that finds nothing to do for `linger` ends, but the last.
+    up by `patience` at most. A thread that finds no run waiting ends, unless it is the last: the
+    runs go back to one thread as soon as the slow one is past.
     """
 
-    def __init__(self, patience: float = 0.1, linger: float = 30.0):
-        self.patience, self.linger = patience, linger
+    def __init__(self, patience: float = 0.1):
+        self.patience = patience
         self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self.threads = 0
@@ -132,13 +133,13 @@ class BlockingRunner:
     def _serve(self) -> None:
         while True:
             try:
-                job = self._jobs.get(timeout=self.linger)
+                job = self._jobs.get_nowait()
             except queue.Empty:
                 with self._lock:
                     if self.threads > 1:
                         self.threads -= 1
                         return
-                continue
+                job = self._jobs.get()
             job.started = True
             _settle_on(job.loop, job.future, *_outcome(job.work))
 

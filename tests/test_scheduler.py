@@ -121,10 +121,14 @@ def test_blocking_collectors_take_turns_on_one_kept_thread_and_none_waits_behind
         scheduler.use({c.name: c for c in (hanging, *ones)})  # the hung one is first in the queue
         behind = await scheduler.run_all_once()
         release.set()
-        return kept, {r.collector: r for r in behind}
+        for _ in range(100):  # the hung one returns, finds nothing waiting, and ends
+            if scheduler._blocking.threads == 1:
+                break
+            await asyncio.sleep(0.05)
+        return kept, {r.collector: r for r in behind}, scheduler._blocking.threads
 
-    kept, behind = asyncio.run(scenario())
-    assert len(kept) == 1  # five rounds of three collectors, one thread
+    kept, behind, threads = asyncio.run(scenario())
+    assert len(kept) == 1 and threads == 1  # five rounds of three collectors on one thread, and one again after
     assert behind["hanging"].reason == "timeout"
     assert all(behind[c.name].success for c in ones)  # each within its 0.3 s timeout, the hung one taking 1 s
 

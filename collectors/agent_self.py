@@ -19,10 +19,6 @@ _PAGE = resource.getpagesize()
 class AgentSelfCollector(Collector):
     name = "agent"
     help = "the agent's own CPU, memory, open files (process_*), threads and asyncio tasks"
-    SAMPLE = """\
-agent:
-  interval: 15s
-"""
 
     def __init__(self, settings=None, context=None, proc_root="/proc"):
         super().__init__(settings, context)

@@ -27,12 +27,14 @@ import asyncio
 import re
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import SplitResult, urlsplit
 
 from agent import __version__
 from agent.collector import CollectorError, register
-from agent.probe import Probe, ProbeSettings, Sample
+from agent.probe import REQUIRED, Probe, ProbeSettings, Sample
+from agent.schema import Regex
 from collectors import _tls
 
 MAX_HEADER_LINES = 100
@@ -48,11 +50,40 @@ class HttpSettings(ProbeSettings):
             yield "max_body_bytes", "must be at least 1"
 
 
+@dataclass
+class HttpCheck(_tls.TlsCheck):
+    # connected to the host's address; the URL's host is the Host header, the SNI, the certificate's name
+    url: str | None = field(default=None, metadata=REQUIRED)
+    status: int = 200  # redirects are not followed: a URL that redirects is checked with status 301 or 302
+    method: Literal["GET", "HEAD"] = "GET"
+    body: Regex | None = None  # the body must match it (re.search)
+
+    def problems(self):
+        try:  # urlsplit raises on a bad IPv6 bracket, .port on a port out of range
+            url = urlsplit(self.url or "http://unset")  # egov_check_defaults leaves the URL to each host
+            url.port  # noqa: B018
+        except ValueError as err:
+            yield "url", f"{err} in {self.url!r}"
+            return
+        if url.scheme not in ("http", "https") or not url.hostname:
+            yield "url", f"expected an http:// or https:// URL with a host name, got {self.url!r}"
+        elif url.username is not None:
+            yield "url", "no user or password in the URL: it would show in logs"
+        elif not url.geturl().isascii():
+            yield "url", "write the host name in its xn-- form and percent-encode the path"
+        if not 100 <= self.status <= 599:
+            yield "status", f"expected an HTTP status from 100 to 599, got {self.status}"
+
+
 @register
 class HttpProbe(Probe):
     name = "http"
     help = "HTTP(S) probes of the URLs in the inventory's http checks: status, body, phases, certificate expiry"
     Settings = HttpSettings
+    CheckSettings = HttpCheck
+    UP_HELP = ("1 if the last http probe succeeded: an HTTP answer with the expected status (and body), "
+               "TLS verified as asked.")
+    FAILURES_HELP = "Failed http probes by reason (timeout, connect, tls, protocol, config)."
     FAMILIES = {
         _tls.PHASE: ("gauge", "Duration of each phase of the last request: connect, tls (0 over plain HTTP), "
                               "processing (to the status line), transfer.", ["phase"]),
@@ -60,14 +91,6 @@ class HttpProbe(Probe):
         "body_bytes": ("gauge", "Body bytes read from the last answer (at most max_body_bytes).", []),
         **_tls.FAMILIES,
     }
-    SAMPLE = """\
-http:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s       # one URL; longer is a failure with reason timeout
-  concurrency: 100         # URLs probed at once
-  max_body_bytes: 1048576  # read at most this much of a page
-"""
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)

@@ -36,8 +36,8 @@ from agent.collector import metric_index
 from agent.context import Context
 from agent.inventory import load_inventory
 from agent.snapshot import render
+from tests.helpers import samples
 from tests.peers import Peer, require
-from tests.test_probe import samples
 
 # Each listener on a few loopback addresses, one port for all of them: an inventory wants
 # each target at an address of its own, and a test wants several targets per listener.

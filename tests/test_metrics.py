@@ -3,8 +3,10 @@ both formats; and both formats read by Prometheus's own parsers (promtool)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+from pathlib import Path
 
 import prometheus_client.core as oracle
 import pytest
@@ -14,13 +16,28 @@ from prometheus_client.utils import floatToGoString
 
 from agent import metrics
 from agent.metrics import render
+from collectors.diskstats import DiskstatsCollector
+from collectors.meminfo import MeminfoCollector
+from collectors.netdev import NetdevCollector
+from collectors.stat import StatCollector
+from collectors.uname import UnameCollector
+from collectors.vmstat import VmstatCollector
+from tests.helpers import MEMINFO_CAMELCASE
 from tests.peers import require
-from tests.test_golden import golden_collectors
-from tests.test_prometheus import MEMINFO_CAMELCASE
+
+PROC = str(Path(__file__).parent / "fixtures" / "host" / "proc")
 
 AWKWARD = ['plain', 'Tân Lập "một cửa"', 'back\\slash', 'two\nlines', '\\"\n', '', '{0}', 'x}}{{y']
 VALUES = [0, 1, -1, 0.5, 1e-7, 123456.789, 999999.0, 1e6, 1234567.0, 12345678.0, 1e15, 1e16, 2.5e21, -12345678.0,
           2**53 + 1, 1 / 3, float("inf"), float("-inf"), float("nan"), True]
+
+
+def captured_collectors():
+    """Host collectors on captured /proc files: every family type, counters, label sets."""
+    return [MeminfoCollector(proc_root=PROC), StatCollector(proc_root=PROC), DiskstatsCollector(proc_root=PROC),
+            NetdevCollector(proc_root=PROC), VmstatCollector(proc_root=PROC),
+            UnameCollector(proc_root=PROC, uname=lambda: os.uname_result(
+                ("Linux", "tanlap-pc-01", "6.1.0-27-amd64", "#1 SMP Debian 6.1.115-1", "x86_64")))]
 
 
 def oracle_render(families) -> tuple[bytes, bytes]:
@@ -57,7 +74,7 @@ def test_awkward_families_render_as_prometheus_client_renders_them():
     assert ours[1].decode() == expected[1].decode()
 
 
-def test_the_golden_collectors_render_as_prometheus_client_renders_them():
+def test_the_host_collectors_render_as_prometheus_client_renders_them():
     """Each collector's families rebuilt with prometheus_client from the samples ours hold."""
     kinds = {"gauge": oracle.GaugeMetricFamily, "counter": oracle.CounterMetricFamily,
              "unknown": oracle.UnknownMetricFamily}
@@ -74,7 +91,7 @@ def test_the_golden_collectors_render_as_prometheus_client_renders_them():
             copy.add_metric([sample.labels[name] for name in names], sample.value)
         return copy
 
-    for collector in golden_collectors():
+    for collector in captured_collectors():
         families = list(collector.collect())
         assert render(families) == oracle_render([rebuilt(family) for family in families]), collector.name
 
@@ -102,7 +119,7 @@ def test_a_bad_family_is_refused_naming_what_is_wrong(build, message):
 def test_prometheus_parses_both_formats(tmp_path):
     """promtool's linter reads the text format; its OpenMetrics backfill reads OpenMetrics with
     Prometheus's own parser (textparse), which wants a timestamp on every sample."""
-    families = awkward_families(metrics) + [f for c in golden_collectors() for f in c.collect()]
+    families = awkward_families(metrics) + [f for c in captured_collectors() for f in c.collect()]
     text, openmetrics = render(families)
     lint = subprocess.run([require("promtool"), "check", "metrics"], input=text, capture_output=True)
     assert [p for p in (lint.stdout + lint.stderr).decode().splitlines() if not MEMINFO_CAMELCASE.match(p)] == []

@@ -238,12 +238,12 @@ def measured(pid: int, simulator: int, cycle) -> dict:
 
 
 def facts() -> dict:
-    out = subprocess.run([require(SNMP_EXPORTER), "--version"], capture_output=True, text=True)
-    import pysnmp
+    from importlib.metadata import version
 
+    out = subprocess.run([require(SNMP_EXPORTER), "--version"], capture_output=True, text=True)
     return {"kernel": platform.release(), "cpus": os.cpu_count(),
             "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
-            "pysnmp": pysnmp.__version__, "snmp_exporter": (out.stdout or out.stderr).splitlines()[0].strip()}
+            "gufo-snmp": version("gufo-snmp"), "snmp_exporter": (out.stdout or out.stderr).splitlines()[0].strip()}
 
 
 def table(rows: list[tuple[str, str, str, str, str]]) -> str:

@@ -84,7 +84,7 @@ class Sample:
     """One sample; `labels` (a dict) is made when asked for, by checks and tests."""
 
     __slots__ = ("name", "names", "values", "value")
-    timestamp = None  # never set: Prometheus stamps a sample with the time of the scrape
+    timestamp = None  # never set (Prometheus stamps a sample with the scrape's time); the oracle's renderer reads it
 
     def __init__(self, name: str, names: tuple[str, ...], values: tuple[str, ...], value: float):
         self.name, self.names, self.values, self.value = name, names, values, value
@@ -156,10 +156,6 @@ class InfoMetricFamily(Family):
 
     type = "info"
     suffix = "_info"
-
-    def __init__(self, name: str, documentation: str, value: dict[str, str] | None = None,
-                 labels: Sequence[str] | None = None):
-        super().__init__(name, documentation, value, labels)
 
     def add_metric(self, labels: Sequence[str], value: dict[str, str]) -> None:
         _check_label_names(self.name, value)

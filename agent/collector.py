@@ -3,7 +3,7 @@
 A collector is one file in `collectors/`: a subclass of `Collector` with a `name`,
 a `Settings` dataclass (its config block, strict; a comment beside each field says what
 it means, and `egov-agent sample-config` prints it with the default) and a
-`collect()` that returns metric families (prometheus_client's `Metric`), decorated
+`collect()` that returns metric families (`agent.metrics`), decorated
 with `@register`; `discover()` imports every module of the package, so adding a
 collector means adding a file, nothing else.
 
@@ -26,9 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from prometheus_client.core import Metric
-
 from agent.checks import Check
+from agent.metrics import Family
 from agent.schema import Duration
 
 if TYPE_CHECKING:
@@ -95,14 +94,14 @@ class Collector:
         """False when there is nothing to measure (no targets, no services); asked at start and reload."""
         return True
 
-    def collect(self) -> Iterable[Metric]:
+    def collect(self) -> Iterable[Family]:
         raise NotImplementedError
 
     def close(self) -> None:
         """Release what the collector holds across runs (sockets, engines); called when a
         reload replaces it or the agent stops. Nothing by default."""
 
-    def checks(self, metrics: dict[str, Metric]) -> Iterable[Check]:
+    def checks(self, metrics: dict[str, Family]) -> Iterable[Check]:
         """Checks derived from this run's metrics (by family name); none by default."""
         return ()
 
@@ -125,7 +124,7 @@ def discover() -> dict[str, type[Collector]]:
     return dict(sorted(_registry.items()))
 
 
-def metric_index(families: Iterable[Metric]) -> dict[str, Any]:
+def metric_index(families: Iterable[Family]) -> dict[str, Any]:
     """Families by their name in the text exposition (`_total` for counters, `_info` for info)."""
     suffix = {"counter": "_total", "info": "_info"}
     return {family.name + suffix.get(family.type, ""): family for family in families}

@@ -149,10 +149,11 @@ class Agent:
 
 
 def _few_malloc_arenas() -> None:
-    """Two glibc malloc arenas instead of eight per CPU. Loads and blocking collectors run in
-    short-lived threads; each takes an arena, and what it leaves there (the loaded inventory
-    outlives its thread) keeps the arena's pages from going back: RSS crept up with every
-    reload (benchmarks/soak.py). Not glibc (musl): nothing to do."""
+    """Two glibc malloc arenas instead of eight per CPU. Each load runs in a thread of its own
+    and the blocking collectors in threads of theirs; each thread takes an arena, and what it
+    leaves there (the loaded inventory outlives its thread) keeps the arena's pages from going
+    back: RSS levelled off 10 MiB higher under reloads (benchmarks/soak.py). Not glibc (musl):
+    nothing to do."""
     try:
         ctypes.CDLL(None).mallopt(-8, 2)  # M_ARENA_MAX, glibc's malloc.h; what MALLOC_ARENA_MAX=2 sets
     except (OSError, AttributeError):

@@ -28,10 +28,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from agent.checks import Check, State, above
 from agent.collector import Collector, CollectorError, CollectorSettings, discover
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from agent.schema import Duration
 
 TARGET_LABELS = ["target", "site"]

@@ -1,8 +1,10 @@
 """The cached snapshot a scrape serves: each collector's last output, rendered once.
 
-Each collector's output is rendered in both formats, and each of those gzipped, when the
-collector finishes; a scrape joins those bytes, so it never runs collector code nor waits
-for a probe. Gzip members concatenate into one valid stream (RFC 1952 §2.2: a gzip file
+Each collector's output is rendered in both formats, and its OpenMetrics (what Prometheus asks
+for) gzipped, when the collector finishes; a scrape joins those bytes, so it never runs
+collector code nor waits for a probe. The text format is gzipped for the first scrape that
+asks for it gzipped, once per result: gzipping both at every run was a tenth of the host
+collectors' CPU for a format Prometheus does not ask for. Gzip members concatenate into one valid stream (RFC 1952 §2.2: a gzip file
 is a series of members), and clients read them all (Go's compress/gzip Reader, which
 Prometheus uses, is multistream by default; so are Python's gzip and urllib3). Only the
 collector health and the check states are rendered at the scrape, outside the lock that
@@ -17,12 +19,9 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
-from prometheus_client.exposition import generate_latest
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
-
 from agent import __version__
 from agent.checks import Check, State
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, render
 from agent.states import CheckStates
 
 TEXT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -37,23 +36,6 @@ def gzip_member(data: bytes) -> bytes:
 _OM_EOF_GZIP = gzip_member(_OM_EOF)
 
 
-class _Families:
-    """The registry-shaped object prometheus_client's renderers want."""
-
-    def __init__(self, families):
-        self._families = families
-
-    def collect(self):
-        return self._families
-
-
-def render(families: list) -> tuple[bytes, bytes]:
-    """Text format and OpenMetrics (without its `# EOF`, added once per scrape)."""
-    registry = _Families(families)
-    openmetrics = generate_openmetrics(registry)
-    return generate_latest(registry), openmetrics[: -len(_OM_EOF)]
-
-
 @dataclass
 class Result:
     """One run of one collector."""
@@ -65,13 +47,23 @@ class Result:
     detail: str = ""
     text: bytes = b""
     openmetrics: bytes = b""
-    text_gzip: bytes = b""  # each of the two as one gzip member
-    openmetrics_gzip: bytes = b""
+    openmetrics_gzip: bytes = b""  # as one gzip member
     checks: list[Check] = field(default_factory=list)
+    _text_gzip: bytes | None = field(default=None, repr=False)
 
     @property
     def success(self) -> bool:
         return self.reason is None
+
+    def part(self, openmetrics: bool, compress: bool) -> bytes:
+        """This run's exposition in a format, as a gzip member if `compress`."""
+        if not compress:
+            return self.openmetrics if openmetrics else self.text
+        if openmetrics:
+            return self.openmetrics_gzip
+        if self._text_gzip is None:  # two scrapes at once may both compress it: the same bytes
+            self._text_gzip = gzip_member(self.text)
+        return self._text_gzip
 
 
 @dataclass
@@ -181,8 +173,7 @@ class Snapshot:
                        if status.last is not None and status.last.success]
         text, om = render(health)
         head, checks = om if openmetrics else text, states.exposition()
-        part = ("openmetrics" if openmetrics else "text") + ("_gzip" if compress else "")
-        parts = [getattr(result, part) for result in results]
+        parts = [result.part(openmetrics, compress) for result in results]
         if compress:
             last, member = self._states_gzip
             if checks != last:

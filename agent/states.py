@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from prometheus_client.utils import floatToGoString
-
 from agent import outage
 from agent.checks import Check, State
 from agent.inventory import NETWORK_TEAM_ROLES
 from agent.inventory.service_levels import Schedule
+from agent.metrics import sample_line
 
 CHECK_LABELS = ["check", "target", "site", "team"]
 
@@ -126,19 +125,19 @@ class CheckStates:
         per_family = list(zip(*lines.values())) or [()] * len(_CHECK_FAMILIES)
         out = [_family(name, help_text, samples) for (name, help_text), samples in zip(_CHECK_FAMILIES, per_family)]
         out.append(_family("egov_site_uplink_up", "1 while the site's routers answer pings, 0 when none does.",
-                           [_sample("egov_site_uplink_up", ("site", site),
-                                    ("site_type", self.inventory.sites[site].type), value=1.0 if up else 0.0)
+                           [sample_line("egov_site_uplink_up", (("site", site), ("site_type", self.inventory.sites[site].type)),
+                                        1.0 if up else 0.0)
                             for site, up in sorted(outages.uplink_up.items())]))
         out.append(_family("egov_site_cut_off", "1 for a site cut off because the uplink of site `cause` is down.",
-                           [_sample("egov_site_cut_off", ("site", site), ("cause", cause), value=1.0)
+                           [sample_line("egov_site_cut_off", (("site", site), ("cause", cause)), 1.0)
                             for site, cause in sorted(outages.cause.items())]))
         out.append(_family("egov_outage_sites_cut_off", "For a down site whose own uplinks are up (a root cause), "
                            "the number of sites cut off behind it.",
-                           [_sample("egov_outage_sites_cut_off", ("site", site), value=count)
+                           [sample_line("egov_outage_sites_cut_off", (("site", site),), count)
                             for site, count in sorted(outages.roots.items())]))
         out.append(_family("egov_site_maintenance", "1 for a site inside one of its maintenance windows "
                            "(the inventory's egov_maintenance): its alerts are held.",
-                           [_sample("egov_site_maintenance", ("site", site), value=1.0)
+                           [sample_line("egov_site_maintenance", (("site", site),), 1.0)
                             for site in sorted(self.maintenance[0])]))
         text = "".join(out).encode()
         self._lines.text = (self.version, text)
@@ -169,24 +168,14 @@ _CHECK_FAMILIES = [
 ]
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r'\"')
-
-
-def _sample(name: str, *labels: tuple[str, str], value: float) -> str:
-    """One sample line as prometheus_client writes a gauge's, in either format (labels sorted)."""
-    pairs = ",".join(f'{key}="{_escape(str(text))}"' for key, text in sorted(labels))
-    return f"{name}{{{pairs}}} {floatToGoString(value)}\n"
-
-
 def _family(name: str, help_text: str, samples) -> str:
     return f"# HELP {name} {help_text}\n# TYPE {name} gauge\n" + "".join(samples)
 
 
 def _check_lines(name, target, site, team, state, began, config_error, thresholds) -> tuple[str, str, str, str]:
     labels = tuple(zip(CHECK_LABELS, (name, target, site, team)))
-    return (_sample("egov_check_status", *labels, value=state),
-            _sample("egov_check_status_since_timestamp_seconds", *labels, value=began),
-            "".join(_sample("egov_check_threshold", *labels, ("level", level), value=value)
+    return (sample_line("egov_check_status", labels, state),
+            sample_line("egov_check_status_since_timestamp_seconds", labels, began),
+            "".join(sample_line("egov_check_threshold", (*labels, ("level", level)), value)
                     for level, value in thresholds if value is not None),
-            _sample("egov_check_config_error", *labels, value=1.0) if config_error else "")
+            sample_line("egov_check_config_error", labels, 1.0) if config_error else "")

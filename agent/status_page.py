@@ -268,13 +268,14 @@ class _Page:
 
 def _month_so_far(statuses) -> dict[str, float]:
     """Each site's availability this month so far, from the availability collector's last run."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     last = next((s.last for s in statuses if s.name == "availability" and s.last is not None), None)
     if last is None or not last.success:
         return {}
-    return {sample.labels["site"]: sample.value for family in text_string_to_metric_families(last.text.decode())
-            for sample in family.samples if sample.name == "egov_site_availability_month_ratio"}
+    return {site: float(value) for site, value in _MONTH_RATIO.findall(last.text.decode())}
+
+
+# the availability collector's own lines; a site is an Ansible group name, nothing in it escaped
+_MONTH_RATIO = re.compile(r'^egov_site_availability_month_ratio\{site="([^"\\]*)"\} (\S+)$', re.MULTILINE)
 
 
 def _dot(state: State) -> str:

@@ -179,7 +179,7 @@ def worker(args) -> int:
 
     from agent.context import Context
     from agent.inventory import load_inventory
-    from agent.snapshot import render
+    from agent.scheduler import _finish
     from collectors.snmp import SnmpCollector, SnmpSettings
 
     settings = SnmpSettings(concurrency=args.concurrency, max_repetitions=args.max_repetitions,
@@ -189,10 +189,13 @@ def worker(args) -> int:
     with asyncio.Runner() as runner:
         for _ in sys.stdin:
             families = runner.run(collector.collect())
-            text = render(families)[0]
             up = next(family for family in families if family.name == "egov_snmp_up")
-            print(json.dumps({"ok": int(sum(sample.value for sample in up.samples)),
-                              "series": sample_lines(text)}), flush=True)
+            ok = int(sum(sample.value for sample in up.samples))
+            # what the daemon does with a run (agent.scheduler._finish: both formats, OpenMetrics gzipped, the
+            # checks), and what it holds of it until the next (the bytes, as the snapshot does; not the families)
+            held = _finish(collector, families)
+            del families
+            print(json.dumps({"ok": ok, "series": sample_lines(held["text"])}), flush=True)
     return 0
 
 
@@ -235,12 +238,12 @@ def measured(pid: int, simulator: int, cycle) -> dict:
 
 
 def facts() -> dict:
-    out = subprocess.run([require(SNMP_EXPORTER), "--version"], capture_output=True, text=True)
-    import pysnmp
+    from importlib.metadata import version
 
+    out = subprocess.run([require(SNMP_EXPORTER), "--version"], capture_output=True, text=True)
     return {"kernel": platform.release(), "cpus": os.cpu_count(),
             "python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
-            "pysnmp": pysnmp.__version__, "snmp_exporter": (out.stdout or out.stderr).splitlines()[0].strip()}
+            "gufo-snmp": version("gufo-snmp"), "snmp_exporter": (out.stdout or out.stderr).splitlines()[0].strip()}
 
 
 def table(rows: list[tuple[str, str, str, str, str]]) -> str:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from prometheus_client.core import GaugeMetricFamily
-
 from agent.audit.store import DEFAULT_STORE
 from agent.audit.policy import POLICIES, SEVERITIES
 from agent.checks import Check, State
 from agent.collector import Collector, CollectorError, CollectorSettings, register
+from agent.metrics import GaugeMetricFamily
 from agent.schema import Duration
 from agent.yamlfile import ConfigError
 

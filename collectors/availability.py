@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from prometheus_client.core import GaugeMetricFamily
+from agent.metrics import GaugeMetricFamily
 
 from agent.collector import Collector, CollectorError, CollectorSettings, register
 from agent.schema import Duration

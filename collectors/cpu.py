@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import psutil
-from prometheus_client.core import CounterMetricFamily
 
 from agent.collector import Collector, register
+from agent.metrics import CounterMetricFamily
 
 # node_cpu_seconds_total's modes; guest time is exported apart (and is also counted in user/nice)
 MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")

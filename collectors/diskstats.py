@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from agent.collector import CollectorSettings, register
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from agent.schema import Regex
 from collectors._proc import ProcCollector, matches, parser, read_text, with_samples
 

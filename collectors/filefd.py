@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-from prometheus_client.core import GaugeMetricFamily
-
 from agent.collector import register
+from agent.metrics import GaugeMetricFamily
 from collectors._proc import ProcCollector, parser, read_text
 
 

@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass
 
 import psutil
-from prometheus_client.core import GaugeMetricFamily
 
 from agent.checks import Check, State, below, worst
 from agent.collector import Collector, CollectorSettings, register
+from agent.metrics import GaugeMetricFamily
 from agent.schema import Duration, Ratio, Regex
 from collectors._proc import matches, with_samples
 

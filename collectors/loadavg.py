@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from prometheus_client.core import GaugeMetricFamily
-
 from agent.checks import Check, above
 from agent.collector import Collector, CollectorSettings, register
+from agent.metrics import GaugeMetricFamily
 
 
 @dataclass

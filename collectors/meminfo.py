@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from prometheus_client.core import GaugeMetricFamily
-
 from agent.checks import Check, State, below
 from agent.collector import CollectorSettings, register
+from agent.metrics import GaugeMetricFamily
 from collectors._proc import ProcCollector, parser, read_text
 
 _PARENTHESES = re.compile(r"\((.*)\)")

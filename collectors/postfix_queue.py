@@ -14,10 +14,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from prometheus_client.core import GaugeMetricFamily
-
 from agent.checks import Check, above
 from agent.collector import Collector, CollectorError, CollectorSettings, register
+from agent.metrics import GaugeMetricFamily
 from agent.schema import Duration
 
 QUEUES = ("maildrop", "incoming", "active", "deferred", "hold")  # postfix's queues showq reports

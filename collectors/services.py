@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 
 import psutil
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from agent.checks import Check, State
 from agent.collector import Collector, CollectorSettings, register
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from agent.schema import Regex
 
 

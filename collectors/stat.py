@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from agent.collector import register
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from collectors._proc import ProcCollector, parser, read_text
 
 # /proc/stat key: (metric family, metric name, HELP)

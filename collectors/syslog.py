@@ -37,11 +37,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from agent import platforms
 from agent.checks import Check, above
 from agent.collector import Collector, CollectorError, CollectorSettings, register
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from agent.probe import TARGET_LABELS
 from agent.schema import Duration
 from collectors._syslog_message import SEVERITIES, MessageError, StreamFramer, event, parse, utc_offset

@@ -6,9 +6,8 @@ import glob
 import os
 import time
 
-from prometheus_client.core import GaugeMetricFamily, InfoMetricFamily
-
 from agent.collector import Collector, register
+from agent.metrics import GaugeMetricFamily, InfoMetricFamily
 from collectors._proc import read_text
 
 @register

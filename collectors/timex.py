@@ -7,10 +7,9 @@ import functools
 import os
 from dataclasses import dataclass
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-
 from agent.checks import Check, State, above
 from agent.collector import Collector, CollectorError, CollectorSettings, register
+from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 
 TIME_ERROR = 5  # adjtimex's return value while the clock is not synchronised
 STA_NANO = 0x2000  # status bit: offset and jitter are in nanoseconds, not microseconds

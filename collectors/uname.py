@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client.core import InfoMetricFamily
-
 from agent.collector import Collector, register
+from agent.metrics import InfoMetricFamily
 from collectors._proc import read_text
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client.core import UnknownMetricFamily
-
 from agent.collector import CollectorSettings, register
+from agent.metrics import UnknownMetricFamily
 from agent.schema import Regex
 from collectors._proc import ProcCollector, matches, parser, read_text
 

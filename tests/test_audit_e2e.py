@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import yaml
 from netmiko import ConnectHandler
-from prometheus_client.core import Metric
 
 from agent import exitcodes
 from agent.cli import main
 from agent.context import Context
 from agent.inventory import load_inventory
+from agent.metrics import Family
 from collectors.audit import AuditCollector, AuditSettings
 from tests.peer_sim import PASSWORD, start_fleet
 from tests.sim import Device, public_key_line
@@ -82,7 +82,7 @@ def province(tmp_path_factory):
             os.environ.pop(name, None)
 
 
-def collect(store: str, inventory: Path) -> dict[str, Metric]:
+def collect(store: str, inventory: Path) -> dict[str, Family]:
     collector = AuditCollector(AuditSettings(store=store), Context(inventory=load_inventory(inventory)))
     return {family.name: family for family in collector.collect()}
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.collector import Collector, CollectorError, CollectorSettings
+from agent.metrics import GaugeMetricFamily
 from agent.scheduler import Scheduler
 from agent.snapshot import Snapshot
 
@@ -100,6 +100,37 @@ def test_failures_are_isolated_and_reported():
     assert got[("egov_collector_errors_total", (("collector", "refused"), ("reason", "connect")))] == 1
     # the error text is on the status page and in logs, never in a label
     assert all("refused by" not in str(labels) for _, labels in got)
+
+
+def test_blocking_collectors_take_turns_on_one_kept_thread_and_none_waits_behind_a_hung_one():
+    class Where(Collector):
+        def collect(self):
+            self.threads.add(threading.get_ident())
+            yield GaugeMetricFamily("test_where", "Here.", value=1)
+
+    ones = [type(f"Where{i}", (Where,), {"name": f"where{i}", "threads": set()})(settings()) for i in range(3)]
+    release = threading.Event()
+    hanging = Hanging(release, settings=settings(timeout=1, interval=2))
+    scheduler = Scheduler(Snapshot())
+    scheduler.use({c.name: c for c in ones})
+
+    async def scenario():
+        for _ in range(5):
+            await scheduler.run_all_once()
+        kept = {ident for c in ones for ident in c.threads}
+        scheduler.use({c.name: c for c in (hanging, *ones)})  # the hung one is first in the queue
+        behind = await scheduler.run_all_once()
+        release.set()
+        for _ in range(100):  # the hung one returns, finds nothing waiting, and ends
+            if scheduler._blocking.threads == 1:
+                break
+            await asyncio.sleep(0.05)
+        return kept, {r.collector: r for r in behind}, scheduler._blocking.threads
+
+    kept, behind, threads = asyncio.run(scenario())
+    assert len(kept) == 1 and threads == 1  # five rounds of three collectors on one thread, and one again after
+    assert behind["hanging"].reason == "timeout"
+    assert all(behind[c.name].success for c in ones)  # each within its 0.3 s timeout, the hung one taking 1 s
 
 
 def test_a_scrape_does_not_wait_for_a_hung_collector():

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily
+from agent.metrics import CounterMetricFamily
 
 from agent import exitcodes
 

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import threading
-import time
 import unicodedata
 import urllib.parse
 import urllib.request
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 from agent import targets
+from tests.alerting import wait_for
 from tests.peers import http_get, query, require, start_alertmanager, start_prometheus
 from tests.test_docs import as_regex, documented
 
@@ -216,15 +216,6 @@ def serve(handler, address: str = "127.0.0.1") -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((address, 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
-
-
-def wait_for(fetch, expected, what: str, timeout: float = 30.0) -> None:
-    """Poll `fetch()` until it returns `expected`; a generous bound, only against hanging."""
-    deadline = time.monotonic() + timeout
-    while (value := fetch()) != expected:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: expected {expected!r}, still {value!r} after {timeout}s")
-        time.sleep(0.2)
 
 
 def test_prometheus_scrapes_the_agents_with_the_sample_config(prometheus_dir, tmp_path):

@@ -1,7 +1,9 @@
 """Alerts that reach people, end to end: a PoP's uplink is cut under a real agent, and the
 network team finds exactly one mail in its real mailbox, in Vietnamese first, naming the PoP
 with its diacritics and the number of sites behind it; when the uplink is back, exactly one
-resolved mail follows.
+resolved mail follows. With two monitoring servers (two Prometheus, two clustered
+Alertmanagers gossiping on their own 127.x addresses) still one mail, and still one resolved
+mail when one Alertmanager is stopped in the middle of the outage.
 
 The monitoring server is what playbooks/monitoring_server.yml makes of a disposable target
 (tests/peer_sshd.py): Prometheus and Alertmanager from Debian's packages, configured from the
@@ -16,9 +18,14 @@ from __future__ import annotations
 import email
 import email.policy
 import imaplib
+import contextlib
+import json
 import os
 import shutil
+import socket
 import ssl
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -26,11 +33,12 @@ import yaml
 from tests.alerting import (COMMUNE_ROUTERS, POP_ROUTER, SITE_NAMES, agent_config, shorten_rules, shorten_timers,
                             stays, wait_for, write_inventory)
 from tests.peer_nft import dropping
-from tests.peer_sshd import connection, make_key, override_inventory, provision_run, require_baseline_packages
-from tests.peers import free_port, query
+from tests.peer_sshd import (Target, connection, make_key, override_inventory, provision_run,
+                             require_baseline_packages)
+from tests.peers import free_port, http_get, query
 
 REPO = Path(__file__).resolve().parent.parent
-SERVER = "giamsat-01"
+SERVERS = ["giamsat-01", "giamsat-02"]
 PASSWORD_ENV = "EGOV_TEST_ALERT_SMTP_PASSWORD"
 TARGET_CA = "/etc/ssl/egov-test-mail-ca.pem"  # where the mail server's certificate goes on the target
 
@@ -75,59 +83,101 @@ def body(message) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 
 
-def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resolution_once(
-        start_agent, mail_peer, ssh_targets, tmp_path):  # noqa: F811
+def free_port_on(addresses: list[str]) -> int:
+    """A port free on every address: the servers of a pair share their port numbers."""
+    while True:
+        port = free_port(addresses[0])
+        try:
+            for address in addresses[1:]:
+                with socket.socket() as sock:
+                    sock.bind((address, port))
+            return port
+        except OSError:
+            continue
+
+
+@dataclass
+class Province:
+    servers: list[Target]
+    agent_url: str
+    prometheus_urls: list[str]
+    alertmanager_port: int
+    run: object  # the provision run
+
+
+@contextlib.contextmanager
+def province(count: int, start_agent, mail_peer, ssh_targets, tmp_path):
+    """`count` monitoring servers set up by playbooks/monitoring_server.yml from the inventory,
+    mailing the teams through mail_peer, and the agent that probes the small province."""
     require_baseline_packages()
     inventory, config = tmp_path / "inventory", tmp_path / "agent.yml"
-    target = ssh_targets.start()
+    servers = ssh_targets.start_many(count)
     try:
-        write_inventory(inventory, {SERVER: target.address})
+        write_inventory(inventory, {name: server.address for name, server in zip(SERVERS, servers)})
         agent_config(config)
         agent = start_agent("-c", str(config), "-i", str(inventory))
         (inventory / "host_vars").mkdir()
         (inventory / "host_vars" / "egov-agent-01.yml").write_text(f"egov_agent_port: {agent.url.rsplit(':', 1)[1]}\n")
-        target.path(TARGET_CA).write_bytes(mail_peer.ca_file.read_bytes())
-        prometheus_port = free_port(target.address)
-        teams = dict(zip(("datacenter", "network", "security"), ([address] for address in mail_peer.teams)))
+        for server in servers:
+            server.path(TARGET_CA).write_bytes(mail_peer.ca_file.read_bytes())
+        addresses = [server.address for server in servers]
+        ports = {name: free_port_on(addresses) for name in ("prometheus", "alertmanager", "cluster")}
         override = override_inventory(
-            tmp_path / "override.yml", {SERVER: connection(target, ssh_targets.root_key)},
+            tmp_path / "override.yml",
+            {name: connection(server, ssh_targets.root_key) for name, server in zip(SERVERS, servers)},
             make_key(tmp_path, "admin_key"), monitoring_server_apt_cache_valid_time=0,
-            monitoring_server_prometheus_port=prometheus_port,
-            monitoring_server_alertmanager_port=free_port(target.address),
+            monitoring_server_prometheus_port=ports["prometheus"],
+            monitoring_server_alertmanager_port=ports["alertmanager"],
+            monitoring_server_cluster_port=ports["cluster"],
             monitoring_server_monitoring_dir=str(shortened_monitoring(tmp_path)),
-            monitoring_server_teams=teams,
+            monitoring_server_teams=dict(zip(("datacenter", "network", "security"),
+                                             ([address] for address in mail_peer.teams))),
             monitoring_server_smtp={"smarthost": f"{mail_peer.host}:{mail_peer.smtp_port}",
                                     "from": "giamsat@mail.test", "username": mail_peer.user,
                                     "password_env": PASSWORD_ENV,
                                     "tls_config": {"ca_file": TARGET_CA, "server_name": "mail.test"}})
         os.environ[PASSWORD_ENV] = mail_peer.password  # the controller's environment, as from Vault
         try:
-            run = provision_run(SERVER, [str(inventory), str(override)], playbook="monitoring_server.yml")
+            run = provision_run("monitoring_servers", [str(inventory), str(override)], playbook="monitoring_server.yml")
         finally:
             del os.environ[PASSWORD_ENV]
         assert run.rc == 0, run.output[-6000:]
+        urls = [f"http://{address}:{ports['prometheus']}" for address in addresses]
+        for url in urls:
+            wait_for(lambda: {s["metric"]["site"]: float(s["value"][1]) for s in query(url, "egov_site_uplink_up")},
+                     dict.fromkeys(["pop_mot", *COMMUNE_ROUTERS], 1.0), f"every uplink up in {url}", timeout=60)
+        yield Province(servers, agent.url, urls, ports["alertmanager"], run)
+    finally:
+        for server in servers:
+            ssh_targets.stop(server)
+
+
+def cut_the_pop():
+    return dropping(dict.fromkeys([POP_ROUTER, *COMMUNE_ROUTERS.values()], 1))
+
+
+def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resolution_once(
+        start_agent, mail_peer, ssh_targets, tmp_path):  # noqa: F811
+    network, *others = (mail_peer.teams[1], mail_peer.teams[0], mail_peer.teams[2])
+    before = {address: len(mailbox(mail_peer, address)) for address in mail_peer.teams}
+
+    def new(address: str) -> list:
+        return mailbox(mail_peer, address)[before[address]:]
+
+    with province(1, start_agent, mail_peer, ssh_targets, tmp_path) as setup:
+        [server] = setup.servers
         # the password is in a file only Alertmanager's user reads, never in alertmanager.yml
-        password_file = target.path("/etc/prometheus/alertmanager-smtp.password")
+        password_file = server.path("/etc/prometheus/alertmanager-smtp.password")
         assert password_file.read_text() == mail_peer.password and password_file.stat().st_mode & 0o007 == 0
-        assert mail_peer.password not in target.path("/etc/prometheus/alertmanager.yml").read_text()
-        assert mail_peer.password not in run.output
+        assert mail_peer.password not in server.path("/etc/prometheus/alertmanager.yml").read_text()
+        assert mail_peer.password not in setup.run.output
+        stays(lambda: [len(new(address)) for address in mail_peer.teams], [0, 0, 0], "nobody mailed while healthy",
+              seconds=3)
 
-        network = teams["network"][0]
-        others = [address for address in mail_peer.teams if address != network]
-        prometheus = f"http://{target.address}:{prometheus_port}"
-
-        def series(expression: str) -> dict[str, float]:
-            return {s["metric"]["site"]: float(s["value"][1]) for s in query(prometheus, expression)}
-
-        wait_for(lambda: series("egov_site_uplink_up"), dict.fromkeys(["pop_mot", *COMMUNE_ROUTERS], 1.0),
-                 "every uplink up in the monitoring server's Prometheus", timeout=60)
-        stays(lambda: [subjects(mail_peer, address) for address in mail_peer.teams], [[], [], []],
-              "nobody mailed while healthy", seconds=3)
-
-        with dropping(dict.fromkeys([POP_ROUTER, *COMMUNE_ROUTERS.values()], 1)):
-            wait_for(lambda: len(mailbox(mail_peer, network)), 1, "one mail to the network team", timeout=90)
-            stays(lambda: len(mailbox(mail_peer, network)), 1, "no second mail during the outage", seconds=5)
-        [firing] = mailbox(mail_peer, network)
+        with cut_the_pop():
+            wait_for(lambda: len(new(network)), 1, "one mail to the network team", timeout=90)
+            stays(lambda: len(new(network)), 1, "no second mail during the outage", seconds=5)
+        [firing] = new(network)
         subject, text = str(firing["Subject"]), body(firing)
         pop = SITE_NAMES["pop_mot"]
         assert subject.startswith(f"[{SITE_NAMES['province']}] SỰ CỐ / FIRING: {pop} — Mất đường truyền"), subject
@@ -135,16 +185,40 @@ def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resoluti
         assert f"Ở đâu: {pop} (pop_mot), {SITE_NAMES['province']}" in text
         assert "3 điểm phía sau" in text and "(xa_ba, xa_hai, xa_mot)" in text
         assert "Nguyên nhân gốc: mất đường truyền (uplink) của chính điểm này" in text
-        assert "Từ lúc: " in text and f"Trang trạng thái: {agent.url}/" in text
+        assert "Từ lúc: " in text and f"Trang trạng thái: {setup.agent_url}/" in text
         assert "3 site(s) behind it are cut off" in text
         # postfix names the protocol (RFC 3848): ESMTPSA or UTF8SMTPSA, S for STARTTLS, A for AUTH
         assert "SMTPSA id" in firing["Received"], firing["Received"]
 
-        wait_for(lambda: len(mailbox(mail_peer, network)), 2, "the resolution to the network team", timeout=90)
-        stays(lambda: len(mailbox(mail_peer, network)), 2, "nothing after the resolution", seconds=5)
-        resolved = mailbox(mail_peer, network)[1]
+        wait_for(lambda: len(new(network)), 2, "the resolution to the network team", timeout=90)
+        stays(lambda: len(new(network)), 2, "nothing after the resolution", seconds=5)
+        resolved = new(network)[1]
         assert str(resolved["Subject"]).startswith(f"[{SITE_NAMES['province']}] ĐÃ KHẮC PHỤC / RESOLVED: {pop}")
         assert "đã khắc phục lúc" in body(resolved)
-        assert [subjects(mail_peer, address) for address in others] == [[], []]  # nobody else was mailed
-    finally:
-        ssh_targets.stop(target)
+        assert [new(address) for address in others] == [[], []]  # nobody else was mailed
+
+
+def test_a_pair_of_monitoring_servers_mails_once_even_when_one_alertmanager_stops(
+        start_agent, mail_peer, ssh_targets, tmp_path):  # noqa: F811
+    network = mail_peer.teams[1]
+    before = len(mailbox(mail_peer, network))
+
+    def statuses() -> list[str]:
+        return ["resolved" if "RESOLVED" in str(m["Subject"]) else "firing" for m in mailbox(mail_peer, network)[before:]]
+
+    with province(2, start_agent, mail_peer, ssh_targets, tmp_path) as setup:
+        for server in setup.servers:  # each one gossips with the other, on its own address
+            status = json.loads(http_get(f"http://{server.address}:{setup.alertmanager_port}/api/v2/status")[2])
+            assert status["cluster"]["status"] == "ready" and len(status["cluster"]["peers"]) == 2, status["cluster"]
+            assert {peer["address"].rsplit(":", 1)[0] for peer in status["cluster"]["peers"]} == {
+                s.address for s in setup.servers}
+        with cut_the_pop():
+            wait_for(statuses, ["firing"], "one mail from the pair", timeout=90)
+            stays(statuses, ["firing"], "not a second one from the other Alertmanager", seconds=20)
+            # the first server's Alertmanager stops while the outage lasts
+            subprocess.run(["ssh", "-i", str(ssh_targets.root_key.private), "-p", str(setup.servers[0].port),
+                            "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes",
+                            f"root@{setup.servers[0].address}", "service prometheus-alertmanager stop"],
+                           check=True, capture_output=True, timeout=60)
+        wait_for(statuses, ["firing", "resolved"], "one resolved mail from the remaining one", timeout=120)
+        stays(statuses, ["firing", "resolved"], "exactly one resolved mail", seconds=20)

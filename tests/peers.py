@@ -91,11 +91,11 @@ def _started(peer: Peer, url: str, ready: str) -> Peer:
     return peer
 
 
-def start_prometheus(config: Path, directory: Path) -> Peer:
-    """A real Prometheus on `config`, its data and log in `directory`; `.url` once ready."""
+def start_prometheus(config: Path, directory: Path, *flags: str) -> Peer:
+    """A real Prometheus on `config` (and `flags`), its data and log in `directory`; `.url` once ready."""
     port = free_port()
     peer = Peer([require("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={directory / 'data'}",
-                 f"--web.listen-address=127.0.0.1:{port}"], directory / "prometheus.log")
+                 f"--web.listen-address=127.0.0.1:{port}", *flags], directory / "prometheus.log")
     return _started(peer, f"http://127.0.0.1:{port}", "/-/ready")
 
 

@@ -3,7 +3,8 @@ network team finds exactly one mail in its real mailbox, in Vietnamese first, na
 with its diacritics and the number of sites behind it; when the uplink is back, exactly one
 resolved mail follows. With two monitoring servers (two Prometheus, two clustered
 Alertmanagers gossiping on their own 127.x addresses) still one mail, and still one resolved
-mail when one Alertmanager is stopped in the middle of the outage.
+mail when one Alertmanager is stopped in the middle of the outage. Above the province, a central
+Prometheus receives the outage by remote_write and answers for it.
 
 The monitoring server is what playbooks/monitoring_server.yml makes of a disposable target
 (tests/peer_sshd.py): Prometheus and Alertmanager from Debian's packages, configured from the
@@ -35,7 +36,7 @@ from tests.alerting import (COMMUNE_ROUTERS, POP_ROUTER, SITE_NAMES, agent_confi
 from tests.peer_nft import dropping
 from tests.peer_sshd import (Target, connection, make_key, override_inventory, provision_run,
                              require_baseline_packages)
-from tests.peers import free_port, http_get, query
+from tests.peers import free_port, http_get, query, start_prometheus
 
 REPO = Path(__file__).resolve().parent.parent
 SERVERS = ["giamsat-01", "giamsat-02"]
@@ -106,9 +107,10 @@ class Province:
 
 
 @contextlib.contextmanager
-def province(count: int, start_agent, mail_peer, ssh_targets, tmp_path):
-    """`count` monitoring servers set up by playbooks/monitoring_server.yml from the inventory,
-    mailing the teams through mail_peer, and the agent that probes the small province."""
+def province(count: int, start_agent, mail_peer, ssh_targets, tmp_path, **variables):
+    """`count` monitoring servers set up by playbooks/monitoring_server.yml from the inventory
+    (and `variables`), mailing the teams through mail_peer, and the agent that probes the small
+    province."""
     require_baseline_packages()
     inventory, config = tmp_path / "inventory", tmp_path / "agent.yml"
     servers = ssh_targets.start_many(count)
@@ -135,7 +137,8 @@ def province(count: int, start_agent, mail_peer, ssh_targets, tmp_path):
             monitoring_server_smtp={"smarthost": f"{mail_peer.host}:{mail_peer.smtp_port}",
                                     "from": "giamsat@mail.test", "username": mail_peer.user,
                                     "password_env": PASSWORD_ENV,
-                                    "tls_config": {"ca_file": TARGET_CA, "server_name": "mail.test"}})
+                                    "tls_config": {"ca_file": TARGET_CA, "server_name": "mail.test"}},
+            **variables)
         os.environ[PASSWORD_ENV] = mail_peer.password  # the controller's environment, as from Vault
         try:
             run = provision_run("monitoring_servers", [str(inventory), str(override)], playbook="monitoring_server.yml")
@@ -152,19 +155,39 @@ def province(count: int, start_agent, mail_peer, ssh_targets, tmp_path):
             ssh_targets.stop(server)
 
 
+@contextlib.contextmanager
+def stopped_after(peer):
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
 def cut_the_pop():
     return dropping(dict.fromkeys([POP_ROUTER, *COMMUNE_ROUTERS.values()], 1))
 
 
 def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resolution_once(
         start_agent, mail_peer, ssh_targets, tmp_path):  # noqa: F811
+    """The central view too: the server forwards its outages to a central Prometheus (remote_write,
+    the province label), which answers for them."""
     network, *others = (mail_peer.teams[1], mail_peer.teams[0], mail_peer.teams[2])
     before = {address: len(mailbox(mail_peer, address)) for address in mail_peer.teams}
 
     def new(address: str) -> list:
         return mailbox(mail_peer, address)[before[address]:]
 
-    with province(1, start_agent, mail_peer, ssh_targets, tmp_path) as setup:
+    (tmp_path / "central").mkdir()
+    (tmp_path / "central" / "prometheus.yml").write_text("global: {evaluation_interval: 1s}\n")
+    central = start_prometheus(tmp_path / "central" / "prometheus.yml", tmp_path / "central",
+                               "--web.enable-remote-write-receiver")
+
+    def national(expression: str) -> dict[tuple, float]:
+        return {(s["metric"].get("province"), s["metric"].get("site")): float(s["value"][1])
+                for s in query(central.url, expression)}
+
+    with stopped_after(central), province(1, start_agent, mail_peer, ssh_targets, tmp_path, monitoring_server_province="tinh_thu",
+                           monitoring_server_central_write_url=f"{central.url}/api/v1/write") as setup:
         [server] = setup.servers
         # the password is in a file only Alertmanager's user reads, never in alertmanager.yml
         password_file = server.path("/etc/prometheus/alertmanager-smtp.password")
@@ -177,6 +200,10 @@ def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resoluti
         with cut_the_pop():
             wait_for(lambda: len(new(network)), 1, "one mail to the network team", timeout=90)
             stays(lambda: len(new(network)), 1, "no second mail during the outage", seconds=5)
+            wait_for(lambda: national('max by (province, site) (egov_outage_sites_cut_off)'),
+                     {("tinh_thu", "pop_mot"): 3.0}, "the outage in the central Prometheus")
+            assert national('ALERTS{alertname="EgovSiteUplinkDown", alertstate="firing"}') == {
+                ("tinh_thu", "pop_mot"): 1.0}
         [firing] = new(network)
         subject, text = str(firing["Subject"]), body(firing)
         pop = SITE_NAMES["pop_mot"]

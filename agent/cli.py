@@ -72,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
     _limit(meeting)
     meeting.set_defaults(func=_meeting_check)
 
+    page_hash = commands.add_parser("page-hash", help="print the hash of the text of a host's http check page "
+                                    "now, for the check's baseline_sha256")
+    page_hash.add_argument("host")
+    page_hash.add_argument("-i", "--inventory", metavar="PATH", required=True,
+                           help="an Ansible YAML inventory (file or directory)")
+    page_hash.set_defaults(func=_page_hash)
+
     provision = commands.add_parser("provision", help="provision a site's hosts with Ansible (playbooks/)")
     _limit(provision, required=True)
     provision.add_argument("-i", "--inventory", metavar="PATH", action="append", required=True,
@@ -192,6 +199,28 @@ def _meeting_check(args) -> int:
     code, table = run(args.inventory, args.config, args.limit)
     print(table, end="")
     return code
+
+
+def _page_hash(args) -> int:
+    from agent.collector import CollectorError
+    from agent.context import Context
+    from agent.inventory import load_inventory
+    from collectors._content import read_page
+    from collectors.http import HttpProbe
+
+    inventory = load_inventory(args.inventory)
+    target = next((t for t in inventory.targets() if t.name == args.host and "http" in t.checks), None)
+    if target is None:
+        raise ConfigError(f"{args.inventory}: no host {args.host!r} with an http check")
+    check, probe = target.checks["http"], HttpProbe(context=Context(inventory=inventory))
+    try:  # the request the probe sends, so the hash is the one it will compute
+        page = asyncio.run(asyncio.wait_for(probe.fetch(target, check, {}), probe.settings.probe_timeout))
+    except (CollectorError, OSError, asyncio.TimeoutError) as err:
+        detail = f"{err.reason}: {err.detail}" if isinstance(err, CollectorError) else str(err) or "timeout"
+        print(f"egov-agent: {args.host} ({check.url}): {detail}", file=sys.stderr)
+        return exitcodes.UNKNOWN
+    print(read_page(*page, check.url).hash(check.baseline_ignore))
+    return exitcodes.OK
 
 
 def _provision(args) -> int:

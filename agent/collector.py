@@ -1,7 +1,8 @@
 """What a collector is, and how collectors register themselves.
 
 A collector is one file in `collectors/`: a subclass of `Collector` with a `name`,
-a `Settings` dataclass (its config block, strict), a `SAMPLE` config block and a
+a `Settings` dataclass (its config block, strict; a comment beside each field says what
+it means, and `egov-agent sample-config` prints it with the default) and a
 `collect()` that returns metric families (prometheus_client's `Metric`), decorated
 with `@register`; `discover()` imports every module of the package, so adding a
 collector means adding a file, nothing else.
@@ -75,7 +76,9 @@ class Collector:
     help: ClassVar[str] = ""
     default_enabled: ClassVar[bool] = True
     Settings: ClassVar[type[CollectorSettings]] = CollectorSettings
-    SAMPLE: ClassVar[str] = ""  # commented YAML for `egov-agent sample-config`
+    # commented lines `egov-agent sample-config` prints after the keys (which it writes from
+    # Settings: each default, and the comment beside each field): only what the settings cannot say
+    SAMPLE_NOTE: ClassVar[str] = ""
 
     def __init__(self, settings: CollectorSettings | None = None, context: Context | None = None):
         from agent.context import Context

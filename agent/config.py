@@ -6,13 +6,15 @@ with its default settings, serving on 127.0.0.1:DEFAULT_PORT.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import textwrap
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
 from agent import yamlfile
 from agent.collector import Collector, CollectorSettings, discover
-from agent.schema import Duration, build
+from agent.probe import Probe
+from agent.schema import Duration, build, choices, field_help, field_types, written
 from agent.yamlfile import ConfigError, Located
 
 DEFAULT_PORT = 9469
@@ -28,12 +30,12 @@ def parse_listen(value: str) -> tuple[str, int]:
 
 @dataclass
 class AgentSettings:
-    listen: str = DEFAULT_LISTEN
+    listen: str = DEFAULT_LISTEN  # HOST:PORT of /metrics, the status page and /-/reload; read at start only
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    log_format: Literal["logfmt", "json"] = "logfmt"
+    log_format: Literal["logfmt", "json"] = "logfmt"  # one line per event, on stderr
     # exporter-toolkit web config (tls_server_config, basic_auth_users), as Prometheus exporters use
     web_config_file: str | None = None
-    inventory: str | None = None
+    inventory: str | None = None  # an Ansible YAML inventory (targets, sites, thresholds); -i overrides it
     # this agent's host in the inventory; default: this machine's hostname
     inventory_host: str | None = None
     # a check's new state must last this long before it is shown, so a flapping link does not page
@@ -88,25 +90,54 @@ def load_config(path: str | Path | None = None) -> Config:
 
 
 def sample_config() -> str:
-    """A commented agent.yml assembled from the collectors' own SAMPLE blocks."""
-    lines = [
-        "# egov-agent configuration. Every key is optional; unknown keys are errors.",
-        f"listen: {DEFAULT_LISTEN}",
-        "log_level: info            # debug, info, warning, error",
-        "log_format: logfmt         # logfmt or json, one line per event",
-        "# web_config_file: /etc/egov-agent/web.yml   # TLS and basic auth, as Prometheus exporters do",
-        "# inventory: /etc/egov-agent/inventory       # an Ansible YAML inventory: targets, sites, thresholds",
-        "# inventory_host: dc1-mail-01                # this agent's host in it (default: the hostname)",
-        "check_hold: 60s           # a check's new state must last this long before it is shown",
-        "reload_timeout: 30s       # a reload that takes longer to load is abandoned (the old config serves on)",
-        "",
-        "# Each collector: enabled, interval and timeout (< interval), plus its own keys.",
-        "collectors:",
-    ]
+    """A commented agent.yml, generated: every key with its real default and the comment beside
+    its field (agent.schema.field_help), then a collector's SAMPLE_NOTE for what its settings
+    cannot say. Nothing in it is written twice, so nothing in it can drift from the defaults."""
+    lines = ["# egov-agent configuration. Every key is optional; unknown keys are errors.",
+             *_sample_keys(AgentSettings(), skip="collectors"),
+             "",
+             "# Each collector: enabled, interval and timeout (less than the interval), then its own keys.",
+             "collectors:"]
     for name, cls in discover().items():
-        default = "on" if cls.default_enabled else "off"
-        lines.append(f"  # {name} ({default} by default): {cls.help}")
-        sample = cls.SAMPLE or f"{name}: {{}}\n"
-        lines += ["  " + line if line else "" for line in sample.rstrip("\n").splitlines()]
+        lines.append(f"  # {name} ({'on' if cls.default_enabled else 'off'} by default): {cls.help}")
+        lines.append(f"  {name}:")
+        lines += _sample_keys(cls.Settings(enabled=cls.default_enabled), indent="    ")
+        if issubclass(cls, Probe):
+            lines += _check_keys(name, cls.CheckSettings)
+        lines += [f"    {line}" for line in cls.SAMPLE_NOTE.splitlines()]
         lines.append("")
     return "\n".join(lines)
+
+
+def _check_keys(kind: str, check: type) -> list[str]:
+    """What a probe's inventory check may say, each key with its default."""
+    defaults = {f.name: getattr(check(), f.name) for f in fields(check)}
+    keys = ", ".join(f"{name} ({written(tp, defaults[name])})" if defaults[name] not in (None, (), [])
+                     else name for name, tp in field_types(check).items())
+    text = f"What to probe comes from the inventory: a host's egov_checks.{kind}, with the keys {keys}."
+    return [f"    # {line}" for line in textwrap.wrap(text, SAMPLE_WIDTH - 6)]
+
+
+SAMPLE_WIDTH = 110  # a comment that does not fit beside its key goes above it
+
+
+def _sample_keys(settings, indent: str = "", skip: str = "") -> list[str]:
+    """`key: default  # help` for every field of the settings dataclass."""
+    helps, types = field_help(type(settings)), field_types(type(settings))
+    rows = []
+    for name, tp in types.items():
+        if name != skip:
+            options = choices(tp)
+            help_ = "; ".join(filter(None, [helps.get(name), options and "one of " + ", ".join(options)]))
+            rows.append((f"{name}: {written(tp, getattr(settings, name))}", help_))
+    width = max((len(key) for key, help_ in rows if help_ and len(key) <= 40), default=0)
+    lines = []
+    for key, help_ in rows:
+        if not help_:
+            lines.append(indent + key)
+        elif len(indent) + max(width, len(key)) + 4 + len(help_) <= SAMPLE_WIDTH:
+            lines.append(f"{indent}{key.ljust(width)}  # {help_}")
+        else:
+            lines += [f"{indent}# {line}" for line in textwrap.wrap(help_, SAMPLE_WIDTH - len(indent) - 2)]
+            lines.append(indent + key)
+    return lines

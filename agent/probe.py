@@ -3,15 +3,20 @@ a timeout per target, failure as data, and per-target checks.
 
 A probe collector (icmp, tcp, http, smtp, sip ...) subclasses `Probe`, names the
 inventory check kind it serves (`name`, the key under a host's `egov_checks`), declares
-its metric families in `FAMILIES` and implements one coroutine:
+the settings of that check (`CheckSettings`, a dataclass in the probe's own file), its
+metric families (`FAMILIES`) and implements one coroutine:
 
     async def probe(self, target, check) -> Iterable[Sample]
 
 which measures one target and returns its samples, or raises CollectorError(reason, detail)
 when the target cannot be measured. The caller, not the probe, records
 `egov_<kind>_up{target,site}`, `egov_<kind>_duration_seconds{target,site}` and
-`egov_<kind>_failures_total{target,site,reason}`, as blackbox_exporter's prober caller does.
+`egov_<kind>_failures_total{target,site,reason}`, as blackbox_exporter's prober caller does;
+their HELP comes from the probe (`UP_HELP` ...), which knows what "up" means for it.
 Probe families carry `target` and `site` first, then their own labels.
+
+The inventory's check kinds are the registered probes' (`check_kinds()`): adding a probe
+adds its kind, with no list to edit elsewhere.
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ from typing import Any, ClassVar, NamedTuple
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from agent.checks import Check, State, above
-from agent.collector import Collector, CollectorError, CollectorSettings
+from agent.collector import Collector, CollectorError, CollectorSettings, discover
 from agent.schema import Duration
 
 TARGET_LABELS = ["target", "site"]
+REQUIRED = {"required": True}  # metadata of a check field that must be set once the defaults are merged
 
 
 class Sample(NamedTuple):
@@ -54,11 +60,19 @@ class ProbeSettings(CollectorSettings):
 
 
 @dataclass
+class TimedCheck:
+    """A check judged by how long its probe took, the base of most probes' CheckSettings."""
+
+    time_warning: Duration | None = None
+    time_critical: Duration | None = None
+
+
+@dataclass
 class Outcome:
     """One target's result in one run."""
 
     target: Any  # agent.inventory.Target
-    check: Any  # the inventory check dataclass of this kind, defaults merged
+    check: Any  # the probe's CheckSettings, the inventory's defaults merged
     duration: float
     samples: list[Sample]
     reason: str | None = None
@@ -67,8 +81,13 @@ class Outcome:
 
 class Probe(Collector):
     Settings = ProbeSettings
+    CheckSettings: ClassVar[type] = TimedCheck  # a host's egov_checks.<name>, strict like Settings
     # family key -> (metric type "gauge" | "counter", help, own label names)
     FAMILIES: ClassVar[dict[str, tuple[str, str, list[str]]]] = {}
+    # HELP of the series the caller records; {kind} is the probe's name
+    UP_HELP: ClassVar[str] = "1 if the last {kind} probe of the target succeeded."
+    DURATION_HELP: ClassVar[str] = "Duration of the last {kind} probe."
+    FAILURES_HELP: ClassVar[str] = "Failed {kind} probes by reason."
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)
@@ -119,11 +138,10 @@ class Probe(Collector):
 
     def _families(self, outcomes: list[Outcome]) -> list:
         kind = self.name
-        up = GaugeMetricFamily(f"egov_{kind}_up", f"1 if the last {kind} probe of the target succeeded.",
-                               labels=TARGET_LABELS)
-        duration = GaugeMetricFamily(f"egov_{kind}_duration_seconds", f"Duration of the last {kind} probe.",
+        up = GaugeMetricFamily(f"egov_{kind}_up", self.UP_HELP.format(kind=kind), labels=TARGET_LABELS)
+        duration = GaugeMetricFamily(f"egov_{kind}_duration_seconds", self.DURATION_HELP.format(kind=kind),
                                      labels=TARGET_LABELS)
-        failures = CounterMetricFamily(f"egov_{kind}_failures_total", f"Failed {kind} probes by reason.",
+        failures = CounterMetricFamily(f"egov_{kind}_failures_total", self.FAILURES_HELP.format(kind=kind),
                                        labels=[*TARGET_LABELS, "reason"])
         own = {key: (GaugeMetricFamily if type_ == "gauge" else CounterMetricFamily)(
             f"egov_{kind}_{key}", help_, labels=[*TARGET_LABELS, *labels])
@@ -154,9 +172,15 @@ class Probe(Collector):
         return self.timed(outcome, outcome.duration, f"answered in {outcome.duration * 1000:.0f} ms")
 
     def timed(self, outcome: Outcome, seconds: float, summary: str) -> Check:
-        """OK, WARNING or CRITICAL by the check's time_warning / time_critical (when it has them)."""
-        warning = getattr(outcome.check, "time_warning", None)
-        critical = getattr(outcome.check, "time_critical", None)
+        """OK, WARNING or CRITICAL by the check's time_warning / time_critical (a TimedCheck's);
+        a probe whose CheckSettings has no time thresholds has its own evaluate()."""
+        warning, critical = outcome.check.time_warning, outcome.check.time_critical
         thresholds = {k: v for k, v in (("warning", warning), ("critical", critical)) if v is not None}
         return Check(self.name, outcome.target.name, above(seconds, warning, critical), summary, seconds, thresholds)
 
+
+
+def check_kinds() -> dict[str, type]:
+    """Each inventory check kind (a key of a host's egov_checks) and its settings dataclass,
+    from the registered probes."""
+    return {name: cls.CheckSettings for name, cls in discover().items() if issubclass(cls, Probe)}

@@ -19,6 +19,12 @@ from agent.yamlfile import ConfigError, Located, VaultValue
 
 Duration = Annotated[float, "duration"]
 """Seconds; written as a number or with a unit: 500ms, 15s, 2m, 1h."""
+Ratio = Annotated[float, "ratio"]
+"""A share from 0 to 1 (0.05 is 5 %)."""
+Port = Annotated[int, "port"]
+"""A TCP or UDP port, 1 to 65535."""
+Regex = Annotated[str, "regex"]
+"""A regular expression (Python's re), compiled once when the value is read to prove it valid."""
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 MAX_DURATION = 365 * 86400.0
@@ -42,10 +48,36 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
+def _ratio(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise ValueError(f"expected a ratio from 0 to 1 (0.05 is 5 %), got {value:g}")
+    return value
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"expected a port from 1 to 65535, got {value}")
+    return value
+
+
+def _regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as err:
+        raise ValueError(f"not a regular expression: {err} in {value!r}") from None
+    return value
+
+
+# each Annotated type's check of a value already of its base type (a duration parses its own text)
+_CHECKED = {"ratio": _ratio, "port": _port, "regex": _regex}
+_DESCRIBED = {"duration": "a duration (15s, 500ms, 2m)", "ratio": "a ratio from 0 to 1",
+              "port": "a port from 1 to 65535", "regex": "a regular expression"}
+
+
 def _describe(tp: Any) -> str:
     origin = typing.get_origin(tp)
     if origin is Annotated:
-        return "a duration (15s, 500ms, 2m)" if "duration" in tp.__metadata__ else _describe(tp.__origin__)
+        return _DESCRIBED.get(tp.__metadata__[0]) or _describe(tp.__origin__)
     if origin is Literal:
         return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
     if origin in (list, tuple):
@@ -82,12 +114,14 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
 
     origin, args = _shape(tp)
     if origin is Annotated:
-        if "duration" in tp.__metadata__:
-            try:
+        (marker, *_) = tp.__metadata__
+        try:
+            if marker == "duration":
                 return parse_duration(value)
-            except ValueError as err:
-                raise fail(str(err)) from None
-        return convert(tp.__origin__, value, path, parent, key)
+            checked = convert(tp.__origin__, value, path, parent, key)
+            return _CHECKED[marker](checked) if marker in _CHECKED else checked
+        except ValueError as err:
+            raise fail(str(err)) from None
     if origin in (Union, types.UnionType):
         options = args
         if value is None and type(None) in options:
@@ -176,3 +210,98 @@ def build(cls: type, data: Any, path: str = "", parent: Located | None = None, k
     for bad_key, message in getattr(obj, "problems", lambda: [])():
         raise _located_error(data, bad_key, prefix + bad_key, message)
     return obj
+
+
+def field_help(cls: type) -> dict[str, str]:
+    """Each field's help: the comment beside it in the class's source and the comment lines
+    right above it, from the nearest class of the MRO that gives one (`egov-agent sample-config`
+    prints them, so the comment next to a default is the one place that says what it means)."""
+    helps: dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        if dataclasses.is_dataclass(klass):
+            helps.update({name: text for name, text in _comments(klass).items() if text})
+    return helps
+
+
+@functools.cache
+def _comments(klass: type) -> dict[str, str]:
+    import ast
+    import inspect
+    import io
+    import textwrap
+    import tokenize
+
+    try:
+        source = textwrap.dedent(inspect.getsource(klass))
+    except (OSError, TypeError):  # a class made by make_dataclass has no source
+        return {}
+    comments = {token.start[0]: token.string.lstrip("#").strip()
+                for token in tokenize.generate_tokens(io.StringIO(source).readline) if token.type == tokenize.COMMENT}
+    lines = source.splitlines()
+    found = {}
+    for node in ast.parse(source).body[0].body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            above, line = [], node.lineno - 1
+            while line in comments and lines[line - 1].lstrip().startswith("#"):
+                above.insert(0, comments[line])
+                line -= 1
+            beside = [comments[n] for n in range(node.lineno, node.end_lineno + 1)
+                      if n in comments and not lines[n - 1].lstrip().startswith("#")]
+            found[node.target.id] = " ".join(above + beside)
+    return found
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """Each init field's type, as build() reads it."""
+    return {name: tp for name, (tp, _required) in _fields(cls).items()}
+
+
+def _written_duration(seconds: float) -> str:
+    for unit in ("d", "h", "m", "s"):
+        count = seconds / _UNIT_SECONDS[unit]
+        if count >= 1 and count == int(count):
+            return f"{int(count)}{unit}"
+    return f"{seconds * 1000:g}ms"
+
+
+def _plain(text: str) -> bool:
+    """Whether YAML reads `text` unquoted as this very string."""
+    import yaml
+
+    try:
+        return text == text.strip() and "#" not in text and yaml.safe_load(text) == text
+    except yaml.YAMLError:
+        return False
+
+
+def written(tp: Any, value: Any) -> str:
+    """`value`, of type `tp`, as YAML that build() reads back as the same value."""
+    origin, args = _shape(tp)
+    if value is None:
+        return "null"
+    if origin in (Union, types.UnionType):
+        return written(next(option for option in args if option is not type(None)), value)
+    if origin is Annotated:
+        return _written_duration(value) if "duration" in tp.__metadata__ else written(tp.__origin__, value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return value if _plain(value) else "'" + value.replace("'", "''") + "'"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(written(args[0] if args else Any, item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {written(Any, item)}" for key, item in value.items()) + "}"
+    if dataclasses.is_dataclass(value):
+        hints = field_types(type(value))
+        return "{" + ", ".join(f"{name}: {written(hints[name], getattr(value, name))}" for name in hints) + "}"
+    raise TypeError(f"cannot write {value!r} as YAML")
+
+
+def choices(tp: Any) -> tuple | None:
+    """The values a Literal type (optional or not) allows; None for any other type."""
+    origin, args = _shape(tp)
+    if origin in (Union, types.UnionType):
+        return next((found for option in args if (found := choices(option))), None)
+    return args if origin is Literal else None

@@ -14,14 +14,14 @@ from prometheus_client.utils import floatToGoString
 
 from agent import outage
 from agent.checks import Check, State
+from agent.inventory import NETWORK_TEAM_ROLES
 
 CHECK_LABELS = ["check", "target", "site", "team"]
-# who is paged, by the role of the target's host; checks of this host (disk, load ...) go to the data centre
-NETWORK_ROLES = {"router", "switch", "firewall", "vc_endpoint", "office_pc", "one_stop_pc"}
 
 
 def team_of(role: str | None) -> str:
-    return "network" if role in NETWORK_ROLES else "datacenter"
+    """Who is paged, by the role of the target's host; checks of this host (disk, load ...) go to the data centre."""
+    return "network" if role in NETWORK_TEAM_ROLES else "datacenter"
 
 
 @dataclass

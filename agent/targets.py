@@ -11,8 +11,9 @@ Which hosts run egov-agent: those whose egov_role is monitoring_server (playbook
 installs it there, with the inventory, to probe the province) and every Linux host
 (playbooks/commune_office.yml installs it there for the host's own metrics); `--agents`
 names other groups or hosts instead. The port is the inventory
-variable egov_agent_port (the egov_agent role's own default, 9469), so the agent's listen
-address and Prometheus's target come from the same value.
+variable egov_agent_port (default agent.config.DEFAULT_PORT, which the egov_agent role's
+default repeats for Ansible), so the agent's listen address and Prometheus's target come
+from the same value.
 
 Sharding splits the province's SITES, not its hosts, between N parts: a site belongs to
 shard `stable hash(anchor) mod N`, its anchor being the site just below the root on its

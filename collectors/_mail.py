@@ -1,5 +1,5 @@
-"""What the mail probes (smtp, imap, mail_roundtrip) share: a line dialogue with STARTTLS,
-the password from the environment, and phase timing.
+"""What the mail probes (smtp, imap, mail_roundtrip) share: the check fields of the login,
+a line dialogue with STARTTLS, the password from the environment, and phase timing.
 
 The connection itself comes from collectors._tls, as the tcp and http probes open theirs:
 the same TLS trust (tls_verify, ca_file, server_name), the same certificate families
@@ -44,6 +44,34 @@ FAMILIES = {
                           "the protocol's steps.", ["phase"]),
     **_tls.FAMILIES,
 }
+
+# what sample-config says of a mail probe's login, beside the check's keys it lists
+LOGIN_NOTE = """\
+# A login without TLS is refused unless the check also says allow_plaintext_auth: true:
+# the password would cross the network in clear. The password is read from the agent's
+# environment variable that password_env names. With tls_verify the certificate must
+# chain to ca_file (or the system's CAs) and carry server_name (default: the address probed).
+"""
+
+
+@dataclass
+class MailServer:
+    """Whom a mail probe logs in as, and the name the server's certificate must carry."""
+
+    username: str | None = None  # log in as this user (SMTP AUTH, IMAP); unset: no login
+    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
+    server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
+    allow_plaintext_auth: bool = False  # true: log in even over a connection without TLS (password in clear)
+
+    def problems(self):
+        if self.username and not self.password_env:
+            yield "password_env", "needed with username: the name of the environment variable with the password"
+
+    def _plaintext_login(self, key: str, leg: str):
+        """A login over `leg` without TLS is refused unless the check says allow_plaintext_auth."""
+        if not self.allow_plaintext_auth:
+            yield key, (f"the {leg} login would send the password in clear without TLS: use TLS, "
+                        "or say allow_plaintext_auth: true")
 
 
 @dataclass(frozen=True)
@@ -175,9 +203,21 @@ class Dialogue:
 
 class MailProbe(Probe):
     """What the smtp, imap and mail_roundtrip probes share: passwords from the environment
-    (injected for tests) and TLS contexts cached per check."""
+    (injected for tests) and TLS contexts cached per check; and what a probe of one mail
+    server (smtp, imap) measures and how it judges it."""
+
+    FAMILIES = FAMILIES
+    SAMPLE_NOTE = LOGIN_NOTE
 
     def __init__(self, settings=None, context=None, environ=os.environ):
         super().__init__(settings, context)
         self._environ = environ
         self._tls = _tls.Contexts()
+
+    def session(self, target, check, phases: Phases) -> dict:
+        """The keywords of a session to the server that `check` (smtp or imap) names: TLS, login, logging."""
+        return {"tls": self._tls.get(check) if check.tls or check.starttls else None, "server_name": check.server_name,
+                "credentials": login(check, self._environ), "phases": phases, "log": self.log, "target": target.name}
+
+    def evaluate(self, outcome):
+        return _tls.evaluate(self.name, outcome, "answered")

@@ -43,18 +43,6 @@ def matches(pattern: str | None, value: str) -> bool:
     return pattern is not None and re.search(pattern, value) is not None
 
 
-def invalid_regexes(settings, *names: str):
-    """(key, message) for each named setting that is not a valid regex, for `problems()`."""
-    for name in names:
-        pattern = getattr(settings, name)
-        if pattern is None:
-            continue
-        try:
-            re.compile(pattern)
-        except re.error as err:
-            yield name, f"invalid regular expression: {err}"
-
-
 def with_samples(families):
     """Only the families that have samples: node_exporter prints no HELP for a metric it has no value of."""
     return [family for family in families if family.samples]

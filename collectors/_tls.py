@@ -1,5 +1,6 @@
-"""Connections as the tcp and http probes open them, what their TLS layer tells, and the
-check of time and certificate thresholds (dns uses the time half).
+"""Connections as the tcp and http probes open them, what their TLS layer tells, the check
+fields that say how a server's certificate is trusted and judged, and the check of time
+and certificate thresholds (dns uses the time half).
 
 `connect()` times the TCP connect and the TLS handshake apart. It connects the socket
 first and starts TLS on it before anything is read: with asyncio's StreamWriter.start_tls
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 from agent.checks import Check, above, below
 from agent.collector import CollectorError
-from agent.probe import Sample
+from agent.probe import Sample, TimedCheck
 from collectors._stream import describe
 
 PHASE = "phase_duration_seconds"
@@ -40,6 +41,22 @@ FAMILIES = {
     CHAIN_EXPIRY: ("gauge", "When the first certificate of the server's chain expires, the leaf included "
                             "(Unix time).", []),
 }
+
+
+@dataclass
+class Trust:
+    """How a probe trusts a server's certificate (the tcp, http and mail checks)."""
+
+    tls_verify: bool = True  # false: any certificate is accepted (its expiry is still read)
+    ca_file: str | None = None  # a PEM bundle to verify against instead of the system's CAs
+
+
+@dataclass
+class TlsCheck(TimedCheck, Trust):
+    """A check judged by evaluate() below: its time, and the days its certificates have left."""
+
+    cert_days_warning: int | None = None
+    cert_days_critical: int | None = None
 
 
 class Contexts:

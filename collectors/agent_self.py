@@ -16,10 +16,6 @@ from agent.collector import Collector, register
 class AgentSelfCollector(Collector):
     name = "agent"
     help = "the agent's own CPU, memory, open files (process_*), threads and asyncio tasks"
-    SAMPLE = """\
-agent:
-  interval: 15s
-"""
 
     def __init__(self, settings=None, context=None, proc_root="/proc"):
         super().__init__(settings, context)

@@ -27,8 +27,8 @@ from agent.yamlfile import ConfigError
 class AuditSettings(CollectorSettings):
     interval: Duration = 300.0
     timeout: Duration = 120.0
-    store: str = DEFAULT_STORE
-    policies: str = str(POLICIES)
+    store: str = DEFAULT_STORE  # the --store of egov-agent audit backup
+    policies: str = str(POLICIES)  # the directory of the policy packs
     backup_age_warning: Duration = 2 * 86400.0  # a device not backed up for this long is a WARNING
 
 
@@ -38,15 +38,7 @@ class AuditCollector(Collector):
     help = "Policy findings, drift and backup age of the stored configurations (egov_audit_*); for the audit host"
     default_enabled = False
     Settings = AuditSettings
-    SAMPLE = """\
-audit:
-  enabled: false          # on the host that runs `egov-agent audit backup`, set true
-  interval: 5m
-  timeout: 2m
-  store: /var/lib/egov-agent/audit   # the --store of egov-agent audit backup
-  # policies: /opt/egov-agent/policies
-  backup_age_warning: 2d
-"""
+    SAMPLE_NOTE = "# on the host that runs `egov-agent audit backup`, set enabled to true\n"
 
     def __init__(self, settings=None, context=None, now=time.time):
         super().__init__(settings, context)

@@ -15,10 +15,6 @@ MODES = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 class CpuCollector(Collector):
     name = "cpu"
     help = "CPU time per CPU and mode (node_cpu_seconds_total, node_cpu_guest_seconds_total)"
-    SAMPLE = """\
-cpu:
-  interval: 15s
-"""
 
     def __init__(self, settings=None, context=None, cpu_times=psutil.cpu_times):
         super().__init__(settings, context)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from agent.collector import CollectorSettings, register
-from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text, with_samples
+from agent.schema import Regex
+from collectors._proc import ProcCollector, matches, parser, read_text, with_samples
 
 _SECTOR = 512  # diskstats counts 512-byte sectors whatever the device's block size
 _MS = 0.001
@@ -55,12 +56,9 @@ def parse_diskstats(text: str) -> dict[str, list[int]]:
 
 @dataclass
 class DiskstatsSettings(CollectorSettings):
-    # node_exporter's default: partitions, RAM disks, loop and floppy devices
-    device_exclude: str | None = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
-
-    def problems(self):
-        yield from super().problems()
-        yield from invalid_regexes(self, "device_exclude")
+    # devices not reported (a regex searched in the name), node_exporter's default: partitions, RAM
+    # disks, loop and floppy devices; null reports them all
+    device_exclude: Regex | None = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$"
 
 
 @register
@@ -68,12 +66,6 @@ class DiskstatsCollector(ProcCollector):
     name = "diskstats"
     help = "Block device I/O from /proc/diskstats (node_disk_*)"
     Settings = DiskstatsSettings
-    SAMPLE = r"""
-diskstats:
-  interval: 15s
-  # devices not reported (a regex searched in the name); null reports them all
-  device_exclude: '^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$'
-""".lstrip()
 
     def collect(self):
         families = [family(f"node_disk_{name}", documentation, labels=["device"])

@@ -16,31 +16,44 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass, field
+from typing import Literal
 
 from agent.collector import CollectorError, register
-from agent.probe import Probe, Sample
+from agent.probe import REQUIRED, Probe, Sample, TimedCheck
+from agent.schema import Port, Regex
 from collectors import _tls
 from collectors._stream import describe
 
 SECTIONS = ("answer", "authority", "additional")
+TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA")
+
+
+@dataclass
+class DnsCheck(TimedCheck):
+    """One query to the host as a DNS server (its address, this port)."""
+
+    query_name: str | None = field(default=None, metadata=REQUIRED)
+    query_type: Literal[TYPES] = "A"
+    port: Port = 53
+    transport: Literal["udp", "tcp"] = "udp"  # udp retries over tcp when the answer is truncated
+    rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"  # the response code expected
+    # each matching one whole answer record as dig prints its data: 127\.0\.0\.5, 10 mx\.tinh\.vn\.
+    answers: list[Regex] = field(default_factory=list)
 
 
 @register
 class DnsProbe(Probe):
     name = "dns"
     help = "DNS queries to the servers in the inventory's dns checks: response code, expected answers"
+    CheckSettings = DnsCheck
+    UP_HELP = "1 if the last dns query got the expected response code and answers."
+    FAILURES_HELP = "Failed dns probes by reason (timeout, connect, protocol, config)."
     FAMILIES = {
         "records": ("gauge", "Records in each section of the last answer (answer, authority, additional).",
                     ["section"]),
         "soa_serial": ("gauge", "The zone's serial from the last answer, for a SOA query.", []),
     }
-    SAMPLE = """\
-dns:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 5s    # one query; no answer within it is a failure with reason timeout
-  concurrency: 100     # servers queried at once
-"""
 
     async def probe(self, target, check):
         import dns.asyncquery

@@ -21,10 +21,6 @@ def parse_file_nr(text: str) -> tuple[float, float]:
 class FilefdCollector(ProcCollector):
     name = "filefd"
     help = "Allocated and maximum file descriptors from /proc/sys/fs/file-nr (node_filefd_*)"
-    SAMPLE = """\
-filefd:
-  interval: 15s
-"""
 
     def collect(self):
         allocated, maximum = parse_file_nr(read_text(self._proc_root, "sys/fs/file-nr"))

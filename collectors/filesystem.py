@@ -25,8 +25,8 @@ from prometheus_client.core import GaugeMetricFamily
 
 from agent.checks import Check, State, below, worst
 from agent.collector import Collector, CollectorSettings, register
-from agent.schema import Duration
-from collectors._proc import invalid_regexes, matches, with_samples
+from agent.schema import Duration, Ratio, Regex
+from collectors._proc import matches, with_samples
 
 # node_exporter 1.5's defaults (Debian's package patches the mount point one to also drop /run, /mnt, /media)
 MOUNT_POINTS_EXCLUDE = r"^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)"
@@ -47,18 +47,20 @@ _HELP = {
 
 @dataclass
 class FilesystemSettings(CollectorSettings):
-    mount_points_exclude: str | None = MOUNT_POINTS_EXCLUDE
-    fs_types_exclude: str | None = FS_TYPES_EXCLUDE
+    # mount points and filesystem types not reported (regexes searched in the path / type)
+    mount_points_exclude: Regex | None = MOUNT_POINTS_EXCLUDE
+    fs_types_exclude: Regex | None = FS_TYPES_EXCLUDE
+    # a mount whose statvfs takes longer (a dead NFS server) is reported with
+    # node_filesystem_device_error 1 until the call returns; less than `timeout`
     mount_timeout: Duration = 5.0
     # share of space available to users / of inodes free at or below which the check warns / goes critical
-    avail_warning: float | None = 0.10
-    avail_critical: float | None = 0.05
-    files_free_warning: float | None = 0.10
-    files_free_critical: float | None = 0.05
+    avail_warning: Ratio | None = 0.10
+    avail_critical: Ratio | None = 0.05
+    files_free_warning: Ratio | None = 0.10
+    files_free_critical: Ratio | None = 0.05
 
     def problems(self):
         yield from super().problems()
-        yield from invalid_regexes(self, "mount_points_exclude", "fs_types_exclude")
         if not 0 < self.mount_timeout < self.timeout:
             yield "mount_timeout", f"must be more than 0 and less than the timeout ({self.timeout:g}s)"
 
@@ -68,24 +70,12 @@ class FilesystemCollector(Collector):
     name = "filesystem"
     help = "Size, free space and inodes of mounted filesystems (node_filesystem_*)"
     Settings = FilesystemSettings
-    SAMPLE = r"""
-filesystem:
-  interval: 15s
-  # mount points and filesystem types not reported (regexes searched in the path / type)
-  mount_points_exclude: '^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)'
-  fs_types_exclude: '^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$'
-  # a mount whose statvfs takes longer (a dead NFS server) is reported with
-  # node_filesystem_device_error 1 until the call returns; less than `timeout`
-  mount_timeout: 5s
-  # One check per mount point, the worst of: space available to users and free inodes
-  # (maildirs run out of inodes before space) at or below these shares; critical when it
-  # became read-only while the agent watched, or is read-only where /etc/fstab mounts it
-  # read-write (ext4 remounts read-only on errors); statvfs failed or hung: critical.
-  avail_warning: 0.10
-  avail_critical: 0.05
-  files_free_warning: 0.10
-  files_free_critical: 0.05
-""".lstrip()
+    SAMPLE_NOTE = """\
+# One check per mount point, the worst of: space available to users and free inodes
+# (maildirs run out of inodes before space) at or below these shares; critical when it
+# became read-only while the agent watched, or is read-only where /etc/fstab mounts it
+# read-write (ext4 remounts read-only on errors); statvfs failed or hung: critical.
+"""
 
     def __init__(self, settings=None, context=None, disk_partitions=psutil.disk_partitions, statvfs=os.statvfs,
                  fstab="/etc/fstab"):

@@ -7,9 +7,17 @@ listening; a refused or silent port means a meeting cannot be dialled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from agent.collector import register
-from agent.probe import Probe, ProbeSettings, Sample
+from agent.probe import Probe, ProbeSettings, Sample, TimedCheck
+from agent.schema import Port
 from collectors._stream import open_stream
+
+
+@dataclass
+class H323Check(TimedCheck):
+    port: Port = 1720  # H.225 call signalling
 
 
 @register
@@ -17,14 +25,8 @@ class H323Probe(Probe):
     name = "h323"
     help = "TCP connect to H.323 call signalling, port 1720 (inventory kind h323)"
     Settings = ProbeSettings
+    CheckSettings = H323Check
     FAMILIES = {"connect_seconds": ("gauge", "Time to open the H.225 call-signalling TCP connection.", [])}
-    SAMPLE = """\
-h323:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s   # per endpoint: a port that neither accepts nor refuses fails with reason timeout
-  concurrency: 100
-"""
 
     async def probe(self, target, check):
         _, writer, seconds = await open_stream(target.address, check.port)

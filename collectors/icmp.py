@@ -4,7 +4,8 @@ blackbox_exporter sends one echo per probe, so a link that drops 10 % looks heal
 scrapes in ten. Here every run sends each target `count` echoes, `spacing` apart, each
 lost when not answered within `timeout` (fields of the target's icmp check), and exports
 that run's loss ratio, RTT min/avg/max, standard deviation and jitter, plus echoes sent
-and received as counters across runs.
+and received as counters across runs, and what they mean for a call over the link: the
+R-factor and MOS of the E-model (`r_factor`, `mos_from_r`).
 
 Thousands of targets from one agent, without a thread or a socket per target: one socket
 per address family serves every target of a run (icmplib's async_ping opens a socket per
@@ -43,10 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from agent.checks import Check, State, above, worst
+from agent.checks import Check, State, above, below, worst
 from agent.collector import CollectorError, register
 from agent.probe import Outcome, Probe, ProbeSettings, Sample
-from agent.schema import Duration
+from agent.schema import Duration, Ratio
 from collectors._icmp_packet import EchoTemplate, parse_reply
 
 SO_TIMESTAMPNS = 35  # Linux, every architecture Debian ships; the socket module does not name it
@@ -63,7 +64,10 @@ _FAMILIES = {4: (socket.AF_INET, socket.IPPROTO_ICMP), 6: (socket.AF_INET6, sock
 
 @dataclass
 class IcmpSettings(ProbeSettings):
-    concurrency: int = 1000  # targets at once; a target takes about (count - 1) × spacing
+    # targets probed at once; each takes about (count - 1) × spacing (its icmp check's fields), so a
+    # run of N targets lasts about N / concurrency × that, and at least N × count × pace
+    concurrency: int = 1000
+    # raw (root or CAP_NET_RAW), datagram (the agent's group in net.ipv4.ping_group_range), or auto: raw, else datagram
     socket: Literal["auto", "raw", "datagram"] = "auto"
     pace: Duration = 0.001  # on average between two echoes sent (fping -i); 10 ms worth leave at once
 
@@ -73,6 +77,28 @@ class IcmpSettings(ProbeSettings):
         if not fastest <= self.pace <= 1:
             yield "pace", (f"expected {fastest * 1000:.2f}ms to 1s; faster, the 16-bit sequence numbers "
                            f"would wrap within probe_timeout ({self.probe_timeout:g}s)")
+
+
+@dataclass
+class IcmpCheck:
+    count: int = 3  # echoes per run
+    spacing: Duration = 1.0  # between two echoes to the target
+    timeout: Duration = 1.0  # an echo not answered within this is lost
+    loss_warning: Ratio | None = None  # of the packets, lost
+    loss_critical: Ratio | None = None
+    rtt_warning: Duration | None = None  # on the average round trip
+    rtt_critical: Duration | None = None
+    mos_warning: float | None = None  # at or below this E-model MOS (1 to 4.5; 3.6: many users dissatisfied)
+    mos_critical: float | None = None
+
+    def problems(self):
+        if not 1 <= self.count <= 100:
+            yield "count", f"expected 1 to 100 echoes per run, got {self.count}"
+        if self.timeout <= 0:
+            yield "timeout", "must be more than 0"
+        for key in ("mos_warning", "mos_critical"):
+            if getattr(self, key) is not None and not 1 <= getattr(self, key) <= 4.5:
+                yield key, f"expected a MOS from 1 to 4.5, got {getattr(self, key):g}"
 
 
 def summarize(rtts: Sequence[float]) -> dict[str, float]:
@@ -90,6 +116,31 @@ def summarize(rtts: Sequence[float]) -> dict[str, float]:
     if len(rtts) > 1:
         stats["jitter"] = sum(abs(b - a) for a, b in zip(rtts, rtts[1:])) / (len(rtts) - 1)
     return stats
+
+
+def r_factor(rtt: float, jitter: float, loss: float) -> float:
+    """The E-model R-factor of a call over a link with this RTT and jitter (seconds) and loss ratio.
+
+    ITU-T G.107's E-model as monitoring tools simplify it to a link's ping figures, every other
+    input at G.107's default values (NetBeez, "Impact of packet loss, jitter, and latency on
+    VoIP", https://netbeez.net/blog/impact-of-packet-loss-jitter-and-latency-on-voip; the same
+    formula on voipreview.org's MOS definition, https://www.voipreview.org/speedtest/definition/mos):
+    effective latency = RTT + 2 × jitter + 10 ms (the jitter buffer, the codec); R = 93.2 (G.107
+    §3.7: R with every default) − latency/40, or − (latency − 120)/10 from 160 ms on, where
+    delay starts to hurt; minus 2.5 per percent lost. Below 0 under heavy loss, as the formula goes.
+    """
+    latency = (rtt + 2 * jitter) * 1000 + 10
+    return 93.2 - (latency / 40 if latency < 160 else (latency - 120) / 10) - 2.5 * loss * 100
+
+
+def mos_from_r(r: float) -> float:
+    """MOS from the R-factor as ITU-T G.107 (03/2005) Annex B, formula B-4, maps it:
+    1 below R 0, 4.5 above R 100, else 1 + 0.035R + 7·10⁻⁶·R(R − 60)(100 − R)."""
+    if r < 0:
+        return 1.0
+    if r > 100:
+        return 4.5
+    return 1 + 0.035 * r + 7e-6 * r * (r - 60) * (100 - r)
 
 
 class _Echoes:
@@ -325,30 +376,28 @@ class IcmpProbe(Probe):
     name = "icmp"
     help = "ICMP echo to inventory targets: loss, RTT min/avg/max, jitter, deviation (several echoes a run)"
     Settings = IcmpSettings
+    CheckSettings = IcmpCheck
+    UP_HELP = ("1 if at least one of the last run's echoes was answered in time; 0 if none was (loss 1) or no "
+               "echo could be sent (see egov_icmp_failures_total).")
+    DURATION_HELP = ("Duration of the target's last run: all its echoes, spacing and waiting for the last reply "
+                     "included.")
+    FAILURES_HELP = ("Runs in which no echo could be sent to the target, by reason (connect: sendto refused, e.g. "
+                     "by a local firewall; config; timeout). Unanswered echoes are loss, not failures.")
     FAMILIES = {
         "echoes_sent_total": ("counter", "ICMP echo requests sent.", []),
         "echoes_received_total": ("counter", "ICMP echo replies received within the timeout.", []),
         "loss_ratio": ("gauge", "Ratio of the last run's echoes not answered within the timeout.", []),
-        "rtt_seconds": ("gauge", "Round-trip time of the last run's answered echoes: min, avg or max.",
+        "rtt_seconds": ("gauge", "Round-trip time of the last run's answered echoes: min, avg or max (stat).",
                         ["stat"]),
         "rtt_stddev_seconds": ("gauge", "Population standard deviation of the last run's round-trip times.",
                                []),
         "jitter_seconds": ("gauge", "Mean absolute difference between the round-trip times of consecutive "
                                     "answered echoes of the last run (RFC 3550's D).", []),
+        "r_factor": ("gauge", "ITU-T G.107 E-model R-factor of a call over the link, from the last run's average "
+                              "RTT, jitter and loss (0 to 100; below 0 with heavy loss).", []),
+        "mos": ("gauge", "Mean opinion score (1 to 4.5) of a call over the link: ITU-T G.107 Annex B's mapping of "
+                         "egov_icmp_r_factor.", []),
     }
-    SAMPLE = """\
-icmp:
-  interval: 30s
-  timeout: 25s
-  # targets probed at once; each takes about (count - 1) x spacing (its icmp check's fields),
-  # so a run of N targets lasts about N / concurrency x that, and at least N x count x pace
-  concurrency: 1000
-  probe_timeout: 10s   # one target, all its echoes
-  # raw (root or CAP_NET_RAW), datagram (the agent's group in net.ipv4.ping_group_range),
-  # or auto: raw, else datagram
-  socket: auto
-  pace: 1ms            # echoes leave at most one per pace on average (fping -i), 10ms worth at once
-"""
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)
@@ -391,6 +440,9 @@ icmp:
             samples.append(Sample("rtt_stddev_seconds", stats["stddev"]))
         if "jitter" in stats:
             samples.append(Sample("jitter_seconds", stats["jitter"]))
+        if stats:  # a single answered echo has no jitter: counted as none
+            r = r_factor(stats["avg"], stats.get("jitter", 0.0), 1 - len(rtts) / echoes.sent)
+            samples += [Sample("r_factor", r), Sample("mos", mos_from_r(r))]
         return samples
 
     def answered(self, outcome: Outcome) -> bool:
@@ -403,14 +455,22 @@ icmp:
         loss, avg = values[("loss_ratio", ())], values.get(("rtt_seconds", ("avg",)))
         thresholds = {key: value for key, value in (
             ("loss_warning", check.loss_warning), ("loss_critical", check.loss_critical),
-            ("rtt_warning", check.rtt_warning), ("rtt_critical", check.rtt_critical)) if value is not None}
+            ("rtt_warning", check.rtt_warning), ("rtt_critical", check.rtt_critical),
+            ("mos_warning", check.mos_warning), ("mos_critical", check.mos_critical)) if value is not None}
         if avg is None:
             return Check(self.name, outcome.target.name, State.CRITICAL, "no echo answered: loss 100%", loss,
                          thresholds)
+        mos = values[("mos", ())]
         state = worst([above(loss, check.loss_warning, check.loss_critical),
-                       above(avg, check.rtt_warning, check.rtt_critical)])
-        return Check(self.name, outcome.target.name, state, f"loss {loss:.0%}, rtt avg {avg * 1000:.2f} ms", loss,
-                     thresholds)
+                       above(avg, check.rtt_warning, check.rtt_critical),
+                       below(mos, check.mos_warning, check.mos_critical)])
+        return Check(self.name, outcome.target.name, state,
+                     f"loss {loss:.0%}, rtt avg {avg * 1000:.2f} ms, MOS {mos:.2f}", loss, thresholds)
+
+    def mos(self) -> dict[str, float]:
+        """Target name -> the MOS of its last run, for the targets that answered (meeting-check's links)."""
+        return {outcome.target.name: sample.value for outcome in self._outcomes
+                for sample in outcome.samples if sample.family == "mos"}
 
 
 def _literal_version(address: str) -> int | None:

@@ -8,12 +8,14 @@ import base64
 import itertools
 import re
 import ssl
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
+from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
+from collectors._mail import Dialogue, Login, MailProbe, MailServer, Phases
 
 # untagged lines answering one command. None of the commands sent here (CAPABILITY,
 # AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
@@ -177,34 +179,31 @@ class ImapSession:
         self.dialogue.close()
 
 
+@dataclass
+class ImapCheck(_tls.TlsCheck, MailServer):
+    port: Port = 993
+    tls: bool = True  # implicit TLS (IMAPS)
+    starttls: bool = False  # plain IMAP upgraded with STARTTLS (usually port 143)
+
+    def problems(self):
+        yield from super().problems()
+        if self.tls and self.starttls:
+            yield "starttls", "set tls: false for STARTTLS (tls means implicit TLS, IMAPS)"
+        if self.username and not (self.tls or self.starttls):
+            yield from self._plaintext_login("tls", "IMAP")
+
+
 @register
 class ImapProbe(MailProbe):
     name = "imap"
     help = "IMAP servers of the inventory: greeting, TLS or STARTTLS, certificate expiry, login (egov_imap_*)"
     Settings = ProbeSettings
-    FAMILIES = FAMILIES
-    SAMPLE = """\
-imap:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s      # one server; slower is a failure with reason timeout
-  concurrency: 100
-  # What to check comes from the inventory: egov_checks.imap on a host, e.g.
-  #   imap: {port: 993, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_IMAP_PASSWORD}
-  #   imap: {port: 143, tls: false, starttls: true}
-  # A login without TLS (tls: false, starttls: false) is refused unless the check also says
-  # allow_plaintext_auth: true: the password would cross the network in clear.
-  # The password is read from the agent's environment variable named by password_env. With
-  # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
-  # carry server_name (default: the address probed).
-"""
+    CheckSettings = ImapCheck
 
     async def probe(self, target, check):
         phases = Phases()
-        session = await ImapSession.start(
-            target.address, check.port, implicit_tls=check.tls, starttls=check.starttls,
-            tls=self._tls.get(check) if check.tls or check.starttls else None, server_name=check.server_name,
-            credentials=login(check, self._environ), phases=phases, log=self.log, target=target.name)
+        session = await ImapSession.start(target.address, check.port, implicit_tls=check.tls, starttls=check.starttls,
+                                          **self.session(target, check, phases))
         try:
             tls = session.dialogue.tls_samples()
             with phases("logout"):
@@ -212,6 +211,3 @@ imap:
         finally:
             session.close()
         return phases.samples + tls
-
-    def evaluate(self, outcome):
-        return _tls.evaluate(self.name, outcome, "answered")

@@ -23,13 +23,6 @@ class LoadavgCollector(Collector):
     name = "loadavg"
     help = "1, 5 and 15 minute load averages (node_load1/5/15)"
     Settings = LoadSettings
-    SAMPLE = """\
-loadavg:
-  interval: 15s
-  # node_load15 / CPUs at which the load check warns and goes critical
-  per_cpu_warning: 2.0
-  per_cpu_critical: 4.0
-"""
 
     def __init__(self, settings=None, context=None, getloadavg=os.getloadavg, cpu_count=os.cpu_count):
         super().__init__(settings, context)

@@ -14,13 +14,14 @@ import asyncio
 import email.utils
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from agent.checks import Check, above
 from agent.collector import CollectorError, register
-from agent.probe import Sample
-from agent.schema import Duration
-from collectors._mail import MailProbe, Phases, login
+from agent.probe import REQUIRED, Sample, TimedCheck
+from agent.schema import Duration, Port
+from collectors._mail import MailProbe, MailServer, Phases, login
+from collectors._tls import Trust
 from collectors.imap import ImapSession, quote
 from collectors.smtp import SmtpSession, SmtpSettings
 
@@ -34,6 +35,36 @@ class RoundtripSettings(SmtpSettings):
     timeout: Duration = 55.0
     probe_timeout: Duration = 50.0  # keep it above the checks' deadline, or the deadline never speaks
     concurrency: int = 10
+
+
+@dataclass
+class MailRoundtripCheck(TimedCheck, MailServer, Trust):
+    """Send a message over SMTP and find it over IMAP; time_* are on the delivery time, tls_verify
+    and ca_file as in the smtp and imap checks."""
+
+    username: str | None = field(default=None, metadata=REQUIRED)  # the IMAP mailbox the message lands in
+    password_env: str | None = field(default=None, metadata=REQUIRED)
+    rcpt_to: str | None = field(default=None, metadata=REQUIRED)
+    mail_from: str | None = None  # default: rcpt_to
+    smtp_port: Port = 25
+    smtp_starttls: bool = True
+    smtp_auth: bool = False  # log in to SMTP too, with the IMAP username and password (submission, 587)
+    imap_port: Port = 993
+    imap_tls: bool = True
+    imap_starttls: bool = False
+    mailbox: str = "INBOX"
+    deadline: Duration = 30.0  # a message not found this long after SMTP accepted it is a timeout
+
+    def problems(self):
+        yield from super().problems()
+        if self.imap_tls and self.imap_starttls:
+            yield "imap_starttls", "set imap_tls: false for STARTTLS (imap_tls means implicit TLS, IMAPS)"
+        if not (self.imap_tls or self.imap_starttls):
+            yield from self._plaintext_login("imap_tls", "IMAP")
+        if self.smtp_auth and not self.smtp_starttls:
+            yield from self._plaintext_login("smtp_starttls", "SMTP")
+        if self.deadline <= 0:
+            yield "deadline", "must be more than 0"
 
 
 def build_message(mail_from: str, rcpt_to: str, marker: str, token: str) -> bytes:
@@ -68,20 +99,10 @@ class MailRoundtripProbe(MailProbe):
     name = "mail_roundtrip"
     help = "End-to-end mail delivery: SMTP in, IMAP out, delivery time (egov_mail_roundtrip_*)"
     Settings = RoundtripSettings
+    CheckSettings = MailRoundtripCheck
+    SAMPLE_NOTE = "# Use a mailbox of its own: each run deletes the probe messages this agent left there.\n"
     FAMILIES = {"delivery_seconds": ("gauge", "Seconds from SMTP accepting the test message to finding it "
                                               "over IMAP.", [])}
-    SAMPLE = """\
-mail_roundtrip:
-  interval: 60s
-  timeout: 55s
-  probe_timeout: 50s      # keep above the checks' deadline (default 30s)
-  concurrency: 10
-  # ehlo_name: agent.tinh.gov.vn   # default: this host's name
-  # Which mailbox comes from the inventory: egov_checks.mail_roundtrip on a mail server, e.g.
-  #   mail_roundtrip: {rcpt_to: probe@tinh.gov.vn, username: probe@tinh.gov.vn,
-  #                    password_env: EGOV_MAIL_PROBE_PASSWORD, deadline: 30s}
-  # Use a mailbox of its own: each run deletes the probe messages this agent left there.
-"""
 
     async def probe(self, target, check):
         credentials = login(check, self._environ)

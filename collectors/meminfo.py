@@ -43,13 +43,6 @@ class MeminfoCollector(ProcCollector):
     name = "meminfo"
     help = "Memory and swap from /proc/meminfo (node_memory_*)"
     Settings = MeminfoSettings
-    SAMPLE = """\
-meminfo:
-  interval: 15s
-  # MemAvailable / MemTotal at or below which the memory check warns and goes critical
-  available_warning: 0.10
-  available_critical: 0.05
-"""
 
     def collect(self):
         # /proc/meminfo rather than psutil: psutil's `cached` adds SReclaimable, unlike node_memory_Cached_bytes.

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from prometheus_client.core import CounterMetricFamily
 
 from agent.collector import CollectorSettings, register
-from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text, with_samples
+from agent.schema import Regex
+from collectors._proc import ProcCollector, matches, parser, read_text, with_samples
 
 COLUMNS = ("receive_bytes", "receive_packets", "receive_errs", "receive_drop", "receive_fifo", "receive_frame",
            "receive_compressed", "receive_multicast", "transmit_bytes", "transmit_packets", "transmit_errs",
@@ -34,11 +35,7 @@ def parse_net_dev(text: str) -> dict[str, dict[str, int]]:
 @dataclass
 class NetdevSettings(CollectorSettings):
     # interfaces not reported (a regex searched in the name), e.g. '^(lo|veth.*)$'; null reports all
-    device_exclude: str | None = None
-
-    def problems(self):
-        yield from super().problems()
-        yield from invalid_regexes(self, "device_exclude")
+    device_exclude: Regex | None = None
 
 
 @register
@@ -46,12 +43,6 @@ class NetdevCollector(ProcCollector):
     name = "netdev"
     help = "Network interface counters from /proc/net/dev (node_network_*_total)"
     Settings = NetdevSettings
-    SAMPLE = """\
-netdev:
-  interval: 15s
-  # interfaces not reported (a regex searched in the name); null (node_exporter's default) reports all
-  device_exclude: '^lo$'
-"""
 
     def collect(self):
         families = {column: CounterMetricFamily(f"node_network_{column}_total", f"Network device statistic {column}.",

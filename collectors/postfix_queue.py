@@ -54,8 +54,8 @@ def parse_postqueue(lines: Iterable[str]) -> dict[str, Queue]:
 class PostfixQueueSettings(CollectorSettings):
     interval: Duration = 60.0
     timeout: Duration = 30.0  # postqueue is killed when it runs longer
-    postqueue: str = "postqueue"
-    config_directory: str | None = None  # `postqueue -c DIR`; default postfix's own (/etc/postfix)
+    postqueue: str = "postqueue"  # the command, found on PATH
+    config_directory: str | None = None  # `postqueue -c DIR`, for a second instance; default postfix's own
     # messages in all queues together
     messages_warning: int | None = 500
     messages_critical: int | None = 2000
@@ -67,16 +67,7 @@ class PostfixQueueCollector(Collector):
     help = "Messages, bytes and oldest message age per postfix queue (egov_postfix_queue_*); for mail servers"
     default_enabled = False
     Settings = PostfixQueueSettings
-    SAMPLE = """\
-postfix_queue:
-  enabled: false          # on a mail server running postfix, set true
-  interval: 60s
-  timeout: 30s            # postqueue is killed after this
-  postqueue: postqueue
-  # config_directory: /etc/postfix-out   # for a second postfix instance
-  messages_warning: 500   # all queues together
-  messages_critical: 2000
-"""
+    SAMPLE_NOTE = "# on a mail server running postfix, set enabled to true\n"
 
     def __init__(self, settings=None, context=None, now=time.time):
         super().__init__(settings, context)

@@ -10,18 +10,17 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from agent.checks import Check, State
 from agent.collector import Collector, CollectorSettings, register
-from collectors._proc import invalid_regexes
+from agent.schema import Regex
 
 
 @dataclass
 class Service:
     name: str
-    match: str  # regex that must match the whole process name (comm), or the command line if `cmdline`
+    match: Regex  # must match the whole process name (comm), or the command line if `cmdline`
     cmdline: bool = False
     min_processes: int = 1  # fewer running processes make the check critical
 
     def problems(self):
-        yield from invalid_regexes(self, "match")
         if self.min_processes < 1:
             yield "min_processes", "must be at least 1"
 
@@ -46,22 +45,13 @@ class ServicesCollector(Collector):
     name = "services"
     help = "Processes, memory and CPU of configured services (egov_service_*)"
     Settings = ServicesSettings
-    SAMPLE = """\
-services:
-  interval: 15s
-  # `match` is a regular expression for the whole process name (comm, as `ps -e -o comm`
-  # prints it), or for the whole command line with `cmdline: true`. The service check is
-  # critical while fewer than `min_processes` (default 1) match.
-  services:
-    - name: postfix
-      match: master                   # postfix's master daemon
-    - name: dovecot
-      match: dovecot
-    - name: nginx
-      match: nginx
-      min_processes: 2                # the master and at least one worker
-    - name: sshd
-      match: sshd
+    SAMPLE_NOTE = """\
+# Each service: a name, `match`, a regular expression for the whole process name (comm, as
+# `ps -e -o comm` prints it) or, with `cmdline: true`, for the whole command line, and
+# `min_processes`: while fewer match, the service check is critical. For example:
+#   services:
+#     - {name: postfix, match: master}              # postfix's master daemon
+#     - {name: nginx, match: nginx, min_processes: 2}  # the master and at least one worker
 """
 
     def __init__(self, settings=None, context=None, process_iter=psutil.process_iter):

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from agent import __version__
 from agent.checks import Check, State
 from agent.collector import CollectorError, register
-from agent.probe import Probe, ProbeSettings, Sample
-from agent.schema import Duration
+from agent.probe import Probe, ProbeSettings, Sample, TimedCheck
+from agent.schema import Duration, Port
 from collectors import _sip_message as sip
 from collectors._stream import describe, insecure_tls, open_stream
 
@@ -29,13 +30,26 @@ DEFAULT_PORTS = {"udp": 5060, "tcp": 5060, "tls": 5061}
 
 @dataclass
 class SipSettings(ProbeSettings):
-    # RFC 3261 timer T1, the first UDP retransmission interval; raise it on slow WAN links
+    # RFC 3261 timer T1, the first UDP retransmission interval (then 2 × t1 ..., at most 4s apart); raise it
+    # on slow WAN links
     t1: Duration = 0.5
 
     def problems(self):
         yield from super().problems()
         if not 0 < self.t1 <= T2:
             yield "t1", f"must be more than 0 and at most T2 ({T2:g}s)"
+
+
+@dataclass
+class SipCheck(TimedCheck):
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    port: Port | None = None  # default 5060, 5061 for tls
+    # final response codes that mean healthy; any other 3xx/4xx warns, 5xx/6xx is critical
+    codes: list[int] = field(default_factory=lambda: [200])
+
+    def problems(self):
+        if not self.codes or not all(200 <= code <= 699 for code in self.codes):
+            yield "codes", "expected a list of final SIP response codes (200 to 699)"
 
 
 class _Transaction(asyncio.DatagramProtocol):
@@ -75,6 +89,10 @@ class SipProbe(Probe):
     name = "sip"
     help = "SIP OPTIONS to video-conference endpoints over udp, tcp or tls (inventory kind sip)"
     Settings = SipSettings
+    CheckSettings = SipCheck
+    UP_HELP = ("1 if the endpoint gave a final response to OPTIONS (any code; see egov_sip_response_code), "
+               "0 on timeout, refusal or a failed TLS handshake.")
+    FAILURES_HELP = "Failed sip probes by reason (timeout, connect, tls, protocol, parse)."
     FAMILIES = {
         "response_code": ("gauge", "Status code of the final response to the last OPTIONS.", []),
         "round_trip_seconds": ("gauge", "From sending OPTIONS (its first transmission) to the final response.",
@@ -84,14 +102,6 @@ class SipProbe(Probe):
         "server_info": ("gauge", "The endpoint's Server (or User-Agent) header, cut to 64 characters.",
                         ["server"]),
     }
-    SAMPLE = """\
-sip:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s   # per endpoint; over UDP the OPTIONS is resent at t1, 2*t1 ... (at most 4s apart)
-  concurrency: 100
-  t1: 500ms            # RFC 3261 T1; raise it where the round trip is long
-"""
 
     async def probe(self, target, check):
         port = check.port or DEFAULT_PORTS[check.transport]

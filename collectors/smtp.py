@@ -11,8 +11,9 @@ from typing import NamedTuple
 
 from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
+from agent.schema import Port
 from collectors import _tls
-from collectors._mail import FAMILIES, Dialogue, Login, MailProbe, Phases, login
+from collectors._mail import Dialogue, Login, MailProbe, MailServer, Phases
 
 MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
 REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
@@ -173,36 +174,30 @@ class SmtpSettings(ProbeSettings):
     ehlo_name: str | None = None  # the name the agent gives in EHLO; default this host's name
 
 
+@dataclass
+class SmtpCheck(_tls.TlsCheck, MailServer):
+    port: Port = 25
+    tls: bool = False  # implicit TLS (SMTPS, usually port 465); starttls is then not used
+    starttls: bool = True
+
+    def problems(self):
+        yield from super().problems()
+        if self.username and not (self.tls or self.starttls):
+            yield from self._plaintext_login("starttls", "SMTP")
+
+
 @register
 class SmtpProbe(MailProbe):
     name = "smtp"
     help = "SMTP servers of the inventory: banner, EHLO, STARTTLS or SMTPS, certificate expiry, AUTH (egov_smtp_*)"
     Settings = SmtpSettings
-    FAMILIES = FAMILIES
-    SAMPLE = """\
-smtp:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s      # one server; slower is a failure with reason timeout
-  concurrency: 100
-  # ehlo_name: agent.tinh.gov.vn   # default: this host's name
-  # What to check comes from the inventory: egov_checks.smtp on a host, e.g.
-  #   smtp: {port: 587, starttls: true, username: monitor@tinh.gov.vn, password_env: EGOV_SMTP_PASSWORD}
-  #   smtp: {port: 465, tls: true, username: monitor@tinh.gov.vn, password_env: EGOV_SMTP_PASSWORD}
-  # A login without TLS (starttls: false and no tls) is refused unless the check also says
-  # allow_plaintext_auth: true: the password would cross the network in clear.
-  # The password is read from the agent's environment variable named by password_env. With
-  # tls_verify (the default) the certificate must chain to ca_file (or the system's CAs) and
-  # carry server_name (default: the address probed).
-"""
+    CheckSettings = SmtpCheck
 
     async def probe(self, target, check):
         phases = Phases()
         session = await SmtpSession.start(
             target.address, check.port, implicit_tls=check.tls, starttls=check.starttls and not check.tls,
-            tls=self._tls.get(check) if check.tls or check.starttls else None, server_name=check.server_name,
-            credentials=login(check, self._environ), ehlo_name=self.settings.ehlo_name or self.context.host,
-            phases=phases, log=self.log, target=target.name)
+            ehlo_name=self.settings.ehlo_name or self.context.host, **self.session(target, check, phases))
         try:
             tls = session.dialogue.tls_samples()
             with phases("quit"):
@@ -210,6 +205,3 @@ smtp:
         finally:
             session.close()
         return phases.samples + tls
-
-    def evaluate(self, outcome):
-        return _tls.evaluate(self.name, outcome, "answered")

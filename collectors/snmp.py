@@ -23,11 +23,12 @@ import os
 import socket
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from agent.checks import Check, State, above, worst
 from agent.collector import CollectorError, register
 from agent.probe import Outcome, Probe, ProbeSettings, Sample
-from agent.schema import Duration
+from agent.schema import Duration, Port, Ratio
 from collectors._snmp_tables import (INTERFACE_COLUMNS, INTERFACE_COUNTERS, RESOURCE_COLUMNS, SYSTEM, Device, Oid,
                                      Reading, Walk, WalkError, assemble, dotted, reading, resource_family,
                                      utilization)
@@ -61,6 +62,23 @@ class SnmpSettings(ProbeSettings):
             yield "max_rows", "must be at least 1"
 
 
+@dataclass
+class SnmpCheck:
+    version: Literal["2c", "3"] = "2c"
+    port: Port = 161
+    community_env: str = "EGOV_SNMP_COMMUNITY"  # the secret comes from the agent's environment
+    # SNMPv3 (USM): like the community, the keys are read from the environment variables named here
+    username: str | None = None
+    security_level: Literal["authPriv", "authNoPriv", "noAuthNoPriv"] = "authPriv"
+    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] = "SHA256"
+    auth_key_env: str | None = None
+    priv_protocol: Literal["DES", "3DES", "AES", "AES192", "AES256"] = "AES"
+    priv_key_env: str | None = None
+    uplinks: tuple[str, ...] = ()  # interface names (ifName or ifDescr) that are WAN uplinks
+    interface_util_warning: Ratio | None = None  # of link capacity
+    interface_util_critical: Ratio | None = None
+
+
 _INTERFACE = ["interface", "uplink"]
 _COUNTER_FAMILIES = {metric: f"interface_{metric}_total" for metric in INTERFACE_COUNTERS.values()}
 
@@ -70,17 +88,10 @@ class SnmpCollector(Probe):
     name = "snmp"
     help = "Routers and switches over SNMP v2c/v3: interfaces, utilization, uptime, CPU and memory"
     Settings = SnmpSettings
-    SAMPLE = """\
-snmp:
-  interval: 60s
-  timeout: 55s
-  concurrency: 100        # devices polled at once
-  probe_timeout: 20s      # one device; one that takes longer fails with reason timeout
-  request_timeout: 2s     # one SNMP request, sent again `retries` times without an answer
-  retries: 1
-  max_repetitions: 25     # rows per column in one GETBULK answer
-  max_rows: 5000          # per column; a longer walk is an agent bug
-"""
+    CheckSettings = SnmpCheck
+    UP_HELP = "1 if the last snmp poll of the device succeeded."
+    DURATION_HELP = "Duration of the last snmp poll."
+    FAILURES_HELP = "Failed snmp polls by reason."
     FAMILIES = {
         "interface_receive_bytes_total": ("counter", "Octets received (ifHCInOctets).", _INTERFACE),
         "interface_transmit_bytes_total": ("counter", "Octets sent (ifHCOutOctets).", _INTERFACE),

@@ -31,15 +31,16 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Literal
 
 from agent import platforms
 from agent.checks import Check, State, above, worst
 from agent.collector import CollectorError, register
-from agent.probe import Outcome, Probe, ProbeSettings, Sample
-from agent.schema import Duration
+from agent.probe import REQUIRED, Outcome, Probe, ProbeSettings, Sample
+from agent.schema import Duration, Port, Ratio
 from collectors._cli import COUNTERS, GROUPS, Interface, Neighbor, ParseError, Version, interface_key
 from collectors._ssh_session import DEFAULT_KNOWN_HOSTS, close, credentials, failure, is_closed, login
 
@@ -49,10 +50,11 @@ class SshSettings(ProbeSettings):
     interval: Duration = 60.0
     timeout: Duration = 55.0
     concurrency: int = 20  # devices polled at once, one worker thread each (benchmarks/README.md)
-    probe_timeout: Duration = 30.0
+    probe_timeout: Duration = 30.0  # one device, login to logout; longer fails with reason timeout
     connect_timeout: Duration = 10.0  # TCP connect, SSH banner, authentication: each
     command_timeout: Duration = 20.0  # one command's whole output
-    known_hosts: str = DEFAULT_KNOWN_HOSTS  # a check's known_hosts overrides it
+    # host keys: recorded on first contact, a changed key is refused; a check's known_hosts overrides it
+    known_hosts: str = DEFAULT_KNOWN_HOSTS
 
     def problems(self):
         yield from super().problems()
@@ -60,6 +62,25 @@ class SshSettings(ProbeSettings):
             yield "connect_timeout", f"must be more than 0 and less than the probe_timeout ({self.probe_timeout:g}s)"
         if not 0 < self.command_timeout <= self.probe_timeout:
             yield "command_timeout", f"must be more than 0 and at most the probe_timeout ({self.probe_timeout:g}s)"
+
+
+@dataclass
+class SshCheck:
+    """A router or switch read over its SSH command line."""
+
+    port: Port = 22
+    username: str | None = field(default=None, metadata=REQUIRED)
+    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
+    key_file: str | None = None  # or a private key file only the agent can read
+    secret_env: str | None = None  # Cisco enable secret's variable, for an account below privilege 15
+    known_hosts: str | None = None  # default: the ssh collector's known_hosts setting
+    # what to read; default all
+    commands: tuple[Literal["version", "interfaces", "cpu", "memory", "neighbors"], ...] | None = None
+    uplinks: tuple[str, ...] = ()  # interfaces cabled to the site's uplink site (egov_uplink)
+    cpu_warning: Ratio | None = None
+    cpu_critical: Ratio | None = None
+    memory_warning: Ratio | None = None
+    memory_critical: Ratio | None = None
 
 
 @dataclass(frozen=True)
@@ -82,17 +103,7 @@ class SshCliCollector(Probe):
     name = "ssh"
     help = "Routers and switches over their SSH CLI (netmiko): interfaces, uptime, CPU, memory, uplink neighbours"
     Settings = SshSettings
-    SAMPLE = """\
-ssh:
-  interval: 60s
-  timeout: 55s
-  concurrency: 20         # devices polled at once, one worker thread each
-  probe_timeout: 30s      # one device, login to logout; longer fails with reason timeout
-  connect_timeout: 10s    # TCP connect, SSH banner and authentication, each
-  command_timeout: 20s    # one command's output
-  # host keys: recorded on first contact, a changed key is refused (a check's known_hosts overrides)
-  known_hosts: /var/lib/egov-agent/ssh_known_hosts
-"""
+    CheckSettings = SshCheck
     FAMILIES = {
         "interface_receive_bytes_total": ("counter", "Octets received, as the CLI counts them.", _INTERFACE),
         "interface_transmit_bytes_total": ("counter", "Octets sent, as the CLI counts them.", _INTERFACE),
@@ -215,7 +226,6 @@ class Finding:
     """What was seen on one uplink the inventory declares."""
 
     interface: str  # as the device names it (as declared when the device has no such interface)
-    expected_site: str
     state: State
     summary: str
     neighbor: Neighbor | None = None
@@ -238,29 +248,29 @@ def uplink_findings(target, uplinks, facts: Facts, inventory) -> list[Finding]:
     for declared in uplinks:
         interface = names.get(interface_key(declared), declared)
         if facts.neighbors is None:
-            findings.append(Finding(interface, expected, State.UNKNOWN,
+            findings.append(Finding(interface, State.UNKNOWN,
                                     f"uplink {interface}: the device runs neither LLDP nor CDP"))
             continue
         if interface_key(declared) not in names:
-            findings.append(Finding(interface, expected, State.UNKNOWN, f"uplink {declared}: not on the device"))
+            findings.append(Finding(interface, State.UNKNOWN, f"uplink {declared}: not on the device"))
             continue
         seen = [n for n in facts.neighbors if interface_key(n.interface) == interface_key(declared)]
         if not seen:
-            findings.append(Finding(interface, expected, State.WARNING,
+            findings.append(Finding(interface, State.WARNING,
                                     f"uplink {interface}: no LLDP/CDP neighbour, expected a device of {expected}"))
             continue
         neighbor = seen[0]
         host = neighbor_host(neighbor, inventory)
         site = host.site if host else ""
         if host and expected in (s.name for s in inventory.path(site)):  # the uplink site, or a rack of it
-            findings.append(Finding(interface, expected, State.OK,
+            findings.append(Finding(interface, State.OK,
                                     f"uplink {interface} → {host.name} ({site})", neighbor, site))
         elif host:
-            findings.append(Finding(interface, expected, State.CRITICAL,
+            findings.append(Finding(interface, State.CRITICAL,
                                     f"uplink {interface} is cabled to {host.name} of {site}, "
                                     f"expected a device of {expected}", neighbor, site))
         else:
-            findings.append(Finding(interface, expected, State.WARNING,
+            findings.append(Finding(interface, State.WARNING,
                                     f"uplink {interface} is cabled to {neighbor.system_name or neighbor.port!r}, "
                                     f"which is not in the inventory; expected a device of {expected}", neighbor))
     return findings

@@ -34,10 +34,6 @@ def parse_stat(text: str) -> dict[str, float]:
 class StatCollector(ProcCollector):
     name = "stat"
     help = "Boot time, context switches, interrupts, forks and process states from /proc/stat"
-    SAMPLE = """\
-stat:
-  interval: 15s
-"""
 
     def collect(self):
         for key, value in parse_stat(read_text(self._proc_root, "stat")).items():

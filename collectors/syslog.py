@@ -118,21 +118,6 @@ class SyslogCollector(Collector):
     help = "Syslog receiver for the inventory's devices: severities, logins, interfaces, configuration changes, clocks"
     default_enabled = False
     Settings = SyslogSettings
-    SAMPLE = """\
-syslog:
-  enabled: false
-  listen: 127.0.0.1:5514     # UDP and TCP; the devices' `logging host` (or rsyslog) sends here
-  relays: []                 # rsyslog relays: HOSTNAME names the device, MSG is its message (README)
-  max_message_bytes: 8192    # a longer message is dropped and counted
-  # unzoned_timestamps: +07:00 # the zone of device timestamps that name none; unset: no clock read from them
-  rate: 20                   # messages per second per device, sustained; more is dropped and counted
-  burst: 200                 # messages a device may send at once
-  max_connections: 100       # TCP connections at once
-  max_changes: 1000          # configuration changes kept for the backup
-  silence_critical: 1h       # no message from a network device for this long
-  clock_offset_warning: 10s  # the device's clock against the agent's
-  clock_offset_critical: 60s
-"""
 
     def __init__(self, settings=None, context=None, clock=time.time, monotonic=time.monotonic):
         super().__init__(settings, context)

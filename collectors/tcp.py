@@ -13,30 +13,37 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass, field
 
 from agent.collector import CollectorError, register
-from agent.probe import Probe, Sample
+from agent.probe import REQUIRED, Probe, Sample
+from agent.schema import Port, Regex
 from collectors import _tls
 
 MAX_ANSWER_BYTES = 64 * 1024
+
+
+@dataclass
+class TcpCheck(_tls.TlsCheck):
+    port: Port | None = field(default=None, metadata=REQUIRED)
+    tls: bool = False  # TLS from the first byte (LDAPS, SMTPS, IMAPS ...)
+    server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
+    send: str | None = None  # written once connected, e.g. "PING\r\n"
+    expect: Regex | None = None  # the answer must match it (re.search), e.g. ^SSH-2\.0-
 
 
 @register
 class TcpProbe(Probe):
     name = "tcp"
     help = "TCP connect probes of the ports in the inventory's tcp checks, with optional TLS and expected answer"
+    CheckSettings = TcpCheck
+    UP_HELP = "1 if the last tcp probe succeeded: connected (TLS up, the expected answer read, when asked)."
+    FAILURES_HELP = "Failed tcp probes by reason (timeout, connect, tls, protocol, config)."
     FAMILIES = {
         _tls.PHASE: ("gauge", "Duration of each phase of the last probe: connect, tls (0 without TLS), "
                               "answer (0 when nothing is expected).", ["phase"]),
         **_tls.FAMILIES,
     }
-    SAMPLE = """\
-tcp:
-  interval: 30s
-  timeout: 25s
-  probe_timeout: 10s   # one target; longer is a failure with reason timeout
-  concurrency: 100     # targets probed at once
-"""
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)

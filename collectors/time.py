@@ -15,10 +15,6 @@ from collectors._proc import read_text
 class TimeCollector(Collector):
     name = "time"
     help = "System time, time zone offset and clock sources (node_time_*)"
-    SAMPLE = """\
-time:
-  interval: 15s
-"""
 
     def __init__(self, settings=None, context=None, sys_root="/sys", clock=time.time, localtime=time.localtime):
         super().__init__(settings, context)

@@ -52,6 +52,7 @@ def read_adjtimex() -> tuple[int, Timex]:
 @dataclass
 class TimexSettings(CollectorSettings):
     # |node_timex_offset_seconds| at or above which the clock offset check warns / goes critical
+    # (node-mixin's NodeClockSkewDetected fires at 0.05); an unsynchronised clock warns
     offset_warning: float | None = 0.05
     offset_critical: float | None = 1.0
 
@@ -61,14 +62,6 @@ class TimexCollector(Collector):
     name = "timex"
     help = "Clock synchronisation state, offset and errors from adjtimex (node_timex_*)"
     Settings = TimexSettings
-    SAMPLE = """\
-timex:
-  interval: 15s
-  # |offset| in seconds at which the clock offset check warns and goes critical
-  # (node-mixin's NodeClockSkewDetected fires at 0.05); an unsynchronised clock warns
-  offset_warning: 0.05
-  offset_critical: 1.0
-"""
 
     def __init__(self, settings=None, context=None, adjtimex=read_adjtimex):
         super().__init__(settings, context)

@@ -14,10 +14,6 @@ from collectors._proc import read_text
 class UnameCollector(Collector):
     name = "uname"
     help = "Kernel name, release, version, machine, node and domain name (node_uname_info)"
-    SAMPLE = """\
-uname:
-  interval: 1m
-"""
 
     def __init__(self, settings=None, context=None, proc_root="/proc", uname=os.uname):
         super().__init__(settings, context)

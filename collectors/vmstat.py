@@ -9,17 +9,14 @@ from dataclasses import dataclass
 from prometheus_client.core import UnknownMetricFamily
 
 from agent.collector import CollectorSettings, register
-from collectors._proc import ProcCollector, invalid_regexes, matches, parser, read_text
+from agent.schema import Regex
+from collectors._proc import ProcCollector, matches, parser, read_text
 
 
 @dataclass
 class VmstatSettings(CollectorSettings):
     # the fields exported (a regex searched in the name): node_exporter's --collector.vmstat.fields
-    fields: str = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
-
-    def problems(self):
-        yield from super().problems()
-        yield from invalid_regexes(self, "fields")
+    fields: Regex = r"^(oom_kill|pgpg|pswp|pg.*fault).*"
 
 
 @parser("/proc/vmstat")
@@ -33,11 +30,6 @@ class VmstatCollector(ProcCollector):
     name = "vmstat"
     help = "Page-in/out, swap and page-fault counters from /proc/vmstat (node_vmstat_*)"
     Settings = VmstatSettings
-    SAMPLE = """\
-vmstat:
-  interval: 15s
-  fields: '^(oom_kill|pgpg|pswp|pg.*fault).*'   # the /proc/vmstat fields exported (regex)
-"""
 
     def collect(self):
         for field, value in parse_vmstat(read_text(self._proc_root, "vmstat")).items():

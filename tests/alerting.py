@@ -95,15 +95,6 @@ def shorten_timers(config: dict) -> dict:
     return config
 
 
-def wait_for(fetch, expected, what: str, timeout: float = 30.0) -> None:
-    """Poll `fetch()` until it returns `expected`; a generous bound, only against hanging."""
-    deadline = time.monotonic() + timeout
-    while (value := fetch()) != expected:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: expected {expected!r}, still {value!r} after {timeout}s")
-        time.sleep(0.2)
-
-
 def stays(fetch, expected, what: str, seconds: float) -> None:
     """`fetch()` returns `expected` throughout `seconds`: nothing more arrives."""
     deadline = time.monotonic() + seconds

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from tests.helpers import PROMETHEUS_DIR
 from tests.peers import Peer, free_port, query, require, start_prometheus
 
-# The real peers of the probe and network-gear tests: session fixtures, each started once
-# for the whole run by whichever test needs it first, and stopped by PID at its end.
-pytest_plugins = ["tests.peer_web", "tests.peer_mail", "tests.peer_sip", "tests.peer_snmp", "tests.peer_sim",
-                  "tests.peer_sshd"]
+# The real peers of the probe and network-gear tests (tests/peer_*.py) are session fixtures,
+# each started once for the whole run by whichever test needs it first and stopped by PID at
+# its end. A test module names the peer plugins it uses in its own `pytest_plugins`, so a run
+# of modules that use none (pytest tests/test_config.py) loads none of them.
+# A module may import a peer's constants before pytest loads it as a plugin: its asserts are
+# rewritten all the same.
+pytest.register_assert_rewrite(*(f"tests.{peer.stem}" for peer in Path(__file__).parent.glob("peer_*.py")))
+
+
+@pytest.fixture
+def prometheus_dir(tmp_path):
+    """The sample config and rules copied, with the targets file `egov-agent targets` writes."""
+    copy = tmp_path / "prometheus"
+    shutil.copytree(PROMETHEUS_DIR, copy, ignore=shutil.ignore_patterns("tests"))
+    return copy
 
 
 @pytest.fixture(scope="session")

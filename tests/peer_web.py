@@ -36,8 +36,8 @@ from agent.collector import metric_index
 from agent.context import Context
 from agent.inventory import load_inventory
 from agent.snapshot import render
+from tests.helpers import samples
 from tests.peers import Peer, require
-from tests.test_probe import samples
 
 # Each listener on a few loopback addresses, one port for all of them: an inventory wants
 # each target at an address of its own, and a test wants several targets per listener.
@@ -54,6 +54,34 @@ SOA_SERIAL = 2025112201
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
 PAGE_TITLE = "Cổng Dịch vụ công tỉnh"
 LEGACY_PAGE = "<html><p>Sở Thông tin và Truyền thông</p></html>\n".encode() * 20
+
+# An agency's home page as such portals are written: a CDN stylesheet and an analytics script
+# (foreign, but not links), links to its own domain and to national gov.vn services, and words
+# near the gambling terms that must not match: "nhà cải" (not "nhà cái"), "bán cá" (not "bắn
+# cá"), "đánh bại" (not "đánh bài"), "alphabetical", "between", "timeslot". {visits} changes on
+# every request, as a visit counter does.
+AGENCY_PAGE = """<!doctype html><html lang="vi"><head><meta charset="utf-8">
+<title>Cổng thông tin điện tử Sở Nông nghiệp tỉnh</title>
+<meta name="description" content="Cổng thông tin điện tử Sở Nông nghiệp và Phát triển nông thôn">
+<link rel="stylesheet" href="https://cdn.jsdelivr.example/npm/bootstrap.min.css">
+<script async src="https://www.googletagmanager.example/gtag/js?id=G-XXXX"></script>
+<script>window.dataLayer = window.dataLayer || []; var label = "slot casino bet";</script>
+<style>.bet-row { color: #333 }</style></head>
+<body><nav><a href="/">Trang chủ</a> <a href="/thu-tuc-hanh-chinh">Thủ tục hành chính</a>
+<a href="https://www.portal.example/tin-tuc">Tin tức</a> <a href="https://dichvucong.gov.vn/p/home/dvc-trang-chu.html">
+Cổng Dịch vụ công quốc gia</a> <a href="mailto:vanthu@portal.example">Liên hệ</a></nav>
+<main><h1>Cổng thông tin điện tử Sở Nông nghiệp và Phát triển nông thôn</h1>
+<p>Hỗ trợ hộ nghèo sửa chữa nhà cải thiện điều kiện sống; hướng dẫn bán cá tra xuất khẩu;
+đội tuyển của tỉnh đánh bại đội bạn tại hội thao. Danh mục thủ tục hành chính xếp theo thứ tự
+chữ cái (alphabetical), between 7:30 and 17:00; book a timeslot for the one-stop office.</p>
+<p>Lượt truy cập: {visits}</p></main></body></html>
+"""
+# The same page with gambling links in a hidden block, as the 2023 injections wrote them.
+INJECTED_LINKS = """<div style="display:none"><a href="https://fb88-vn.example/">Nhà cái uy tín FB88</a>
+<a href="https://nohu.example/">nổ hũ đổi thưởng</a></div>"""
+GAMBLING_SITE = "https://8xbet-vn.example/"  # where /redirected sends visitors from Google
+# An injection written without diacritics, to everyone.
+INJECTED_BARE = '<p><a href="https://w88.example/">nha cai W88, tai xiu online</a></p>'
 
 
 # ---- the certificates -------------------------------------------------------------------------
@@ -117,6 +145,7 @@ def make_pki(directory: Path) -> Pki:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # chunked answers need 1.1
+    visits = 0  # the agency page's visit counter
 
     def do_HEAD(self):
         self.do_GET()
@@ -132,6 +161,16 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(LEGACY_PAGE)
             self.close_connection = True
+        elif self.path == "/redirected" and "google." in self.headers.get("Referer", ""):
+            self.answer(302, b"", Location=GAMBLING_SITE)  # visitors from a search result are sent away
+        elif self.path in ("/agency", "/cloaked", "/injected", "/redirected"):
+            Handler.visits += 1
+            page = AGENCY_PAGE.replace("{visits}", str(Handler.visits))
+            crawler = "Googlebot" in self.headers.get("User-Agent", "") or "google." in self.headers.get("Referer", "")
+            if self.path == "/injected" or (self.path == "/cloaked" and crawler):
+                page = page.replace("</main>", (INJECTED_BARE if self.path == "/injected" else INJECTED_LINKS)
+                                    + "</main>")
+            self.answer(200, page.encode())
         elif self.path == "/moved":
             self.answer(301, b"moved\n", Location="/")
         elif self.path == "/chunked":
@@ -260,6 +299,7 @@ class Web:
     refused = REFUSED
     page_title = PAGE_TITLE
     legacy_page = LEGACY_PAGE
+    agency_page = AGENCY_PAGE
 
     def at(self, kind: str, index: int = 0) -> tuple[str, int]:
         """(address, port) of the kind's listener number `index`."""

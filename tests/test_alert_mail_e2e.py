@@ -16,10 +16,10 @@ monitoring/ the role is pointed at.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import imaplib
-import contextlib
 import json
 import os
 import shutil
@@ -32,12 +32,14 @@ from pathlib import Path
 import yaml
 
 from tests.alerting import (COMMUNE_ROUTERS, POP_ROUTER, SITE_NAMES, agent_config, shorten_rules, shorten_timers,
-                            stays, wait_for, write_inventory)
+                            stays, write_inventory)
+from tests.helpers import wait_until
 from tests.peer_nft import dropping
 from tests.peer_sshd import (Target, connection, make_key, override_inventory, provision_run,
                              require_baseline_packages)
 from tests.peers import free_port, http_get, query, start_prometheus
 
+pytest_plugins = ("tests.peer_mail", "tests.peer_sshd")  # the real peers this module's tests use
 REPO = Path(__file__).resolve().parent.parent
 SERVERS = ["giamsat-01", "giamsat-02"]
 PASSWORD_ENV = "EGOV_TEST_ALERT_SMTP_PASSWORD"
@@ -147,7 +149,7 @@ def province(count: int, start_agent, mail_peer, ssh_targets, tmp_path, **variab
         assert run.rc == 0, run.output[-6000:]
         urls = [f"http://{address}:{ports['prometheus']}" for address in addresses]
         for url in urls:
-            wait_for(lambda: {s["metric"]["site"]: float(s["value"][1]) for s in query(url, "egov_site_uplink_up")},
+            wait_until(lambda: {s["metric"]["site"]: float(s["value"][1]) for s in query(url, "egov_site_uplink_up")},
                      dict.fromkeys(["pop_mot", *COMMUNE_ROUTERS], 1.0), f"every uplink up in {url}", timeout=60)
         yield Province(servers, agent.url, urls, ports["alertmanager"], run)
     finally:
@@ -198,9 +200,9 @@ def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resoluti
               seconds=3)
 
         with cut_the_pop():
-            wait_for(lambda: len(new(network)), 1, "one mail to the network team", timeout=90)
+            wait_until(lambda: len(new(network)), 1, "one mail to the network team", timeout=90)
             stays(lambda: len(new(network)), 1, "no second mail during the outage", seconds=5)
-            wait_for(lambda: national('max by (province, site) (egov_outage_sites_cut_off)'),
+            wait_until(lambda: national('max by (province, site) (egov_outage_sites_cut_off)'),
                      {("tinh_thu", "pop_mot"): 3.0}, "the outage in the central Prometheus")
             assert national('ALERTS{alertname="EgovSiteUplinkDown", alertstate="firing"}') == {
                 ("tinh_thu", "pop_mot"): 1.0}
@@ -217,7 +219,7 @@ def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resoluti
         # postfix names the protocol (RFC 3848): ESMTPSA or UTF8SMTPSA, S for STARTTLS, A for AUTH
         assert "SMTPSA id" in firing["Received"], firing["Received"]
 
-        wait_for(lambda: len(new(network)), 2, "the resolution to the network team", timeout=90)
+        wait_until(lambda: len(new(network)), 2, "the resolution to the network team", timeout=90)
         stays(lambda: len(new(network)), 2, "nothing after the resolution", seconds=5)
         resolved = new(network)[1]
         assert str(resolved["Subject"]).startswith(f"[{SITE_NAMES['province']}] ĐÃ KHẮC PHỤC / RESOLVED: {pop}")
@@ -240,12 +242,12 @@ def test_a_pair_of_monitoring_servers_mails_once_even_when_one_alertmanager_stop
             assert {peer["address"].rsplit(":", 1)[0] for peer in status["cluster"]["peers"]} == {
                 s.address for s in setup.servers}
         with cut_the_pop():
-            wait_for(statuses, ["firing"], "one mail from the pair", timeout=90)
+            wait_until(statuses, ["firing"], "one mail from the pair", timeout=90)
             stays(statuses, ["firing"], "not a second one from the other Alertmanager", seconds=20)
             # the first server's Alertmanager stops while the outage lasts
             subprocess.run(["ssh", "-i", str(ssh_targets.root_key.private), "-p", str(setup.servers[0].port),
                             "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes",
                             f"root@{setup.servers[0].address}", "service prometheus-alertmanager stop"],
                            check=True, capture_output=True, timeout=60)
-        wait_for(statuses, ["firing", "resolved"], "one resolved mail from the remaining one", timeout=120)
+        wait_until(statuses, ["firing", "resolved"], "one resolved mail from the remaining one", timeout=120)
         stays(statuses, ["firing", "resolved"], "exactly one resolved mail", seconds=20)

@@ -20,11 +20,10 @@ import yaml
 
 from agent import targets
 from tests.alerting import (COMMUNE_ROUTERS, POP_ROUTER, agent_config, shorten_rules, shorten_timers, shortened,
-                            stays, wait_for, write_inventory)
+                            stays, write_inventory)
+from tests.helpers import ALERTMANAGER, Webhook, serve, wait_until
 from tests.peer_nft import dropping
 from tests.peers import Peer, http_get, query, start_alertmanager, start_prometheus
-from tests.test_monitoring import ALERTMANAGER, _Webhook, prometheus_dir, serve  # noqa: F401 (fixture)
-
 
 def test_durations_are_shortened_by_the_same_factor():
     assert shortened("2m") == "2000ms" and shortened("30s") == "500ms" and shortened("1h30m") == "90000ms"
@@ -43,7 +42,7 @@ def alertmanager_config(path, webhook_port: int) -> None:
     path.write_text(yaml.safe_dump(shorten_timers(config), allow_unicode=True, sort_keys=False))
 
 
-class _Notifications(_Webhook):
+class _Notifications(Webhook):
     received: list[tuple[str, dict]] = []  # this test's own, not the Alertmanager unit test's
 
 
@@ -107,20 +106,20 @@ def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, aler
 
         sites = ["pop_mot", *COMMUNE_ROUTERS]
         # healthy: every router answers, the rules have data and evaluate, no one is paged
-        wait_for(lambda: series("egov_site_uplink_up"), dict.fromkeys(sites, 1.0), "every uplink up in Prometheus")
-        wait_for(lambda: series('ALERTS{alertstate="firing"} or ALERTS{alertstate="pending"}'), {}, "no alert")
+        wait_until(lambda: series("egov_site_uplink_up"), dict.fromkeys(sites, 1.0), "every uplink up in Prometheus")
+        wait_until(lambda: series('ALERTS{alertstate="firing"} or ALERTS{alertstate="pending"}'), {}, "no alert")
         stays(notifications, [], "nobody paged while healthy", seconds=3)
         healthy_at = time.monotonic()
 
         # the PoP's uplink is cut: its router and the communes behind it vanish from the agent
         with dropping(dict.fromkeys([POP_ROUTER, *COMMUNE_ROUTERS.values()], 1)):
             cut = time.monotonic()
-            wait_for(lambda: series("egov_check_status"),
+            wait_until(lambda: series("egov_check_status"),
                      dict.fromkeys(["pop-mot-rtr", *(f"{site}-rtr" for site in COMMUNE_ROUTERS)], 4.0),
                      "every router UNREACHABLE, none CRITICAL")
             assert series("egov_outage_sites_cut_off") == {"pop_mot": 3.0}
             page = [("network", "firing", [("EgovSiteUplinkDown", "pop_mot", "firing")])]
-            wait_for(notifications, page, "one page to the network team", timeout=60)
+            wait_until(notifications, page, "one page to the network team", timeout=60)
             paged = time.monotonic()
             [(_, message)] = _Notifications.received
             [alert] = message["alerts"]
@@ -133,9 +132,9 @@ def test_a_pop_outage_pages_the_network_team_once_and_resolves(start_agent, aler
         # the uplink is back: the alert resolves, with one notification, and nothing is left
         restored = time.monotonic()
         resolved = page + [("network", "resolved", [("EgovSiteUplinkDown", "pop_mot", "resolved")])]
-        wait_for(notifications, resolved, "the outage resolved to the network team", timeout=60)
+        wait_until(notifications, resolved, "the outage resolved to the network team", timeout=60)
         back = time.monotonic()
-        wait_for(am_alerts, [], "nothing left in Alertmanager")
+        wait_until(am_alerts, [], "nothing left in Alertmanager")
         assert series('ALERTS{alertstate="firing"} or ALERTS{alertstate="pending"}') == {}
         stays(notifications, resolved, "nothing after the resolution", seconds=2)
         print(f"healthy after {healthy_at - started:.1f}s; paged {paged - cut:.1f}s after the cut; "

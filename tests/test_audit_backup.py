@@ -29,6 +29,8 @@ from tests.peer_sshd import SshKey, make_key
 from tests.sim import Device, fingerprint, public_key_line
 from tests.sim.hp_comware import hashed as comware_hash
 
+pytest_plugins = ("tests.peer_sshd",)  # the real peers this module's tests use
+
 SECRETS = {"SIM_PASSWORD": PASSWORD, "SIM_ENABLE": ENABLE_SECRET}
 FLEET = [
     Device("rtr-cisco", "127.78.0.1", "cisco_ios", secret=ENABLE_SECRET),

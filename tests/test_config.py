@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
 
 from agent import yamlfile
 from agent.collector import discover
-from agent.config import DEFAULT_LISTEN, load_config, sample_config
-from agent.schema import parse_duration
+from agent.config import DEFAULT_LISTEN, AgentSettings, load_config, sample_config
+from agent.schema import build, field_types, parse_duration
 from agent.yamlfile import ConfigError
+from tests.helpers import billion_laughs
 
 
 def write(tmp_path, text: str):
@@ -91,6 +93,21 @@ def test_sample_config_is_valid_and_covers_every_collector(tmp_path):
     assert set(config.collectors) == {n for n, c in discover().items() if c.default_enabled}
 
 
+def test_sample_config_prints_every_key_with_its_real_default():
+    """Every block of the sample names every key and reads back as exactly the defaults; a
+    collector's note, the one hand-written part, is comments that give none of its keys a value."""
+    sample = yamlfile.loads(sample_config())
+    blocks = sample.pop("collectors")
+    assert set(sample) == set(field_types(AgentSettings)) - {"collectors"}
+    assert build(AgentSettings, sample) == AgentSettings()
+    for name, cls in discover().items():
+        keys = field_types(cls.Settings)
+        assert set(blocks[name]) == set(keys), name
+        assert build(cls.Settings, blocks[name]) == cls.Settings(enabled=cls.default_enabled), name
+        for line in cls.SAMPLE_NOTE.splitlines():
+            assert line.startswith("#") and not re.match(rf"#\s*({'|'.join(keys)}):\s*\S", line), (name, line)
+
+
 @pytest.mark.parametrize("text, seconds", [("500ms", 0.5), ("15s", 15), ("2m", 120), ("1h", 3600), (7, 7.0)])
 def test_durations(text, seconds):
     assert parse_duration(text) == seconds
@@ -106,14 +123,6 @@ def test_check_hold_nan_is_a_located_error(tmp_path):
     """`.nan` compared false with every hold time: every check stayed at its first state."""
     with pytest.raises(ConfigError, match=r"agent\.yml:2: check_hold: a duration is a finite number"):
         load_config(write(tmp_path, "log_level: info\ncheck_hold: .nan\n"))
-
-
-def billion_laughs(levels: int) -> str:
-    lines = ["a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    for i in range(1, levels):
-        name, previous = chr(97 + i), chr(96 + i)
-        lines.append(f"{name}: &{name} [" + ", ".join(f"*{previous}" for _ in range(9)) + "]")
-    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize("text, line, words", [

@@ -14,47 +14,19 @@ import time
 import bcrypt
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_openmetrics
-from prometheus_client.parser import text_string_to_metric_families
 
 from agent import exitcodes
+from tests.helpers import values, wait_for
 from tests.peers import http_get
 
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;"
                      "q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 
 
-def values(body: bytes, name: str) -> dict:
-    return {tuple(sorted(s.labels.items())): s.value
-            for family in text_string_to_metric_families(body.decode()) for s in family.samples if s.name == name}
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def collected(agent, collector: str) -> bytes:
     def ready():
         _, _, body = http_get(agent.url + "/metrics")
         return body if values(body, "egov_collector_success").get((("collector", collector),)) == 1 else None
-    return wait_for(ready)
-
-
-def all_collected(agent, config=None) -> bytes:
-    """A scrape taken once every collector enabled by `config` has run (failed or not)."""
-    from agent.config import load_config
-
-    enabled = set(load_config(config).collectors)
-
-    def ready():
-        _, _, body = http_get(agent.url + "/metrics")
-        ran = {labels[0][1] for labels in values(body, "egov_collector_success")}
-        return body if ran >= enabled else None
     return wait_for(ready)
 
 

@@ -7,10 +7,11 @@ import re
 import pytest
 
 from agent.checks import State
-from agent.inventory.model import DnsCheck
 from agent.schema import build
 from agent.yamlfile import ConfigError
-from collectors.dns import DnsProbe
+from collectors.dns import DnsCheck, DnsProbe
+
+pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
 
 
 
@@ -81,7 +82,7 @@ def test_a_silent_server_holds_up_no_one(run):
 @pytest.mark.parametrize("check, error", [
     ({"query_name": "portal.example", "query_type": "ANY"}, "query_type: expected one of 'A', 'AAAA'"),
     ({"query_name": "portal.example", "answers": "127.0.0.5"}, "answers: expected a list, got str"),
-    ({"query_name": "portal.example", "answers": ["127\\.0\\.0\\.(5"]}, "answers: not a regular expression"),
+    ({"query_name": "portal.example", "answers": ["127\\.0\\.0\\.(5"]}, "answers[0]: not a regular expression"),
     ({"query_name": "portal.example", "rcode": "NOTAUTH"}, "rcode: expected one of 'NOERROR', 'NXDOMAIN'"),
     ({"query_name": "portal.example", "port": 65536}, "port: expected a port from 1 to 65535, got 65536"),
 ])

@@ -3,43 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.audit.store import Store
-from tests.test_daemon import all_collected
-from tests.test_mail_probes import POSTQUEUE_J
+from tests.helpers import POSTQUEUE_J, README, ROW, all_collected, as_regex, documented
 
-README = Path(__file__).resolve().parent.parent / "README.md"
 REPORT_CONFIGS = Path(__file__).resolve().parent / "fixtures/audit/report/configs"
-ROW = re.compile(r"^\| `(?P<name>[^`]+)` \| (?P<type>\w+) \| (?P<labels>[^|]*) \| (?P<collector>[^|]+) \| .+ \|$")
-
-
-def documented() -> dict[str, tuple[str, set[str], str]]:
-    """Metric name -> (type, labels, collector) from README's metrics reference."""
-    rows = {}
-    for line in README.read_text().splitlines():
-        match = ROW.match(line)
-        if match:
-            labels = {label.strip() for label in match["labels"].split(",") if label.strip()}
-            rows[match["name"]] = (match["type"], labels, match["collector"].strip())
-    return rows
-
-
 def probe_collectors() -> dict:
     from agent.collector import discover
     from agent.probe import Probe
 
     return {name: cls for name, cls in discover().items() if issubclass(cls, Probe)}
-
-
-def as_regex(name: str) -> re.Pattern:
-    """`node_memory_<Field>_bytes` documents a family of names."""
-    return re.compile("^" + re.sub(r"<\w+>", r"\\w+?", re.escape(name).replace(r"\<", "<").replace(r"\>", ">"))
-                      + "$")
 
 
 def audit_store(directory: Path) -> tuple[Path, Path]:
@@ -88,15 +65,30 @@ def test_metrics_reference_matches_a_real_scrape(start_agent, tmp_path):
             assert labels == doc_labels, name
 
 
+def probe_families(name: str, cls) -> dict[str, tuple[str, list[str], str]]:
+    """A probe's family names -> (type, own labels, HELP), the caller's up/duration/failures included."""
+    families = {f"egov_{name}_up": ("gauge", [], cls.UP_HELP),
+                f"egov_{name}_duration_seconds": ("gauge", [], cls.DURATION_HELP),
+                f"egov_{name}_failures_total": ("counter", ["reason"], cls.FAILURES_HELP)}
+    for key, (kind, help_, labels) in cls.FAMILIES.items():
+        total = "_total" if kind == "counter" and not key.endswith("_total") else ""
+        families[f"egov_{name}_{key}{total}"] = (kind, labels, help_)
+    return {family: (kind, labels, help_.format(kind=name)) for family, (kind, labels, help_) in families.items()}
+
+
 def test_every_probe_family_is_documented():
     """Probe metrics appear only with inventory targets, so they are checked against the code."""
     docs = documented()
     for name, cls in probe_collectors().items():
-        families = {f"egov_{name}_up": ("gauge", []), f"egov_{name}_duration_seconds": ("gauge", []),
-                    f"egov_{name}_failures_total": ("counter", ["reason"])}
-        for key, (kind, _help, labels) in cls.FAMILIES.items():
-            total = "_total" if kind == "counter" and not key.endswith("_total") else ""
-            families[f"egov_{name}_{key}{total}"] = (kind, labels)
+        families = probe_families(name, cls)
         assert {n for n, row in docs.items() if row[2] == name} == set(families), name
-        for family, (kind, labels) in families.items():
+        for family, (kind, labels, _help) in families.items():
             assert docs[family][:2] == (kind, {"target", "site", *labels}), family
+
+
+def test_a_probe_serves_the_help_that_readme_gives():
+    """The meaning column of a probe's rows is the HELP it serves: one text, not two."""
+    meanings = {match["name"]: match["meaning"] for match in map(ROW.match, README.read_text().splitlines()) if match}
+    for name, cls in probe_collectors().items():
+        for family, (_kind, _labels, help_) in probe_families(name, cls).items():
+            assert meanings[family] == help_, family

@@ -20,8 +20,8 @@ import yaml
 from agent.config import load_config, sample_config
 from agent.inventory import validate
 from agent.yamlfile import ConfigError
+from tests.helpers import billion_laughs
 from tests.peers import http_get
-from tests.test_config import billion_laughs
 
 SEEDS = [1, 2, 3, random.randrange(1 << 30)]
 CASES_PER_SEED = 25

@@ -17,8 +17,8 @@ from collectors.meminfo import MeminfoCollector
 from collectors.netdev import NetdevCollector
 from collectors.stat import StatCollector
 from collectors.uname import UnameCollector
+from tests.helpers import MEMINFO_CAMELCASE
 from tests.peers import require
-from tests.test_prometheus import MEMINFO_CAMELCASE
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PROC = str(FIXTURES / "host" / "proc")

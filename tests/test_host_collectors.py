@@ -20,7 +20,7 @@ import pytest
 from agent.checks import State
 from agent.collector import CollectorError, metric_index
 from agent.schema import build
-from agent.yamlfile import ConfigError, loads
+from agent.yamlfile import ConfigError
 from collectors.cpu import CpuCollector
 from collectors.diskstats import DiskstatsCollector, DiskstatsSettings, parse_diskstats
 from collectors.filefd import FilefdCollector, parse_file_nr
@@ -36,11 +36,6 @@ from collectors.vmstat import VmstatCollector, VmstatSettings
 
 HOST = Path(__file__).parent / "fixtures" / "host"
 PROC, SYS, EDGE = str(HOST / "proc"), str(HOST / "sys"), HOST / "edge"
-
-HOST_COLLECTORS = [CpuCollector, MeminfoCollector, FilesystemCollector, DiskstatsCollector, NetdevCollector,
-                   StatCollector, UnameCollector, TimeCollector, TimexCollector, ServicesCollector,
-                   FilefdCollector, VmstatCollector]
-
 
 def collect(collector) -> dict:
     """The families of one run, by their exposition name."""
@@ -58,13 +53,6 @@ def value(metrics: dict, name: str) -> float:
 
 def states(collector, metrics) -> dict[str, State]:
     return {check.target: check.state for check in collector.checks(metrics)}
-
-
-@pytest.mark.parametrize("cls", HOST_COLLECTORS, ids=lambda cls: cls.name)
-def test_sample_config_is_valid_for_the_settings(cls):
-    sample = loads(cls.SAMPLE)
-    assert list(sample) == [cls.name]
-    build(cls.Settings, sample[cls.name], cls.name)
 
 
 # --- meminfo ---------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ import re
 import pytest
 
 from agent.checks import State
-from agent.inventory.model import HttpCheck
 from agent.schema import build
 from agent.yamlfile import ConfigError
-from collectors.http import HttpProbe, body_framing, parse_chunk_size, parse_headers, parse_status_line
+from collectors.http import HttpCheck, HttpProbe, body_framing, parse_chunk_size, parse_headers, parse_status_line
+
+pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
 
 
 

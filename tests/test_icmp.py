@@ -23,9 +23,12 @@ from agent.checks import State
 from agent.collector import CollectorError
 from agent.context import Context
 from agent.inventory import load_inventory
+from agent.schema import build
 from agent.snapshot import render
+from agent.yamlfile import ConfigError
 from collectors._icmp_packet import EchoTemplate, Reply, parse_reply
-from collectors.icmp import PING_GROUP_RANGE, IcmpProbe, IcmpSettings, _Run, open_socket, summarize
+from collectors.icmp import (PING_GROUP_RANGE, IcmpCheck, IcmpProbe, IcmpSettings, _Run, mos_from_r, open_socket,
+                             r_factor, summarize)
 from tests.peer_nft import dropping
 from tests.peers import require
 
@@ -80,6 +83,36 @@ def test_summary_of_rtts():
     assert stats["jitter"] == pytest.approx((0.002 + 0.001 + 0.004) / 3)
     assert summarize([0.004]) == {"min": 0.004, "avg": 0.004, "max": 0.004, "stddev": 0.0}  # no jitter of one
     assert summarize([]) == {}
+
+
+@pytest.mark.parametrize("r, mos", [(90, 4.34), (80, 4.03), (70, 3.60), (60, 3.10), (50, 2.58)])
+def test_mos_of_g107_table_b1(r, mos):
+    """ITU-T G.107 (03/2005) Annex B, Table B.1: the MOS at each user-satisfaction boundary of R
+    (two decimals; 80 gives 4.024, which the table prints as 4.03)."""
+    assert mos_from_r(r) == pytest.approx(mos, abs=0.007)
+
+
+def test_mos_outside_the_scale():
+    assert mos_from_r(93.2) == pytest.approx(4.41, abs=0.005)  # G.107's default connection, R 93.2
+    assert mos_from_r(-157.0) == 1.0 and mos_from_r(0) == 1.0  # G.107 B-4: 1 for R < 0
+    assert mos_from_r(100.5) == 4.5  # and 4.5 above 100
+
+
+def test_mos_thresholds_are_on_the_mos_scale():
+    with pytest.raises(ConfigError, match=r"mos_critical: expected a MOS from 1 to 4.5, got 0"):
+        build(IcmpCheck, {"mos_warning": 4, "mos_critical": 0})
+
+
+@pytest.mark.parametrize("rtt_ms, jitter_ms, loss, r", [
+    (0, 0, 0, 93.2 - 10 / 40),  # the 10 ms the formula adds for the codec, nothing else
+    (100, 20, 0, 93.2 - 150 / 40),  # effective 150 ms: below the knee
+    (130, 10, 0, 93.2 - (160 - 120) / 10),  # effective 160 ms: the knee, where both branches give 89.2
+    (200, 20, 0.01, 93.2 - (250 - 120) / 10 - 2.5),  # 1 % lost: 2.5 off
+    (20, 5, 0.5, 93.2 - 40 / 40 - 125),  # half lost: below 0, MOS 1
+])
+def test_r_factor_of_the_simplified_e_model(rtt_ms, jitter_ms, loss, r):
+    """Worked by hand from NetBeez's formula (cited in collectors/icmp.py)."""
+    assert r_factor(rtt_ms / 1000, jitter_ms / 1000, loss) == pytest.approx(r)
 
 
 # ---------------------------------------------------------------- helpers
@@ -247,6 +280,11 @@ def test_loss_is_measured_on_one_address_and_no_other(tmp_path, lossy_loopback):
     assert 6 <= lost <= 40, lost
     assert 0 < lossy["egov_icmp_loss_ratio"] < 0.5 and lossy["egov_icmp_up"] == 1
     assert clean["egov_icmp_echoes_received_total"] == 200 and clean["egov_icmp_loss_ratio"] == 0
+    # what a call would make of it: the E-model of each link's own figures
+    for link in (lossy, clean):
+        r = r_factor(link["egov_icmp_rtt_seconds:avg"], link["egov_icmp_jitter_seconds"], link["egov_icmp_loss_ratio"])
+        assert link["egov_icmp_r_factor"] == pytest.approx(r) and link["egov_icmp_mos"] == pytest.approx(mos_from_r(r))
+    assert clean["egov_icmp_mos"] > 4.3 > lossy["egov_icmp_mos"]  # 3 % lost at least: R below 86
 
 
 def test_a_silent_target_is_measured_not_failed(tmp_path, lossy_loopback):
@@ -257,7 +295,8 @@ def test_a_silent_target_is_measured_not_failed(tmp_path, lossy_loopback):
     silent, refused = got["silent"], got["refused"]
     assert silent["egov_icmp_loss_ratio"] == 1.0 and silent["egov_icmp_up"] == 0
     assert silent["egov_icmp_echoes_sent_total"] == 3 and silent["egov_icmp_echoes_received_total"] == 0
-    assert not any(name.startswith("egov_icmp_rtt") or name.startswith("egov_icmp_jitter") for name in silent)
+    assert not any(name.startswith(("egov_icmp_rtt", "egov_icmp_jitter", "egov_icmp_mos", "egov_icmp_r_factor"))
+                   for name in silent)
     assert not any(name.startswith("egov_icmp_failures_total") for name in silent)
     # nothing could be sent: that is a failed probe, with no loss to speak of
     assert refused["egov_icmp_up"] == 0 and refused["egov_icmp_failures_total:connect"] == 1
@@ -272,13 +311,17 @@ def test_a_silent_target_is_measured_not_failed(tmp_path, lossy_loopback):
 def test_thresholds_on_rtt_and_a_schedule_too_long_for_probe_timeout(tmp_path):
     probe = make_probe(tmp_path, {"slow": ("127.33.0.4", {**FAST, "rtt_warning": "0.001ms", "rtt_critical": "1s"}),
                                   "worse": ("127.33.0.5", {**FAST, "rtt_critical": "0.001ms"}),
-                                  "long": ("127.33.0.6", {"count": 20, "spacing": 1})},
+                                  "long": ("127.33.0.6", {"count": 20, "spacing": 1}),
+                                  "call": ("127.33.0.7", {**FAST, "mos_warning": 4.5, "mos_critical": 1})},
                        probe_timeout=5)
     got = by_target(asyncio.run(probe.collect()))
     states = {check.target: check for check in probe.checks({})}
     assert states["slow"].state == State.WARNING and states["slow"].thresholds["rtt_warning"] == 0.000001
     assert states["worse"].state == State.CRITICAL and states["worse"].summary.startswith("loss 0%, rtt avg")
     assert got["long"]["egov_icmp_failures_total:config"] == 1
+    # loopback's MOS is the formula's best, 4.41, under 4.5 and over 1
+    assert states["call"].state == State.WARNING and states["call"].thresholds["mos_warning"] == 4.5
+    assert states["call"].summary.endswith(f", MOS {got['call']['egov_icmp_mos']:.2f}")
     assert states["long"].summary == ("config: 20 echoes 1s apart with a 1s timeout need 20s, "
                                       "not less than probe_timeout 5s")
 

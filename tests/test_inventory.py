@@ -10,8 +10,9 @@ import pytest
 
 from agent.inventory import InventoryError, load_inventory, render_tree, validate
 from agent.inventory.ansible import expand_hosts
-from agent.inventory.model import HttpCheck, IcmpCheck
 from agent.yamlfile import ConfigError, VaultValue
+from collectors.http import HttpCheck
+from collectors.icmp import IcmpCheck
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inventory" / "example"
@@ -91,12 +92,11 @@ def test_uplink_is_separate_from_the_administrative_parent(example):
     assert example.behind("xa_tan_lap") == []
 
 
-def test_targets_carry_site_labels_and_merged_checks(example):
+def test_targets_carry_their_site_and_merged_checks(example):
     targets = {t.name: t for t in example.targets()}
     router = targets["lienson-rtr"]
     assert (router.address, router.role, router.platform, router.site) == ("127.10.28.1", "router", "huawei",
                                                                            "xa_lien_son")
-    assert router.labels == {"site": "xa_lien_son", "site_type": "commune", "uplink": "pop_bac_son"}
     # its own rtt thresholds, the fleet's loss thresholds from egov_check_defaults
     assert router.checks["icmp"] == IcmpCheck(count=3, loss_warning=0.05, loss_critical=0.2,
                                               rtt_warning=0.4, rtt_critical=1.0)

@@ -27,6 +27,9 @@ from collectors.imap import ImapProbe, parse_capabilities, parse_search, parse_t
 from collectors.mail_roundtrip import MailRoundtripProbe
 from collectors.postfix_queue import PostfixQueueCollector, PostfixQueueSettings, parse_postqueue
 from collectors.smtp import Reply, SmtpProbe, dot_stuff, parse_extensions, parse_reply_line
+from tests.helpers import POSTQUEUE_J
+
+pytest_plugins = ("tests.peer_mail",)  # the real peers this module's tests use
 
 AGENT_HOST = "agent-test"
 PASSWORD_ENV = "EGOV_TEST_MAIL_PASSWORD"
@@ -57,16 +60,6 @@ IMAP_LOGGED_IN = ("a3 OK [CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE
                   "SAVEDATE LITERAL+ NOTIFY SPECIAL-USE] Logged in")
 IMAP_CAPABILITY = ["* CAPABILITY IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ AUTH=PLAIN AUTH=LOGIN"]
 IMAP_SEARCH_FOUND = ["* 1 EXISTS", "* 1 RECENT", "* SEARCH 1 17"]
-
-# postfix 3.7's `postqueue -j` with one message on hold and one deferred
-POSTQUEUE_J = """\
-{"queue_name": "deferred", "queue_id": "116AE20CCA7", "arrival_time": 1795319373, "message_size": 320, \
-"forced_expire": false, "sender": "probe@mail.test", "recipients": [{"address": "x@defer.test", \
-"delay_reason": "deferred transport"}]}
-{"queue_name": "hold", "queue_id": "10F7920CCA6", "arrival_time": 1795319373, "message_size": 322, \
-"forced_expire": false, "sender": "probe@mail.test", "recipients": [{"address": "held@mail.test"}]}
-"""
-
 
 def test_smtp_replies_and_extensions():
     assert parse_reply_line("250-PIPELINING") == (250, True, "PIPELINING")

@@ -8,27 +8,21 @@ import json
 import re
 import shutil
 import subprocess
-import threading
 import unicodedata
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 import yaml
 
 from agent import targets
-from tests.alerting import wait_for
+from tests.helpers import ALERTMANAGER, PROMETHEUS_DIR, ROOT, Webhook, as_regex, documented, serve, wait_until
 from tests.peers import http_get, query, require, start_alertmanager, start_prometheus
-from tests.test_docs import as_regex, documented
 
-ROOT = Path(__file__).resolve().parent.parent
 MONITORING = ROOT / "monitoring"
-PROMETHEUS_DIR = MONITORING / "prometheus"
 RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
-ALERTMANAGER = MONITORING / "alertmanager.yml"
 DASHBOARD = MONITORING / "grafana" / "egov-province.json"
 EXAMPLE = ROOT / "inventory" / "example"
 TEAMS = ("network", "datacenter", "security")
@@ -167,14 +161,6 @@ def test_each_team_is_routed_to_its_own_receiver(team):
 
 # --- the sample Prometheus config -----------------------------------------------------
 
-@pytest.fixture
-def prometheus_dir(tmp_path):
-    """The sample config and rules copied, with the targets file `egov-agent targets` writes."""
-    copy = tmp_path / "prometheus"
-    shutil.copytree(PROMETHEUS_DIR, copy, ignore=shutil.ignore_patterns("tests"))
-    return copy
-
-
 def test_promtool_accepts_the_sample_config_with_its_targets_file(prometheus_dir):
     targets.run(str(EXAMPLE), str(prometheus_dir / "targets" / "egov.json"))
     result = tool("promtool", "check", "config", str(prometheus_dir / "prometheus.yml"))
@@ -212,12 +198,6 @@ class _Agent(BaseHTTPRequestHandler):
         pass
 
 
-def serve(handler, address: str = "127.0.0.1") -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((address, 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 def test_prometheus_scrapes_the_agents_with_the_sample_config(prometheus_dir, tmp_path):
     """A real Prometheus on the sample config: the agent comes from the file_sd file, each metric
     keeps the site it is about, the rules load and evaluate, every dashboard query runs."""
@@ -248,7 +228,7 @@ def test_prometheus_scrapes_the_agents_with_the_sample_config(prometheus_dir, tm
             return {state: names for state, names in health.items() if state != "ok"}
 
         agent_labels = {"agent": "egov-agent-01", "site": "dc_chinh_rack_a2", "site_type": "rack"}
-        wait_for(lambda: labels('up{job="egov"} == 1'), [agent_labels], "the agent scraped from the file_sd file")
+        wait_until(lambda: labels('up{job="egov"} == 1'), [agent_labels], "the agent scraped from the file_sd file")
         assert labels("node_load1") == [agent_labels]  # about the agent's host: the agent's site
         assert labels("egov_check_status") == [
             {"agent": "egov-agent-01", "check": "icmp", "target": "tanlap-rtr", "site": "xa_tan_lap",
@@ -258,10 +238,10 @@ def test_prometheus_scrapes_the_agents_with_the_sample_config(prometheus_dir, tm
 
         _, _, body = http_get(url + "/api/v1/rules")
         groups = json.loads(body)["data"]["groups"]
-        assert {g["name"] for g in groups} == {"egov-outage", "egov-checks", "egov-certificates", "egov-agent",
-                                               "egov-audit", "egov-syslog", "node"}
-        wait_for(rule_health, {}, "every rule evaluated without error")  # no many-to-many join, no bad query
-        wait_for(lambda: labels('ALERTS{alertname="EgovSiteUplinkDown"}'),
+        assert {g["name"] for g in groups} == {"egov-outage", "egov-checks", "egov-certificates", "egov-websites",
+                                               "egov-agent", "egov-audit", "egov-syslog", "node"}
+        wait_until(rule_health, {}, "every rule evaluated without error")  # no many-to-many join, no bad query
+        wait_until(lambda: labels('ALERTS{alertname="EgovSiteUplinkDown"}'),
                  [{"alertname": "EgovSiteUplinkDown", "alertstate": "pending", "severity": "critical",
                    "site": "pop_bac_son", "team": "network"}], "the outage alert pending")
         assert labels("site:egov_site_cut_off:cause") == [{"cause": "pop_bac_son", "site": "xa_tan_lap"}]
@@ -300,25 +280,12 @@ def test_the_dashboard_is_valid_grafana_json():
 
 # --- a real Alertmanager on the config ---------------------------------------------------
 
-class _Webhook(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict]] = []
-
-    def do_POST(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append((self.path.strip("/"), json.loads(body)))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def _alert(name: str, **labels: str) -> dict:
     return {"labels": {"alertname": name, **labels}, "annotations": {"summary": name}}
 
 
 def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
-    webhook = serve(_Webhook)
+    webhook = serve(Webhook)
     config = yaml.safe_load(ALERTMANAGER.read_text())
     for receiver in config["receivers"]:  # the placeholders, pointed at this test's webhook
         receiver["webhook_configs"][0]["url"] = f"http://127.0.0.1:{webhook.server_port}/{receiver['name']}"
@@ -370,16 +337,16 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
             ("EgovCheckCritical", "/", "critical"): "active",
             ("EgovCheckCritical", "mail-01", "critical"): "active",
         }
-        wait_for(states, expected, "each alert active or inhibited")
+        wait_until(states, expected, "each alert active or inhibited")
 
         def delivered():
             return sorted((path, alert["labels"]["alertname"], alert["labels"].get("target", alert["labels"]["site"]))
-                          for path, message in _Webhook.received for alert in message["alerts"])
+                          for path, message in Webhook.received for alert in message["alerts"])
 
         pages = [("datacenter", "EgovCheckCritical", "/"), ("datacenter", "EgovCheckCritical", "mail-01"),
                  ("network", "EgovSiteUplinkDown", "pop_bac_son"), ("security", "EgovCertificateExpiring",
                                                                     "dvc-portal-01")]
-        wait_for(delivered, pages, "one page per team, the inhibited alerts held back")
+        wait_until(delivered, pages, "one page per team, the inhibited alerts held back")
     finally:
         peer.stop()
         webhook.shutdown()

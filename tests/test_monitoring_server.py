@@ -21,6 +21,7 @@ import pytest
 from tests.peer_sshd import connection, make_key, override_inventory, provision_run, require_baseline_packages
 from tests.peers import free_port, http_get
 
+pytest_plugins = ("tests.peer_sshd",)  # the real peers this module's tests use
 REPO = Path(__file__).resolve().parent.parent
 SERVER = "egov-agent-01"  # the example's monitoring server
 DEVICE, DEVICE_ADDRESS = "dc-chinh-rtr", "127.10.1.1"  # a router of the example, its syslog source

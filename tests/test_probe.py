@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from agent.collector import CollectorError
 from agent.context import Context
 from agent.inventory import load_inventory
 from agent.probe import Probe, ProbeSettings, Sample
-from agent.snapshot import render
+from tests.helpers import samples
 
 INVENTORY = """\
 province:
@@ -53,12 +51,6 @@ class FakeTcp(Probe):
             return [Sample("answer_seconds", 0.02, ("connect",))]
         finally:
             self.active -= 1
-
-
-def samples(families) -> dict:
-    text = render(families)[0].decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def test_probe_failures_are_data_and_concurrency_is_bounded(tmp_path):

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 import zlib
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.helpers import MEMINFO_CAMELCASE, all_collected
 from tests.peers import http_get, require
-from tests.test_daemon import all_collected
 
 PROMETHEUS_HEADERS = {"Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
                       "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", "Accept-Encoding": "gzip"}
-
-
-# node_exporter's names for /proc/meminfo fields (node_memory_MemTotal_bytes ...) keep the kernel's
-# camelCase so its dashboards work; promtool flags them in node_exporter's own output too.
-MEMINFO_CAMELCASE = re.compile(r"^node_memory_\w+ metric names should be written in 'snake_case' not 'camelCase'$")
 
 
 def test_promtool_accepts_the_exposition(start_agent, tmp_path):

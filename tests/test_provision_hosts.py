@@ -24,6 +24,8 @@ from tests.peer_sshd import (connection, make_key, office_inventory, override_in
                              require_baseline_packages)
 from tests.peers import free_port, http_get
 
+pytest_plugins = ("tests.peer_sshd",)  # the real peers this module's tests use
+
 REPO = Path(__file__).resolve().parent.parent
 FILE_SD = "/etc/prometheus/file_sd/egov.json"  # the agent host runs Prometheus too
 OFFICE = "xa_thu_01"

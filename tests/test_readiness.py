@@ -10,9 +10,15 @@ import pytest
 from agent.collector import discover
 from agent.readiness import run
 from agent.yamlfile import ConfigError
+from tests.peer_nft import dropping
 from tests.peers import free_port
 
+pytest_plugins = ("tests.peer_sip",)  # the real peers this module's tests use
+
 FAST = "{probe_timeout: 2s, timeout: 5s, interval: 10s}"
+# 30 echoes a run: dropping one in two at random, fewer than 3 lost (10 %, the loss at which the MOS
+# falls below 3.6) has a chance of 4e-7
+PINGS = "icmp: {count: 30, spacing: 20ms, timeout: 500ms}"
 
 
 @pytest.fixture
@@ -54,12 +60,12 @@ province:
 
 
 def rows(table: str) -> dict[str, list[str]]:
-    """endpoint -> [site, status, reason] from the table under its header."""
+    """endpoint -> [site, status, MOS, reason] from the table under its header."""
     lines = table.splitlines()
-    assert lines[1].split() == ["ENDPOINT", "SITE", "STATUS", "REASON"]
-    status_at, reason_at = lines[1].index("STATUS"), lines[1].index("REASON")
-    return {line.split()[0]: [line.split()[1], line[status_at:reason_at].strip(), line[reason_at:]]
-            for line in lines[2:]}
+    assert lines[1].split() == ["ENDPOINT", "SITE", "STATUS", "MOS", "REASON"]
+    status_at, mos_at, reason_at = (lines[1].index(column) for column in ("STATUS", "MOS", "REASON"))
+    return {line.split()[0]: [line.split()[1], line[status_at:mos_at].strip(), line[mos_at:reason_at].strip(),
+                              line[reason_at:]] for line in lines[2:]}
 
 
 def test_one_ready_one_busy_one_silent(kamailio, h323_port, tmp_path):  # noqa: F811
@@ -71,10 +77,10 @@ def test_one_ready_one_busy_one_silent(kamailio, h323_port, tmp_path):  # noqa: 
     assert table.splitlines()[0] == "NOT READY: 1 of 3 video-conference endpoints ready"
     got = rows(table)
     assert set(got) == {"vc-ubnd", "vc-xa-a", "vc-xa-b"}  # the web server's sip check is not a meeting's
-    assert got["vc-xa-a"] == ["xa_a", "NOT READY", "sip 503 Service Unavailable; h323 connect: connection refused"]
-    assert got["vc-xa-b"] == ["xa_b", "NOT READY", "sip timeout: no answer within 2s"]
-    site, status, reason = got["vc-ubnd"]
-    assert (site, status) == ("ubnd", "ready")
+    assert got["vc-xa-a"] == ["xa_a", "NOT READY", "-", "sip 503 Service Unavailable; h323 connect: connection refused"]
+    assert got["vc-xa-b"] == ["xa_b", "NOT READY", "-", "sip timeout: no answer within 2s"]
+    site, status, mos, reason = got["vc-ubnd"]
+    assert (site, status, mos) == ("ubnd", "ready", "-")  # no router at ubnd: no link measured
     # icmp is listed: pinged if this agent has an icmp probe, else named as not checked
     assert reason == ("-" if "icmp" in discover() else "icmp not checked (no icmp probe in this agent)")
     assert list(got) == ["vc-xa-a", "vc-xa-b", "vc-ubnd"]  # the ones to fix first
@@ -85,7 +91,7 @@ def test_a_site_subtree(kamailio, h323_port, tmp_path):  # noqa: F811
     code, table = run(inventory, config, limit="ubnd")
     assert code == 0
     assert table.splitlines()[0] == "READY: 1 of 1 video-conference endpoints ready in ubnd"
-    assert rows(table) == {"vc-ubnd": ["ubnd", "ready", "-"]}
+    assert rows(table) == {"vc-ubnd": ["ubnd", "ready", "-", "-"]}
 
     code, table = run(inventory, config, limit="xa_b")
     assert code == 2 and list(rows(table)) == ["vc-xa-b"]
@@ -110,6 +116,64 @@ def test_endpoints_that_cannot_be_checked(tmp_path):
     code, table = run(tmp_path / "hosts.yml")
     got = rows(table)
     assert code == 2
-    assert got["vc-nowhere"][1:] == ["NOT READY", "no address (ansible_host) in the inventory"]
-    assert got["vc-unchecked"][1:] == ["NOT READY", "no checks listed (egov_checks)"]
+    assert got["vc-nowhere"][1:] == ["NOT READY", "-", "no address (ansible_host) in the inventory"]
+    assert got["vc-unchecked"][1:] == ["NOT READY", "-", "no checks listed (egov_checks)"]
 
+
+
+def write_links(tmp_path, kamailio, h323_port, min_mos: str = "") -> tuple[str, str]:  # noqa: F811
+    """vc-ubnd (a ready SIP endpoint) behind router r-ubnd; vc-so, pinged itself, behind two routers."""
+    (tmp_path / "hosts.yml").write_text(f"""\
+province:
+  vars: {{egov_site_type: province}}
+  children:
+    ubnd:
+      vars: {{egov_site_type: department}}
+      hosts:
+        {host("vc-ubnd", "127.50.60.1", f"sip: {{port: {kamailio.ports['127.50.60.1']}}}, h323: {{port: {h323_port}}}")}
+        r-ubnd: {{ansible_host: 127.50.61.1, egov_role: router, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
+    so_tt:
+      vars: {{egov_site_type: department{min_mos}}}
+      hosts:
+        {host("vc-so", "127.50.61.20", PINGS)}
+        r-so-1: {{ansible_host: 127.50.61.21, egov_role: router, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
+        r-so-2: {{ansible_host: 127.50.61.22, egov_role: router, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
+        sw-so: {{ansible_host: 127.50.61.23, egov_role: switch, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
+""")
+    (tmp_path / "agent.yml").write_text(f"collectors:\n  sip: {FAST}\n  h323: {FAST}\n  icmp: {FAST}\n")
+    return str(tmp_path / "hosts.yml"), str(tmp_path / "agent.yml")
+
+
+def test_the_path_mos_under_induced_loss(kamailio, h323_port, tmp_path):  # noqa: F811
+    inventory, config = write_links(tmp_path, kamailio, h323_port)
+    code, table = run(inventory, config)
+    got = rows(table)
+    assert code == 0, table
+    for endpoint in ("vc-ubnd", "vc-so"):  # loopback: no loss, well under a millisecond
+        assert got[endpoint][1] == "ready" and float(got[endpoint][2]) > 4.3, table
+
+    with dropping({"127.50.61.22": 2, "127.50.61.1": 1, "127.50.61.23": 1}):
+        code, table = run(inventory, config)
+    got = rows(table)
+    assert code == 2
+    assert table.splitlines()[0] == "NOT READY: 0 of 2 video-conference endpoints ready"
+    # half the echoes to r-so-2 lost; r-so-1 is clean, and the silent switch is no router of the link
+    site, status, mos, reason = got["vc-so"]
+    assert (site, status) == ("so_tt", "NOT READY") and float(mos) < 3.6
+    assert reason.startswith("link r-so-2 below MOS 3.6: loss ") and reason.endswith(f", MOS {mos}"), reason
+    # every echo to r-ubnd lost: the E-model's floor, and the check's own words
+    assert got["vc-ubnd"][1:] == ["NOT READY", "1.00",
+                                  "link r-ubnd below MOS 3.6: no echo answered: loss 100%"]
+
+
+def test_the_minimum_mos_comes_from_the_inventory(kamailio, h323_port, tmp_path):  # noqa: F811
+    inventory, config = write_links(tmp_path, kamailio, h323_port, min_mos=", egov_meeting_min_mos: 4.5")
+    code, table = run(inventory, config)
+    got = rows(table)
+    assert code == 2 and got["vc-ubnd"][1] == "ready"  # the default 3.6 at ubnd
+    status, reason = got["vc-so"][1], got["vc-so"][3]
+    assert status == "NOT READY" and reason.startswith("link r-so-") and "below MOS 4.5: loss 0%" in reason
+
+    write_links(tmp_path, kamailio, h323_port, min_mos=", egov_meeting_min_mos: 5")
+    with pytest.raises(ConfigError, match=r"egov_meeting_min_mos.*expected a MOS from 1 to 4.5, got 5"):
+        run(inventory, config)

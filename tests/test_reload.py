@@ -8,9 +8,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from tests.helpers import billion_laughs, values, wait_for
 from tests.peers import http_get
-from tests.test_config import billion_laughs
-from tests.test_daemon import values, wait_for
 
 FAST = "collectors:\n  loadavg: {interval: 500ms, timeout: 400ms}\n  agent: {interval: 500ms, timeout: 400ms}\n"
 

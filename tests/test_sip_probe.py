@@ -16,13 +16,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.checks import State
 from agent.context import Context
 from agent.inventory import load_inventory
-from agent.inventory.model import SipCheck
 from agent.schema import build
 from agent.snapshot import render
 from agent.yamlfile import ConfigError
 from collectors import _sip_message as sip
-from collectors.sip import SipProbe, SipSettings
+from collectors.sip import SipCheck, SipProbe, SipSettings
 from tests.peers import free_port, require
+
+pytest_plugins = ("tests.peer_sip",)  # the real peers this module's tests use
 
 # Captured from kamailio 5.6.3 answering an OPTIONS with branch z9hG4bKabc123, Call-ID cid-1@127.0.0.1
 TRYING = (b"SIP/2.0 100 Trying\r\nVia: SIP/2.0/UDP 127.0.0.1:54910;branch=z9hG4bKabc123;rport=54910;"

@@ -19,63 +19,25 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent.checks import State
 from agent.context import Context
 from agent.inventory import load_inventory
-from agent.inventory.model import SnmpCheck
 from agent.probe import Outcome, Sample
 from agent.schema import build
 from agent.snapshot import render
-from agent.yamlfile import ConfigError, loads
-from collectors._snmp_tables import (COUNTER64, HR_STORAGE_RAM, INTERFACE_COLUMNS, RESOURCE_COLUMNS, SYSTEM, Reading,
+from agent.yamlfile import ConfigError
+from collectors._snmp_tables import (COUNTER64, HR_STORAGE_RAM, INTERFACE_COLUMNS, RESOURCE_COLUMNS, Reading,
                                      Walk, WalkError, assemble, counter_increase, resource_family, utilization)
-from collectors.snmp import SnmpCollector, SnmpSettings
+from collectors.snmp import SnmpCheck, SnmpCollector, SnmpSettings
 from tests.peer_snmp import ADDRESSES, COMMUNITY, V3_AUTH_KEY, V3_OLD_USER, V3_PRIV_KEY, V3_USER, Port, Resources
 from tests import real_gear
+from tests.helpers import parse_snmpwalk, replay
 from tests.peers import require
+
+pytest_plugins = ("tests.peer_snmp",)  # the real peers this module's tests use
 
 CAPTURE = Path(__file__).parent / "fixtures" / "snmp" / "netsnmp-debian12.walk"
 SECRETS = {"EGOV_SNMP_COMMUNITY": COMMUNITY, "SNMP_AUTH": V3_AUTH_KEY, "SNMP_PRIV": V3_PRIV_KEY}
 
 
 # ---------------------------------------------------------------- a captured walk, replayed
-
-def parse_snmpwalk(text: str) -> dict[tuple[int, ...], object]:
-    """`snmpwalk -On` output as the values the collector hands to _snmp_tables."""
-    values, lines = {}, []
-    for line in text.splitlines():
-        if line.startswith("."):
-            lines.append(line)
-        elif lines and not line.startswith("#"):  # a STRING's line break: its value goes on
-            lines[-1] += "\n" + line
-    for line in lines:
-        oid, _, typed = line.partition(" = ")
-        kind, _, raw = typed.partition(":")
-        raw = raw.removeprefix(" ")
-        key = tuple(int(x) for x in oid.strip(".").split("."))
-        if typed == '""':
-            values[key] = b""
-        elif kind == "STRING":
-            values[key] = raw[1:-1].replace('\\"', '"').encode()
-        elif kind == "Hex-STRING":
-            values[key] = bytes.fromhex(raw)
-        elif kind == "OID":
-            values[key] = tuple(int(x) for x in raw.strip(".").split("."))
-        elif kind == "Timeticks":
-            values[key] = int(raw.split(")")[0].strip("("))
-        elif raw:  # INTEGER, Counter32, Counter64, Gauge32
-            values[key] = int(raw)
-        else:
-            raise ValueError(line)
-    return values
-
-
-def replay(table: dict, columns: dict) -> Walk:
-    """A table walked as the collector walks an agent: the scalars at .0, each column's rows in OID order."""
-    walk = Walk(SYSTEM, columns, max_rows=5000)
-    walk.values = {name: table[oid + (0,)] for name, oid in SYSTEM.items() if oid + (0,) in table}
-    for name, column in columns.items():
-        for oid in sorted(oid for oid in table if oid[:len(column)] == column):
-            walk.add(name, oid[len(column):], table[oid])
-    return walk
-
 
 def test_a_walk_of_a_captured_netsnmp_agent_gives_its_interfaces():
     columns = {**INTERFACE_COLUMNS, **RESOURCE_COLUMNS["host-resources"]}
@@ -221,12 +183,6 @@ def test_the_check_from_a_poll(extra, uplinks, state, summary):
 
 
 # ---------------------------------------------------------------- settings
-
-def test_sample_config_is_valid_for_the_settings():
-    sample = loads(SnmpCollector.SAMPLE)
-    assert list(sample) == ["snmp"]
-    build(SnmpSettings, sample["snmp"], "snmp")
-
 
 @pytest.mark.parametrize("settings, key", [({"request_timeout": "8s", "retries": 2, "probe_timeout": "20s"},
                                             "request_timeout"),

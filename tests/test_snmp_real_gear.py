@@ -19,12 +19,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent.inventory.model import SnmpCheck
 from collectors._snmp_tables import INTERFACE_COLUMNS, RESOURCE_COLUMNS, SYSTEM, assemble, dotted, resource_family
-from collectors.snmp import SnmpCollector, SnmpSettings, _samples
+from collectors.snmp import SnmpCheck, SnmpCollector, SnmpSettings, _samples
 from tests import real_gear
+from tests.helpers import parse_snmpwalk, replay
 from tests.peers import Peer, free_port, require
-from tests.test_snmp import parse_snmpwalk, replay
 
 # file stem (the community snmpsim answers to) -> the inventory's egov_platform
 RECORDINGS = {

@@ -12,12 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from agent import yamlfile
+from agent.config import DEFAULT_PORT
 from agent.inventory import load_inventory
 from agent.targets import agent_hosts, anchor, run, shard_of, sites_in_shard, target_groups
 from agent.yamlfile import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "inventory" / "example"
+
+def test_the_roles_default_port_is_the_agents():
+    """An Ansible default cannot import agent.config, so each role's copy of the port is held to it."""
+    for role, var in (("egov_agent", "egov_agent_port"), ("host_baseline", "host_baseline_agent_port")):
+        defaults = yamlfile.load(ROOT / "playbooks" / "roles" / role / "defaults" / "main.yml")
+        assert defaults[var] == DEFAULT_PORT, role
+
 
 # Agents at a commune behind the Bắc Sơn PoP, at the standby data centre and at a department.
 MORE_AGENTS = """\

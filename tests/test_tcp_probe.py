@@ -7,10 +7,11 @@ import re
 import pytest
 
 from agent.checks import State
-from agent.inventory.model import TcpCheck
 from agent.schema import build
 from agent.yamlfile import ConfigError
-from collectors.tcp import TcpProbe
+from collectors.tcp import TcpCheck, TcpProbe
+
+pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
 
 
 

@@ -4,9 +4,9 @@
 turns its `egov_*` variables into the site tree and targets, `tree` renders the tree.
 """
 
-from agent.inventory.model import (CHECK_KINDS, NETWORK_PLATFORMS, NETWORK_ROLES, PLATFORMS, ROLES, SITE_TYPES,
-                                   Host, Inventory, InventoryError, Site, Target, load_inventory, validate)
+from agent.inventory.model import (NETWORK_PLATFORMS, NETWORK_ROLES, NETWORK_TEAM_ROLES, PLATFORMS, ROLES,
+                                   SITE_TYPES, Host, Inventory, InventoryError, Site, Target, load_inventory, validate)
 from agent.inventory.tree import render_tree
 
-__all__ = ["CHECK_KINDS", "NETWORK_PLATFORMS", "NETWORK_ROLES", "PLATFORMS", "ROLES", "SITE_TYPES", "Host",
+__all__ = ["NETWORK_PLATFORMS", "NETWORK_ROLES", "NETWORK_TEAM_ROLES", "PLATFORMS", "ROLES", "SITE_TYPES", "Host",
            "Inventory", "InventoryError", "Site", "Target", "load_inventory", "render_tree", "validate"]

@@ -1,7 +1,7 @@
 """The site model: sites, hosts and monitoring targets, derived from the Ansible inventory.
 
 Only `egov_*` variables mean something here; every other variable belongs to Ansible and
-passes untouched. Each `egov_*` variable is a field of `EgovVars`, checked strictly by
+passes untouched. Each `egov_*` variable is a field of `egov_vars()`, checked strictly by
 agent.schema wherever it is written (an unknown egov_ key or a wrong type is an error with
 file and line, even in a group with no hosts).
 
@@ -16,7 +16,8 @@ file and line, even in a group with no hosts).
   `egov_role` (usually from its role group); a router, switch or firewall also needs a
   network `egov_platform`. Its address is `ansible_host` (or its name, if that is an IP
   address); hosts with an address are the monitoring targets.
-- `egov_checks` lists a host's checks (kind -> settings, or null for the defaults) and,
+- `egov_checks` lists a host's checks (kind -> settings, or null for the defaults; the kinds
+  and their settings are the probes', agent.probe.check_kinds) and,
   like every Ansible variable, is replaced whole by a deeper group or the host.
   `egov_check_defaults` (group `all` only) holds the fleet-wide thresholds per kind; the
   model fills each listed check's unset fields from it. Merging egov_checks itself
@@ -32,6 +33,7 @@ the uplinks, sites and addresses of hosts. `load_inventory(path)` raises Invento
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,12 +43,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.inventory.ansible import AnsibleInventory, Vars, read
-from agent.schema import Duration, build
+from agent.probe import check_kinds
+from agent.schema import build
 from agent.yamlfile import ConfigError, Located, VaultValue, shown
 
 # The bounded vocabularies: extend them here and nowhere else.
 SITE_TYPES = ("province", "datacenter", "rack", "department", "pop", "commune", "office")
-NETWORK_ROLES = ("router", "switch", "firewall")
+NETWORK_ROLES = ("router", "switch", "firewall")  # the gear: each needs a network platform
+# whose checks page the network team: the gear and what sits at a site's end of the WAN
+NETWORK_TEAM_ROLES = NETWORK_ROLES + ("vc_endpoint", "office_pc", "one_stop_pc")
 ROLES = NETWORK_ROLES + ("dc_host", "app_server", "web_server", "mail_server", "dns_server", "db_server",
                          "monitoring_server", "vc_endpoint", "office_pc", "one_stop_pc")
 # netmiko device_type names, so provisioning and audit can hand them to netmiko as they are
@@ -54,293 +59,37 @@ NETWORK_PLATFORMS = ("cisco_ios", "cisco_xe", "cisco_nxos", "cisco_asa", "huawei
                      "hp_comware", "hp_procurve", "juniper_junos", "fortinet", "mikrotik_routeros", "ruijie_os")
 PLATFORMS = NETWORK_PLATFORMS + ("cisco_tp", "linux", "windows")
 
-REQUIRED = {"required": True}  # a check field that must be set once defaults are merged
-
-
-def _ratios(obj, *keys: str):
-    for key in keys:
-        value = getattr(obj, key)
-        if value is not None and not 0 <= value <= 1:
-            yield key, f"expected a ratio from 0 to 1 (0.05 is 5 %), got {value:g}"
-
-
-@dataclass
-class _Timed:
-    time_warning: Duration | None = None
-    time_critical: Duration | None = None
-
-
-@dataclass
-class _Tls(_Timed):
-    cert_days_warning: int | None = None
-    cert_days_critical: int | None = None
-
-
-@dataclass
-class IcmpCheck:
-    count: int = 3  # echoes per run
-    spacing: Duration = 1.0  # between two echoes to the target
-    timeout: Duration = 1.0  # an echo not answered within this is lost
-    loss_warning: float | None = None  # ratio of packets lost
-    loss_critical: float | None = None
-    rtt_warning: Duration | None = None  # on the average round trip
-    rtt_critical: Duration | None = None
-
-    def problems(self):
-        if not 1 <= self.count <= 100:
-            yield "count", f"expected 1 to 100 echoes per run, got {self.count}"
-        if self.timeout <= 0:
-            yield "timeout", "must be more than 0"
-        yield from _ratios(self, "loss_warning", "loss_critical")
-
-
-def _patterns(obj, key: str):
-    """The regular expression (or each of the list) under `key` compiles."""
-    import re
-
-    value = getattr(obj, key)
-    for pattern in [value] if isinstance(value, str) else value or []:
-        try:
-            re.compile(pattern)
-        except re.error as err:
-            yield key, f"not a regular expression: {err} in {pattern!r}"
-
-
-def _port(obj):
-    if obj.port is not None and not 1 <= obj.port <= 65535:
-        yield "port", f"expected a port from 1 to 65535, got {obj.port}"
-
-
-@dataclass
-class _TlsClient(_Tls):
-    """How the tcp and http probes trust a server's certificate."""
-
-    tls_verify: bool = True  # false: any certificate is accepted (its expiry is still read)
-    ca_file: str | None = None  # a PEM bundle to verify against instead of the system's CAs
-
-
-@dataclass
-class TcpCheck(_TlsClient):
-    port: int | None = field(default=None, metadata=REQUIRED)
-    tls: bool = False  # TLS from the first byte (LDAPS, SMTPS, IMAPS ...)
-    server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
-    send: str | None = None  # written once connected, e.g. "PING\r\n"
-    expect: str | None = None  # a regular expression the answer must match (re.search), e.g. ^SSH-2\.0-
-
-    def problems(self):
-        yield from _port(self)
-        yield from _patterns(self, "expect")
-
-
-@dataclass
-class HttpCheck(_TlsClient):
-    # connected to the host's address; the URL's host is the Host header, the SNI, the certificate's name
-    url: str | None = field(default=None, metadata=REQUIRED)
-    status: int = 200  # redirects are not followed: a URL that redirects is checked with status 301 or 302
-    method: Literal["GET", "HEAD"] = "GET"
-    body: str | None = None  # a regular expression the body must match (re.search)
-
-    def problems(self):
-        from urllib.parse import urlsplit
-
-        try:  # urlsplit raises on a bad IPv6 bracket, .port on a port out of range
-            url = urlsplit(self.url or "http://unset")  # egov_check_defaults leaves the URL to each host
-            url.port  # noqa: B018
-        except ValueError as err:
-            yield "url", f"{err} in {self.url!r}"
-            return
-        if url.scheme not in ("http", "https") or not url.hostname:
-            yield "url", f"expected an http:// or https:// URL with a host name, got {self.url!r}"
-        elif url.username is not None:
-            yield "url", "no user or password in the URL: it would show in logs"
-        elif not url.geturl().isascii():
-            yield "url", "write the host name in its xn-- form and percent-encode the path"
-        if not 100 <= self.status <= 599:
-            yield "status", f"expected an HTTP status from 100 to 599, got {self.status}"
-        yield from _patterns(self, "body")
-
-
-DNS_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA")
-
-
-@dataclass
-class DnsCheck(_Timed):
-    """One query to the host as a DNS server (its address, this port)."""
-
-    query_name: str | None = field(default=None, metadata=REQUIRED)
-    query_type: Literal[DNS_TYPES] = "A"
-    port: int = 53
-    transport: Literal["udp", "tcp"] = "udp"  # udp retries over tcp when the answer is truncated
-    rcode: Literal["NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"] = "NOERROR"  # the response code expected
-    # regular expressions, each matching one whole answer record as dig prints its data: 127\.0\.0\.5, 10 mx\.tinh\.vn\.
-    answers: list[str] = field(default_factory=list)
-
-    def problems(self):
-        yield from _port(self)
-        yield from _patterns(self, "answers")
-
-
-@dataclass
-class _MailServer:
-    """Whom a mail probe logs in as, and the name the server's certificate must carry."""
-
-    username: str | None = None  # log in as this user (SMTP AUTH, IMAP); unset: no login
-    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
-    server_name: str | None = None  # sent as SNI; with tls_verify the certificate must carry it (default: address)
-    allow_plaintext_auth: bool = False  # true: log in even over a connection without TLS (password in clear)
-
-    def problems(self):
-        if self.username and not self.password_env:
-            yield "password_env", "needed with username: the name of the environment variable with the password"
-
-    def _plaintext_login(self, key: str, leg: str):
-        """A login over `leg` without TLS is refused unless the check says allow_plaintext_auth."""
-        if not self.allow_plaintext_auth:
-            yield key, (f"the {leg} login would send the password in clear without TLS: use TLS, "
-                        "or say allow_plaintext_auth: true")
-
-
-@dataclass
-class SmtpCheck(_TlsClient, _MailServer):
-    port: int = 25
-    tls: bool = False  # implicit TLS (SMTPS, usually port 465); starttls is then not used
-    starttls: bool = True
-
-    def problems(self):
-        yield from super().problems()
-        yield from _port(self)
-        if self.username and not (self.tls or self.starttls):
-            yield from self._plaintext_login("starttls", "SMTP")
-
-
-@dataclass
-class ImapCheck(_TlsClient, _MailServer):
-    port: int = 993
-    tls: bool = True  # implicit TLS (IMAPS)
-    starttls: bool = False  # plain IMAP upgraded with STARTTLS (usually port 143)
-
-    def problems(self):
-        yield from super().problems()
-        yield from _port(self)
-        if self.tls and self.starttls:
-            yield "starttls", "set tls: false for STARTTLS (tls means implicit TLS, IMAPS)"
-        if self.username and not (self.tls or self.starttls):
-            yield from self._plaintext_login("tls", "IMAP")
-
-
-@dataclass
-class MailRoundtripCheck(_Timed, _MailServer):
-    """Send a message over SMTP and find it over IMAP; time_* are on the delivery time."""
-
-    username: str | None = field(default=None, metadata=REQUIRED)  # the IMAP mailbox the message lands in
-    password_env: str | None = field(default=None, metadata=REQUIRED)
-    rcpt_to: str | None = field(default=None, metadata=REQUIRED)
-    mail_from: str | None = None  # default: rcpt_to
-    smtp_port: int = 25
-    smtp_starttls: bool = True
-    smtp_auth: bool = False  # log in to SMTP too, with the IMAP username and password (submission, 587)
-    imap_port: int = 993
-    imap_tls: bool = True
-    imap_starttls: bool = False
-    mailbox: str = "INBOX"
-    deadline: Duration = 30.0  # a message not found this long after SMTP accepted it is a timeout
-    tls_verify: bool = True  # as in the smtp and imap checks
-    ca_file: str | None = None
-
-    def problems(self):
-        yield from super().problems()
-        for key in ("smtp_port", "imap_port"):
-            if not 1 <= getattr(self, key) <= 65535:
-                yield key, f"expected a port from 1 to 65535, got {getattr(self, key)}"
-        if self.imap_tls and self.imap_starttls:
-            yield "imap_starttls", "set imap_tls: false for STARTTLS (imap_tls means implicit TLS, IMAPS)"
-        if not (self.imap_tls or self.imap_starttls):
-            yield from self._plaintext_login("imap_tls", "IMAP")
-        if self.smtp_auth and not self.smtp_starttls:
-            yield from self._plaintext_login("smtp_starttls", "SMTP")
-        if self.deadline <= 0:
-            yield "deadline", "must be more than 0"
-
-
-@dataclass
-class SipCheck(_Timed):
-    transport: Literal["udp", "tcp", "tls"] = "udp"
-    port: int | None = None  # default 5060, 5061 for tls
-    # final response codes that mean healthy; any other 3xx/4xx warns, 5xx/6xx is critical
-    codes: list[int] = field(default_factory=lambda: [200])
-
-    def problems(self):
-        if not self.codes or not all(200 <= code <= 699 for code in self.codes):
-            yield "codes", "expected a list of final SIP response codes (200 to 699)"
-
-
-@dataclass
-class H323Check(_Timed):
-    port: int = 1720  # H.225 call signalling
-
-
-@dataclass
-class SnmpCheck:
-    version: Literal["2c", "3"] = "2c"
-    port: int = 161
-    community_env: str = "EGOV_SNMP_COMMUNITY"  # the secret comes from the agent's environment
-    # SNMPv3 (USM): like the community, the keys are read from the environment variables named here
-    username: str | None = None
-    security_level: Literal["authPriv", "authNoPriv", "noAuthNoPriv"] = "authPriv"
-    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] = "SHA256"
-    auth_key_env: str | None = None
-    priv_protocol: Literal["DES", "3DES", "AES", "AES192", "AES256"] = "AES"
-    priv_key_env: str | None = None
-    uplinks: tuple[str, ...] = ()  # interface names (ifName or ifDescr) that are WAN uplinks
-    interface_util_warning: float | None = None  # ratio of link capacity
-    interface_util_critical: float | None = None
-
-    def problems(self):
-        yield from _ratios(self, "interface_util_warning", "interface_util_critical")
-
-
-@dataclass
-class SshCheck:
-    """A router or switch read over its SSH command line (collectors/ssh_cli.py)."""
-
-    port: int = 22
-    username: str | None = field(default=None, metadata=REQUIRED)
-    password_env: str | None = None  # the NAME of the agent's environment variable holding the password
-    key_file: str | None = None  # or a private key file only the agent can read
-    secret_env: str | None = None  # Cisco enable secret's variable, for an account below privilege 15
-    known_hosts: str | None = None  # default: the ssh collector's known_hosts setting
-    # what to read; default all
-    commands: tuple[Literal["version", "interfaces", "cpu", "memory", "neighbors"], ...] | None = None
-    uplinks: tuple[str, ...] = ()  # interfaces cabled to the site's uplink site (egov_uplink)
-    cpu_warning: float | None = None  # ratios
-    cpu_critical: float | None = None
-    memory_warning: float | None = None
-    memory_critical: float | None = None
-
-    def problems(self):
-        yield from _ratios(self, "cpu_warning", "cpu_critical", "memory_warning", "memory_critical")
-
-
-CHECK_KINDS: dict[str, type] = {"icmp": IcmpCheck, "tcp": TcpCheck, "http": HttpCheck, "smtp": SmtpCheck,
-                                "imap": ImapCheck, "mail_roundtrip": MailRoundtripCheck,
-                                "sip": SipCheck, "h323": H323Check, "snmp": SnmpCheck, "dns": DnsCheck, "ssh": SshCheck}
-Checks = make_dataclass("Checks", [(kind, cls | None, field(default=None)) for kind, cls in CHECK_KINDS.items()])
-
 ON_SITE, ON_ALL = {"on": "site"}, {"on": "all"}
 
 
 @dataclass
-class EgovVars:
-    """Every egov_* variable. `on`: where it may be set (unmarked: any group or host)."""
+class _EgovVars:
+    """Every egov_* variable but the checks. `on`: where it may be set (unmarked: any group or host)."""
 
     egov_site_type: Literal[SITE_TYPES] | None = field(default=None, metadata=ON_SITE)
     egov_site_name: str | None = field(default=None, metadata=ON_SITE)  # display name
     egov_uplink: str | None = field(default=None, metadata=ON_SITE)
     egov_role: Literal[ROLES] | None = None
     egov_platform: Literal[PLATFORMS] | None = None
-    egov_checks: Checks | None = None
-    egov_check_defaults: Checks | None = field(default=None, metadata=ON_ALL)
-    egov_agent_port: int | None = None  # where an agent host serves /metrics (egov-agent targets; default 9469)
+    # where an agent host serves /metrics (egov-agent targets); default agent.config.DEFAULT_PORT
+    egov_agent_port: int | None = None
+    # meeting-check: a video-conference endpoint whose link's MOS is below this is NOT READY; default 3.6
+    egov_meeting_min_mos: float | None = None
+
+    def problems(self):
+        if self.egov_meeting_min_mos is not None and not 1 <= self.egov_meeting_min_mos <= 4.5:
+            yield "egov_meeting_min_mos", f"expected a MOS from 1 to 4.5, got {self.egov_meeting_min_mos:g}"
+
+
+@functools.cache
+def egov_vars() -> type:
+    """Every egov_* variable: _EgovVars and the checks, one field per kind the registered probes
+    serve (each probe's CheckSettings). Built at the first load, not at import: importing the
+    collectors costs a command that reads no inventory, and each of them imports agent.probe."""
+    checks = make_dataclass("Checks", [(kind, cls | None, field(default=None)) for kind, cls in check_kinds().items()])
+    return make_dataclass("EgovVars", [("egov_checks", checks | None, field(default=None)),
+                                       ("egov_check_defaults", checks | None, field(default=None, metadata=ON_ALL))],
+                          bases=(_EgovVars,))
 
 
 @dataclass(frozen=True)
@@ -353,11 +102,6 @@ class Site:
     children: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
 
-    @property
-    def labels(self) -> dict[str, str]:
-        """The labels of every metric about a target at this site: a small bounded set."""
-        return {"site": self.name, "site_type": self.type, "uplink": self.uplink or ""}
-
 
 @dataclass(frozen=True)
 class Host:
@@ -366,7 +110,7 @@ class Host:
     role: str
     platform: str | None
     address: str | None  # ansible_host, or the name when it is an IP address
-    checks: Mapping[str, Any]  # kind -> IcmpCheck, HttpCheck ... with the defaults merged in
+    checks: Mapping[str, Any]  # kind -> its probe's CheckSettings (IcmpCheck ...), the defaults merged in
     vars: Vars  # every variable as Ansible sees it (VaultValues stay opaque)
 
 
@@ -377,7 +121,6 @@ class Target:
     role: str
     platform: str | None
     site: str
-    labels: Mapping[str, str]
     checks: Mapping[str, Any]
 
 
@@ -430,11 +173,10 @@ class Inventory:
         return found
 
     def targets(self) -> Iterator[Target]:
-        """Every host with an address, labelled with its site."""
+        """Every host with an address, with its site."""
         for host in self.hosts.values():
             if host.address:
-                yield Target(host.name, host.address, host.role, host.platform, host.site,
-                             self.sites[host.site].labels, host.checks)
+                yield Target(host.name, host.address, host.role, host.platform, host.site, host.checks)
 
 
 def load_inventory(path: str | Path) -> Inventory:
@@ -481,11 +223,11 @@ def _check_mappings(ansible: AnsibleInventory) -> list[ConfigError]:
             seen.add(id(mapping))
             egov, label = _egov(mapping), f"{kind} {owner.name}"
             try:
-                build(EgovVars, egov)
+                build(egov_vars(), egov)
             except ConfigError as err:
                 errors.append(ConfigError(f"{label}: {err.message}", err.file, err.line, err.key))
                 continue
-            for var in fields(EgovVars):
+            for var in fields(egov_vars()):
                 where = var.metadata.get("on")
                 if var.name not in egov or where is None:
                     continue
@@ -520,6 +262,7 @@ class _Builder:
     def __init__(self, ansible: AnsibleInventory):
         self.ansible = ansible
         self.errors: list[ConfigError] = []
+        self.check_kinds = check_kinds()
         self.site_vars = {name: group.vars for name, group in ansible.groups.items()
                           if "egov_site_type" in group.vars}
 
@@ -541,7 +284,7 @@ class _Builder:
             hosts_at[host.site].append(host.name)
         sites = {}
         for name, own in self.site_vars.items():
-            egov = build(EgovVars, _egov(own))
+            egov = build(egov_vars(), _egov(own))
             sites[name] = Site(name, egov.egov_site_type, egov.egov_site_name or name, parents[name], uplinks[name],
                                tuple(children[name]), tuple(hosts_at[name]))
         return Inventory(self.ansible, sites, hosts), []
@@ -644,7 +387,7 @@ class _Builder:
         defaults = hostvars.get("egov_check_defaults") or {}
         checks = {}
         for kind, settings in listed.items():
-            check = build(CHECK_KINDS[kind], {**(defaults.get(kind) or {}), **(settings or {})})
+            check = build(self.check_kinds[kind], {**(defaults.get(kind) or {}), **(settings or {})})
             for var in fields(check):
                 if var.metadata.get("required") and getattr(check, var.name) is None:
                     self.errors.append(hostvars.error("egov_checks", f"host {name}: the {kind} check needs "

@@ -8,7 +8,8 @@ Import the fixture into a test module: `from tests.peer_mail import mail_peer  #
   `login_smtp_port` (like smtp_port, but AUTH LOGIN is the only mechanism offered) and on
   `smtps_port` (implicit TLS from the first byte, RFC 8314's submissions).
 - dovecot listens on `imap_port` (STARTTLS) and `imaps_port` (implicit TLS).
-- `user`@mail.test is a mailbox with `password`; mail to `discarded` is accepted and thrown
+- `user`@mail.test is a mailbox with `password`, and so is each of `teams` (the alert mails'
+  recipients, tests/test_alert_mail_e2e.py); mail to `discarded` is accepted and thrown
   away (never arrives), mail to `held` stays in the hold queue, mail to any address at
   `deferred_domain` stays in the deferred queue.
 - Nothing leaves the machine: every other destination goes to the error transport.
@@ -53,6 +54,7 @@ class MailPeer:
     discarded: str = f"blackhole@{DOMAIN}"
     held: str = f"held@{DOMAIN}"
     deferred_domain: str = "defer.test"
+    teams: tuple[str, ...] = (f"datacenter@{DOMAIN}", f"network@{DOMAIN}", f"security@{DOMAIN}")
 
     def send(self, recipient: str, subject: str = "queued by the test", headers: dict | None = None) -> None:
         """Queue one message through the plain listener (stdlib client: the test's tool, not the probe)."""
@@ -211,15 +213,16 @@ def write_config(root: Path, peer: MailPeer) -> None:
     shutil.chown(root / "postfix/data", "postfix", "postfix")
     (root / "postfix/main.cf").write_text(MAIN_CF.format(**values))
     (root / "postfix/master.cf").write_text(MASTER_CF.format(**values))
-    # all three are real mailboxes, so smtpd accepts them; the access map decides their fate
+    # all are real mailboxes, so smtpd accepts them; the access map decides their fate
     (root / "postfix/mailboxes").write_text("".join(f"{address} {address}/Maildir/\n"
-                                                    for address in (peer.user, peer.discarded, peer.held)))
+                                                    for address in (peer.user, *peer.teams, peer.discarded,
+                                                                    peer.held)))
     (root / "postfix/recipients").write_text(f"{peer.discarded} DISCARD never delivered, by design\n"
                                              f"{peer.held} HOLD kept for the queue tests\n")
     (root / "postfix/transport").write_text(f"{peer.deferred_domain} parked:\n")
     (root / "dovecot/dovecot.conf").write_text(DOVECOT_CONF.format(**values))
-    (root / "dovecot/users").write_text(f"{peer.user}:{{PLAIN}}{peer.password}:{MAIL_UID}:{MAIL_GID}::"
-                                        f"{root}/mail/{peer.user}\n")
+    (root / "dovecot/users").write_text("".join(f"{user}:{{PLAIN}}{peer.password}:{MAIL_UID}:{MAIL_GID}::"
+                                                f"{root}/mail/{user}\n" for user in (peer.user, *peer.teams)))
 
 
 def stop_postfix(peer: MailPeer, script: Peer) -> None:

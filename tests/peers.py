@@ -92,7 +92,7 @@ def _started(peer: Peer, url: str, ready: str) -> Peer:
 
 
 def start_prometheus(config: Path, directory: Path, *flags: str) -> Peer:
-    """A real Prometheus on `config`, its data and log in `directory`; `.url` once ready."""
+    """A real Prometheus on `config` (and `flags`), its data and log in `directory`; `.url` once ready."""
     port = free_port()
     peer = Peer([require("prometheus"), f"--config.file={config}", f"--storage.tsdb.path={directory / 'data'}",
                  f"--web.listen-address=127.0.0.1:{port}", *flags], directory / "prometheus.log")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import time
 import urllib.parse
 from datetime import datetime, timedelta
@@ -26,75 +25,18 @@ import pytest
 import yaml
 
 from agent import targets
-from agent.collector import discover
 from agent.inventory.service_levels import DEFAULT_TIMEZONE
-from tests.peer_nft import dropping
+from tests.alerting import (COMMUNE_ROUTERS, POP_ROUTER, agent_config, shorten_rules, shorten_timers, shortened,
+                            stays, write_inventory)
 from tests.helpers import ALERTMANAGER, Webhook, serve, wait_until
+from tests.peer_nft import dropping
 from tests.peers import Peer, http_get, query, start_alertmanager, start_prometheus
-
-SPEEDUP = 60  # minutes become seconds: EgovSiteUplinkDown's `for: 2m` is 2s, group_wait 30s is 500ms
-POP_ROUTER = "127.88.0.1"
-COMMUNE_ROUTERS = {"xa_mot": "127.88.1.1", "xa_hai": "127.88.2.1", "xa_ba": "127.88.3.1"}
-# 3 echoes 100 ms apart, each lost after 300 ms: a run takes about 0.5 s, well inside the 1 s interval
-ROUTER = ("egov_role: router, egov_platform: huawei, "
-          "egov_checks: {icmp: {count: 3, spacing: 100ms, timeout: 300ms, loss_warning: 0.2, loss_critical: 0.5}}")
-_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
-
-
-def shortened(duration: str) -> str:
-    """A Prometheus/Alertmanager duration ("2m", "1h30m", "30s") divided by SPEEDUP, in milliseconds."""
-    parts = re.findall(r"(\d+)(ms|s|m|h|d|w)", duration)
-    assert parts and "".join(n + u for n, u in parts) == duration, f"not a duration: {duration!r}"
-    return f"{sum(int(n) * _UNITS_MS[u] for n, u in parts) // SPEEDUP}ms"
 
 
 def test_durations_are_shortened_by_the_same_factor():
     assert shortened("2m") == "2000ms" and shortened("30s") == "500ms" and shortened("1h30m") == "90000ms"
     with pytest.raises(AssertionError):
         shortened("2 minutes")
-
-
-def write_inventory(directory) -> None:
-    """A data centre with the agent's host, one PoP, three communes hanging on the PoP; each router pinged."""
-    communes = "".join(
-        f"    {site}:\n"
-        f"      vars: {{egov_site_type: commune, egov_uplink: pop_mot}}\n"
-        f"      hosts:\n"
-        f"        {site}-rtr: {{ansible_host: {address}, {ROUTER}}}\n"
-        for site, address in COMMUNE_ROUTERS.items())
-    directory.mkdir()
-    (directory / "hosts.yml").write_text(
-        "province:\n"
-        "  vars: {egov_site_type: province}\n"
-        "  children:\n"
-        "    dc:\n"
-        "      vars: {egov_site_type: datacenter}\n"
-        "      hosts:\n"
-        "        egov-agent-01: {ansible_host: 127.0.0.1, egov_role: monitoring_server}\n"
-        "    pop_mot:\n"
-        "      vars: {egov_site_type: pop, egov_uplink: dc}\n"
-        "      hosts:\n"
-        f"        pop-mot-rtr: {{ansible_host: {POP_ROUTER}, {ROUTER}}}\n"
-        + communes)
-
-
-def agent_config(path) -> None:
-    """icmp every second and nothing else: no host check of this machine can page anyone in the test."""
-    collectors = {name: {"enabled": False} for name in discover() if name != "icmp"}
-    collectors["icmp"] = {"interval": "1s", "timeout": "900ms", "probe_timeout": "900ms"}
-    path.write_text(yaml.safe_dump({"inventory_host": "egov-agent-01", "check_hold": "0s", "log_format": "json",
-                                    "collectors": collectors}))
-
-
-def shorten_rules(rules_dir) -> None:
-    """The real rule files, each `for:` divided by SPEEDUP; everything else as written."""
-    for path in sorted(rules_dir.glob("*.yml")):
-        rules = yaml.safe_load(path.read_text())
-        for group in rules["groups"]:
-            for rule in group["rules"]:
-                if "for" in rule:
-                    rule["for"] = shortened(rule["for"])
-        path.write_text(yaml.safe_dump(rules, allow_unicode=True, sort_keys=False))
 
 
 def alertmanager_config(path, webhook_port: int) -> None:
@@ -105,12 +47,7 @@ def alertmanager_config(path, webhook_port: int) -> None:
         for webhook in receiver.get("webhook_configs", []):  # the maintenance receiver has none
             webhook["url"] = urllib.parse.urlsplit(webhook["url"])._replace(
                 netloc=f"127.0.0.1:{webhook_port}").geturl()
-    routes = [config["route"], *config["route"].get("routes", [])]
-    for route in routes:
-        for timer in ("group_wait", "group_interval", "repeat_interval"):
-            if timer in route:
-                route[timer] = shortened(route[timer])
-    path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    path.write_text(yaml.safe_dump(shorten_timers(config), allow_unicode=True, sort_keys=False))
 
 
 class _Notifications(Webhook):
@@ -152,14 +89,6 @@ def notifications() -> list[tuple[str, str, list]]:
     return [(path, message["status"], [(a["labels"]["alertname"], a["labels"].get("site"), a["status"])
                                        for a in message["alerts"]])
             for path, message in _Notifications.received]
-
-
-def stays(fetch, expected, what: str, seconds: float) -> None:
-    """`fetch()` returns `expected` throughout `seconds`: nothing more arrives."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert (value := fetch()) == expected, f"{what}: expected {expected!r}, got {value!r}"
-        time.sleep(0.2)
 
 
 def start_province(start_agent, alertmanager, prometheus_dir, tmp_path) -> tuple:
@@ -242,12 +171,10 @@ def test_a_cut_inside_a_maintenance_window_pages_nobody_and_after_it_pages_once(
         zone = ZoneInfo(DEFAULT_TIMEZONE)
         now = datetime.now(zone).replace(tzinfo=None, microsecond=0)
         ends = time.monotonic() + 30
-        text = (inventory / "hosts.yml").read_text().replace(
-            "      vars: {egov_site_type: pop, egov_uplink: dc}\n",
-            "      vars:\n        egov_site_type: pop\n        egov_uplink: dc\n        egov_maintenance:\n"
-            f"          - {{reason: Thay bộ định tuyến, start: '{now - timedelta(minutes=1)}', "
-            f"end: '{now + timedelta(seconds=30)}'}}\n")
-        (inventory / "hosts.yml").write_text(text)
+        (inventory / "group_vars").mkdir()
+        (inventory / "group_vars" / "pop_mot.yml").write_text(
+            f"egov_maintenance:\n  - {{reason: Thay bộ định tuyến, start: '{now - timedelta(minutes=1)}', "
+            f"end: '{now + timedelta(seconds=30)}'}}\n", encoding="utf-8")
         status, _, body = http_get(agent.url + "/-/reload", method="POST")
         assert status == 200, body
         wait_until(lambda: series("egov_site_maintenance"), {"pop_mot": 1.0}, "the PoP in maintenance in Prometheus")

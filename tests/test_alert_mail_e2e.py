@@ -1,0 +1,253 @@
+"""Alerts that reach people, end to end: a PoP's uplink is cut under a real agent, and the
+network team finds exactly one mail in its real mailbox, in Vietnamese first, naming the PoP
+with its diacritics and the number of sites behind it; when the uplink is back, exactly one
+resolved mail follows. With two monitoring servers (two Prometheus, two clustered
+Alertmanagers gossiping on their own 127.x addresses) still one mail, and still one resolved
+mail when one Alertmanager is stopped in the middle of the outage. Above the province, a central
+Prometheus receives the outage by remote_write and answers for it.
+
+The monitoring server is what playbooks/monitoring_server.yml makes of a disposable target
+(tests/peer_sshd.py): Prometheus and Alertmanager from Debian's packages, configured from the
+inventory (the teams' addresses, the smarthost with STARTTLS and a password from the
+environment). The mail goes through real postfix into dovecot (tests/peer_mail.py), read
+back over IMAP. Only the durations are shortened (tests/alerting.py), in a copy of
+monitoring/ the role is pointed at.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import imaplib
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from tests.alerting import (COMMUNE_ROUTERS, POP_ROUTER, SITE_NAMES, agent_config, shorten_rules, shorten_timers,
+                            stays, write_inventory)
+from tests.helpers import wait_until
+from tests.peer_nft import dropping
+from tests.peer_sshd import (Target, connection, make_key, override_inventory, provision_run,
+                             require_baseline_packages)
+from tests.peers import free_port, http_get, query, start_prometheus
+
+pytest_plugins = ("tests.peer_mail", "tests.peer_sshd")  # the real peers this module's tests use
+REPO = Path(__file__).resolve().parent.parent
+SERVERS = ["giamsat-01", "giamsat-02"]
+PASSWORD_ENV = "EGOV_TEST_ALERT_SMTP_PASSWORD"
+TARGET_CA = "/etc/ssl/egov-test-mail-ca.pem"  # where the mail server's certificate goes on the target
+
+
+def shortened_monitoring(directory: Path) -> Path:
+    """A copy of monitoring/ with every `for:` and Alertmanager timer divided by SPEEDUP and
+    Prometheus scraping and evaluating every second."""
+    copy = directory / "monitoring"
+    shutil.copytree(REPO / "monitoring", copy, ignore=shutil.ignore_patterns("tests"))
+    shorten_rules(copy / "prometheus" / "rules")
+    routes = copy / "alertmanager.yml"
+    routes.write_text(yaml.safe_dump(shorten_timers(yaml.safe_load(routes.read_text())), allow_unicode=True,
+                                     sort_keys=False))
+    prometheus = copy / "prometheus" / "prometheus.yml"
+    config = yaml.safe_load(prometheus.read_text())
+    config["global"].update(scrape_interval="1s", evaluation_interval="1s", scrape_timeout="900ms")
+    prometheus.write_text(yaml.safe_dump(config, sort_keys=False))
+    return copy
+
+
+def mailbox(peer, address: str) -> list[email.message.EmailMessage]:
+    """Every message in `address`'s INBOX, over IMAPS (the peer's certificate is for mail.test)."""
+    context = ssl.create_default_context(cafile=str(peer.ca_file))
+    context.check_hostname = False  # reached as 127.0.0.1; the chain is still verified
+    with imaplib.IMAP4_SSL(peer.host, peer.imaps_port, ssl_context=context) as imap:
+        # AUTHENTICATE PLAIN carries the UTF-8 password that LOGIN's ASCII quoting cannot
+        imap.authenticate("PLAIN", lambda _: f"\0{address}\0{peer.password}".encode())
+        imap.select("INBOX", readonly=True)
+        _, numbers = imap.search(None, "ALL")
+        messages = []
+        for number in numbers[0].split():
+            _, data = imap.fetch(number, "(RFC822)")
+            messages.append(email.message_from_bytes(data[0][1], policy=email.policy.default))
+        return messages
+
+
+def subjects(peer, address: str) -> list[str]:
+    return [str(message["Subject"]) for message in mailbox(peer, address)]
+
+
+def body(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def free_port_on(addresses: list[str]) -> int:
+    """A port free on every address: the servers of a pair share their port numbers."""
+    while True:
+        port = free_port(addresses[0])
+        try:
+            for address in addresses[1:]:
+                with socket.socket() as sock:
+                    sock.bind((address, port))
+            return port
+        except OSError:
+            continue
+
+
+@dataclass
+class Province:
+    servers: list[Target]
+    agent_url: str
+    prometheus_urls: list[str]
+    alertmanager_port: int
+    run: object  # the provision run
+
+
+@contextlib.contextmanager
+def province(count: int, start_agent, mail_peer, ssh_targets, tmp_path, **variables):
+    """`count` monitoring servers set up by playbooks/monitoring_server.yml from the inventory
+    (and `variables`), mailing the teams through mail_peer, and the agent that probes the small
+    province."""
+    require_baseline_packages()
+    inventory, config = tmp_path / "inventory", tmp_path / "agent.yml"
+    servers = ssh_targets.start_many(count)
+    try:
+        write_inventory(inventory, {name: server.address for name, server in zip(SERVERS, servers)})
+        agent_config(config)
+        agent = start_agent("-c", str(config), "-i", str(inventory))
+        (inventory / "host_vars").mkdir()
+        (inventory / "host_vars" / "egov-agent-01.yml").write_text(f"egov_agent_port: {agent.url.rsplit(':', 1)[1]}\n")
+        for server in servers:
+            server.path(TARGET_CA).write_bytes(mail_peer.ca_file.read_bytes())
+        addresses = [server.address for server in servers]
+        ports = {name: free_port_on(addresses) for name in ("prometheus", "alertmanager", "cluster")}
+        override = override_inventory(
+            tmp_path / "override.yml",
+            {name: connection(server, ssh_targets.root_key) for name, server in zip(SERVERS, servers)},
+            make_key(tmp_path, "admin_key"), monitoring_server_apt_cache_valid_time=0,
+            monitoring_server_prometheus_port=ports["prometheus"],
+            monitoring_server_alertmanager_port=ports["alertmanager"],
+            monitoring_server_cluster_port=ports["cluster"],
+            monitoring_server_monitoring_dir=str(shortened_monitoring(tmp_path)),
+            monitoring_server_teams=dict(zip(("datacenter", "network", "security"),
+                                             ([address] for address in mail_peer.teams))),
+            monitoring_server_smtp={"smarthost": f"{mail_peer.host}:{mail_peer.smtp_port}",
+                                    "from": "giamsat@mail.test", "username": mail_peer.user,
+                                    "password_env": PASSWORD_ENV,
+                                    "tls_config": {"ca_file": TARGET_CA, "server_name": "mail.test"}},
+            **variables)
+        os.environ[PASSWORD_ENV] = mail_peer.password  # the controller's environment, as from Vault
+        try:
+            run = provision_run("monitoring_servers", [str(inventory), str(override)], playbook="monitoring_server.yml")
+        finally:
+            del os.environ[PASSWORD_ENV]
+        assert run.rc == 0, run.output[-6000:]
+        urls = [f"http://{address}:{ports['prometheus']}" for address in addresses]
+        for url in urls:
+            wait_until(lambda: {s["metric"]["site"]: float(s["value"][1]) for s in query(url, "egov_site_uplink_up")},
+                     dict.fromkeys(["pop_mot", *COMMUNE_ROUTERS], 1.0), f"every uplink up in {url}", timeout=60)
+        yield Province(servers, agent.url, urls, ports["alertmanager"], run)
+    finally:
+        for server in servers:
+            ssh_targets.stop(server)
+
+
+@contextlib.contextmanager
+def stopped_after(peer):
+    try:
+        yield peer
+    finally:
+        peer.stop()
+
+
+def cut_the_pop():
+    return dropping(dict.fromkeys([POP_ROUTER, *COMMUNE_ROUTERS.values()], 1))
+
+
+def test_a_pop_outage_mails_the_network_team_once_in_vietnamese_and_the_resolution_once(
+        start_agent, mail_peer, ssh_targets, tmp_path):  # noqa: F811
+    """The central view too: the server forwards its outages to a central Prometheus (remote_write,
+    the province label), which answers for them."""
+    network, *others = (mail_peer.teams[1], mail_peer.teams[0], mail_peer.teams[2])
+    before = {address: len(mailbox(mail_peer, address)) for address in mail_peer.teams}
+
+    def new(address: str) -> list:
+        return mailbox(mail_peer, address)[before[address]:]
+
+    (tmp_path / "central").mkdir()
+    (tmp_path / "central" / "prometheus.yml").write_text("global: {evaluation_interval: 1s}\n")
+    central = start_prometheus(tmp_path / "central" / "prometheus.yml", tmp_path / "central",
+                               "--web.enable-remote-write-receiver")
+
+    def national(expression: str) -> dict[tuple, float]:
+        return {(s["metric"].get("province"), s["metric"].get("site")): float(s["value"][1])
+                for s in query(central.url, expression)}
+
+    with stopped_after(central), province(1, start_agent, mail_peer, ssh_targets, tmp_path, monitoring_server_province="tinh_thu",
+                           monitoring_server_central_write_url=f"{central.url}/api/v1/write") as setup:
+        [server] = setup.servers
+        # the password is in a file only Alertmanager's user reads, never in alertmanager.yml
+        password_file = server.path("/etc/prometheus/alertmanager-smtp.password")
+        assert password_file.read_text() == mail_peer.password and password_file.stat().st_mode & 0o007 == 0
+        assert mail_peer.password not in server.path("/etc/prometheus/alertmanager.yml").read_text()
+        assert mail_peer.password not in setup.run.output
+        stays(lambda: [len(new(address)) for address in mail_peer.teams], [0, 0, 0], "nobody mailed while healthy",
+              seconds=3)
+
+        with cut_the_pop():
+            wait_until(lambda: len(new(network)), 1, "one mail to the network team", timeout=90)
+            stays(lambda: len(new(network)), 1, "no second mail during the outage", seconds=5)
+            wait_until(lambda: national('max by (province, site) (egov_outage_sites_cut_off)'),
+                     {("tinh_thu", "pop_mot"): 3.0}, "the outage in the central Prometheus")
+            assert national('ALERTS{alertname="EgovSiteUplinkDown", alertstate="firing"}') == {
+                ("tinh_thu", "pop_mot"): 1.0}
+        [firing] = new(network)
+        subject, text = str(firing["Subject"]), body(firing)
+        pop = SITE_NAMES["pop_mot"]
+        assert subject.startswith(f"[{SITE_NAMES['province']}] SỰ CỐ / FIRING: {pop} — Mất đường truyền"), subject
+        assert text.index("SỰ CỐ:") < text.index("---- English ----") < text.index("FIRING:")
+        assert f"Ở đâu: {pop} (pop_mot), {SITE_NAMES['province']}" in text
+        assert "3 điểm phía sau" in text and "(xa_ba, xa_hai, xa_mot)" in text
+        assert "Nguyên nhân gốc: mất đường truyền (uplink) của chính điểm này" in text
+        assert "Từ lúc: " in text and f"Trang trạng thái: {setup.agent_url}/" in text
+        assert "3 site(s) behind it are cut off" in text
+        # postfix names the protocol (RFC 3848): ESMTPSA or UTF8SMTPSA, S for STARTTLS, A for AUTH
+        assert "SMTPSA id" in firing["Received"], firing["Received"]
+
+        wait_until(lambda: len(new(network)), 2, "the resolution to the network team", timeout=90)
+        stays(lambda: len(new(network)), 2, "nothing after the resolution", seconds=5)
+        resolved = new(network)[1]
+        assert str(resolved["Subject"]).startswith(f"[{SITE_NAMES['province']}] ĐÃ KHẮC PHỤC / RESOLVED: {pop}")
+        assert "đã khắc phục lúc" in body(resolved)
+        assert [new(address) for address in others] == [[], []]  # nobody else was mailed
+
+
+def test_a_pair_of_monitoring_servers_mails_once_even_when_one_alertmanager_stops(
+        start_agent, mail_peer, ssh_targets, tmp_path):  # noqa: F811
+    network = mail_peer.teams[1]
+    before = len(mailbox(mail_peer, network))
+
+    def statuses() -> list[str]:
+        return ["resolved" if "RESOLVED" in str(m["Subject"]) else "firing" for m in mailbox(mail_peer, network)[before:]]
+
+    with province(2, start_agent, mail_peer, ssh_targets, tmp_path) as setup:
+        for server in setup.servers:  # each one gossips with the other, on its own address
+            status = json.loads(http_get(f"http://{server.address}:{setup.alertmanager_port}/api/v2/status")[2])
+            assert status["cluster"]["status"] == "ready" and len(status["cluster"]["peers"]) == 2, status["cluster"]
+            assert {peer["address"].rsplit(":", 1)[0] for peer in status["cluster"]["peers"]} == {
+                s.address for s in setup.servers}
+        with cut_the_pop():
+            wait_until(statuses, ["firing"], "one mail from the pair", timeout=90)
+            stays(statuses, ["firing"], "not a second one from the other Alertmanager", seconds=20)
+            # the first server's Alertmanager stops while the outage lasts
+            subprocess.run(["ssh", "-i", str(ssh_targets.root_key.private), "-p", str(setup.servers[0].port),
+                            "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes",
+                            f"root@{setup.servers[0].address}", "service prometheus-alertmanager stop"],
+                           check=True, capture_output=True, timeout=60)
+        wait_until(statuses, ["firing", "resolved"], "one resolved mail from the remaining one", timeout=120)
+        stays(statuses, ["firing", "resolved"], "exactly one resolved mail", seconds=20)

@@ -240,7 +240,6 @@ def office_inventory(path: Path, offices: dict[str, dict[str, dict]], admin_key:
 class Run:
     rc: int
     output: str
-    seconds: float
     hosts: dict[str, dict[str, int]]  # host -> ok, changed, failed, unreachable (the printed summary)
 
 
@@ -259,10 +258,9 @@ def parse_summary(output: str) -> dict[str, dict[str, int]]:
 
 def provision_run(site: str, inventory, **options) -> Run:
     out = io.StringIO()
-    started = time.monotonic()
     rc = provision.run(site, inventory, envvars=ENV, out=out, **options)
     output = out.getvalue()
-    return Run(rc, output, time.monotonic() - started, parse_summary(output))
+    return Run(rc, output, parse_summary(output))
 
 
 def admin_users(admin_key: SshKey) -> list[dict]:

@@ -378,7 +378,6 @@ def dnsmasq(tmp_path_factory):
 class Run:
     metrics: dict  # (name, sorted labels) -> value, as a scrape shows them
     checks: dict  # target -> Check
-    seconds: float  # the whole run
     text: bytes  # the exposition
 
     def lint(self) -> list[str]:
@@ -407,11 +406,8 @@ def _run_probe(cls, directory: Path, hosts: dict[str, dict], probe_timeout: floa
     (directory / "hosts.yml").write_text(yaml.safe_dump(inventory, allow_unicode=True))
     probe = cls(cls.Settings(probe_timeout=probe_timeout, timeout=20, interval=30, **settings),
                 Context(inventory=load_inventory(directory)))
-    started = time.monotonic()
     families = asyncio.run(probe.collect())
-    seconds = time.monotonic() - started
-    return Run(samples(families), {c.target: c for c in probe.checks(metric_index(families))}, seconds,
-               render(families)[0])
+    return Run(samples(families), {c.target: c for c in probe.checks(metric_index(families))}, render(families)[0])
 
 
 @pytest.fixture(scope="session")

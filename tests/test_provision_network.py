@@ -75,7 +75,7 @@ def provision_run(site: str, inventory: Path, check: bool = False) -> Run:
     out = io.StringIO()
     rc = provision.run(site, str(inventory), check=check, envvars=ENV, out=out)
     output = out.getvalue()
-    return Run(rc, output, 0.0, parse_summary(output))
+    return Run(rc, output, parse_summary(output))
 
 
 class Cli:

@@ -237,10 +237,13 @@ def test_a_pair_of_monitoring_servers_mails_once_even_when_one_alertmanager_stop
 
     with province(2, start_agent, mail_peer, ssh_targets, tmp_path) as setup:
         for server in setup.servers:  # each one gossips with the other, on its own address
-            status = json.loads(http_get(f"http://{server.address}:{setup.alertmanager_port}/api/v2/status")[2])
-            assert status["cluster"]["status"] == "ready" and len(status["cluster"]["peers"]) == 2, status["cluster"]
-            assert {peer["address"].rsplit(":", 1)[0] for peer in status["cluster"]["peers"]} == {
-                s.address for s in setup.servers}
+            def cluster(server=server) -> tuple[str, set[str]]:
+                status = json.loads(http_get(f"http://{server.address}:{setup.alertmanager_port}/api/v2/status")[2])
+                return status["cluster"]["status"], {p["address"].rsplit(":", 1)[0] for p in status["cluster"]["peers"]}
+
+            # "settling" until the gossip is stable (Alertmanager's cluster.settle-timeout, a minute at most)
+            wait_until(cluster, ("ready", {s.address for s in setup.servers}), f"{server.address} in the cluster",
+                       timeout=120)
         with cut_the_pop():
             wait_until(statuses, ["firing"], "one mail from the pair", timeout=90)
             stays(statuses, ["firing"], "not a second one from the other Alertmanager", seconds=20)

@@ -72,7 +72,7 @@ def test_changes_are_named_by_their_context():
 
 
 def test_a_new_block_counts_its_header_with_its_lines():
-    new = IOS.replace("line vty", "interface Loopback0\n ip address 10.0.0.1 255.255.255.255\n!\nline vty")
+    new = IOS.replace("line vty", "interface Loopback0\n ip address 192.0.2.1 255.255.255.255\n!\nline vty")
     assert changed_contexts(IOS, new, "cisco_ios") == "interface Loopback0 (+2)"
     assert changed_contexts(new, IOS, "cisco_ios") == "interface Loopback0 (−2)"
 

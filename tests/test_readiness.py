@@ -27,8 +27,9 @@ def h323_port():
         yield listener.getsockname()[1]
 
 
-def host(name: str, address: str, checks: str, role: str = "vc_endpoint") -> str:
-    return f"{name}: {{ansible_host: {address}, egov_role: {role}, egov_checks: {{{checks}}}}}"
+def host(name: str, address: str, checks: str, role: str = "vc_endpoint", platform: str | None = None) -> str:
+    gear = f", egov_platform: {platform}" if platform else ""
+    return f"{name}: {{ansible_host: {address}, egov_role: {role}{gear}, egov_checks: {{{checks}}}}}"
 
 
 def write(tmp_path, kamailio, h323_port, icmp: bool = False) -> tuple[str, str]:  # noqa: F811
@@ -117,7 +118,6 @@ def test_endpoints_that_cannot_be_checked(tmp_path):
     assert got["vc-unchecked"][1:] == ["NOT READY", "-", "no checks listed (egov_checks)"]
 
 
-
 def write_links(tmp_path, kamailio, h323_port, min_mos: str = "") -> tuple[str, str]:  # noqa: F811
     """vc-ubnd (a ready SIP endpoint) behind router r-ubnd; vc-so, pinged itself, behind two routers."""
     (tmp_path / "hosts.yml").write_text(f"""\
@@ -128,14 +128,14 @@ province:
       vars: {{egov_site_type: department}}
       hosts:
         {host("vc-ubnd", "127.50.60.1", f"sip: {{port: {kamailio.ports['127.50.60.1']}}}, h323: {{port: {h323_port}}}")}
-        r-ubnd: {{ansible_host: 127.50.61.1, egov_role: router, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
+        {host("r-ubnd", "127.50.61.1", PINGS, role="router", platform="cisco_ios")}
     so_tt:
       vars: {{egov_site_type: department{min_mos}}}
       hosts:
         {host("vc-so", "127.50.61.20", PINGS)}
-        r-so-1: {{ansible_host: 127.50.61.21, egov_role: router, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
-        r-so-2: {{ansible_host: 127.50.61.22, egov_role: router, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
-        sw-so: {{ansible_host: 127.50.61.23, egov_role: switch, egov_platform: cisco_ios, egov_checks: {{{PINGS}}}}}
+        {host("r-so-1", "127.50.61.21", PINGS, role="router", platform="cisco_ios")}
+        {host("r-so-2", "127.50.61.22", PINGS, role="router", platform="cisco_ios")}
+        {host("sw-so", "127.50.61.23", PINGS, role="switch", platform="cisco_ios")}
 """)
     (tmp_path / "agent.yml").write_text(f"collectors:\n  sip: {FAST}\n  h323: {FAST}\n  icmp: {FAST}\n")
     return str(tmp_path / "hosts.yml"), str(tmp_path / "agent.yml")

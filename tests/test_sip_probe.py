@@ -67,7 +67,7 @@ def test_a_response_answers_only_its_own_transaction(other):
 
 
 def test_compact_headers_folding_and_user_agent():
-    text = (b"SIP/2.0 404 Not Found\r\nv: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx, SIP/2.0/UDP 10.0.0.2;"
+    text = (b"SIP/2.0 404 Not Found\r\nv: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKx, SIP/2.0/UDP 192.0.2.2;"
             b"branch=z9hG4bKy\r\ni: abc\r\nCSeq: 1 OPTIONS\r\nUser-Agent: Polycom/6.2\r\n  RealPresence\r\n"
             b"l: 0\r\n\r\n")
     response = sip.parse_response(text)

@@ -83,13 +83,13 @@ def test_non_utf8_is_read_with_replacements_and_flagged():
 @pytest.mark.parametrize("platform, text, kind, fields", [
     ("cisco_ios", "%SYS-5-CONFIG_I: Configured from console by netops1 on vty0 (192.0.2.10)", "config",
      {"user": "netops1", "line": "vty0", "address": "192.0.2.10"}),
-    ("cisco_xe", "%SYS-5-CONFIG_I: Configured from console by vty2 (10.34.195.36)", "config",
-     {"line": "vty2", "address": "10.34.195.36"}),
+    ("cisco_xe", "%SYS-5-CONFIG_I: Configured from console by vty2 (198.51.100.36)", "config",
+     {"line": "vty2", "address": "198.51.100.36"}),
     ("cisco_ios", "%SYS-5-CONFIG_I: Configured from console by console", "config", {"line": "console"}),
     ("cisco_ios", "%PARSER-5-CFGLOG_LOGGEDCMD: User:aninchat  logged command:router lisp", "config",
      {"user": "aninchat"}),
-    ("cisco_ios", "%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: admin] [Source: 10.0.0.5] [localport: 22] "
-                  "[Reason: Login Authentication Failed]", "login_failure", {"user": "admin", "address": "10.0.0.5"}),
+    ("cisco_ios", "%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: admin] [Source: 192.0.2.5] [localport: 22] "
+                  "[Reason: Login Authentication Failed]", "login_failure", {"user": "admin", "address": "192.0.2.5"}),
     ("cisco_ios", "%LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to down", "interface",
      {"interface": "GigabitEthernet0/1", "state": "down"}),
     ("huawei", '%%01SHELL/5/CMDRECORD(s)[3]:Recorded command information. (Task=VT0, Ip=192.0.2.10, VpnName=, '
@@ -106,9 +106,9 @@ def test_non_utf8_is_read_with_replacements_and_flagged():
      {"line": "aux0"}),
     ("hp_comware", "CFGMAN/5/CFGMAN_CFGCHANGED: -EventIndex=12-CommandSource=2-ConfigSource=4-ConfigDestination=2; "
                    "Configuration is changed.", "config", {}),
-    ("hp_comware", "%%10SSHS/6/SSHS_AUTH_FAIL: -DevIP=10.255.249.234; SSH user ubuntu (IP: 81.217.210.119) didn't "
+    ("hp_comware", "%%10SSHS/6/SSHS_AUTH_FAIL: -DevIP=203.0.113.234; SSH user ubuntu (IP: 203.0.113.119) didn't "
                    "pass public key authentication for wrong public key.", "login_failure",
-     {"user": "ubuntu", "address": "81.217.210.119"}),
+     {"user": "ubuntu", "address": "203.0.113.119"}),
     ("hp_comware", "%%10IFNET/3/PHY_UPDOWN: Physical state on the interface GigabitEthernet1/0/1 changed to down.",
      "interface", {"interface": "GigabitEthernet1/0/1", "state": "down"}),
 ])

@@ -35,9 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from agent.metrics import CounterMetricFamily
-
 from agent import exitcodes
+from agent.metrics import CounterMetricFamily
 
 SETTLE = 5.0  # seconds without a change before the backup: a paste arrives within them
 LONGEST = 20.0  # seconds from the first change at most: the commit lands within 30 s of it

@@ -35,6 +35,7 @@ import asyncio
 import dataclasses
 import ipaddress
 import os
+import re
 import ssl
 import struct
 import warnings
@@ -99,6 +100,7 @@ UNABLE_TO_GET_ISSUER_CERT, UNABLE_TO_GET_ISSUER_CERT_LOCALLY, UNABLE_TO_VERIFY_L
 X509_V_FLAG_NO_CHECK_TIME = 0x200000  # expiry is judged by cert_days_*, so the chain's verdict leaves it out
 MAX_RECORD = 16384 + 2048  # a TLSCiphertext fragment at most (RFC 5246 §6.2.3)
 
+HOST_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?", re.IGNORECASE)
 Severity = Literal["critical", "warning", "ok"]
 SEVERITY = {"critical": State.CRITICAL, "warning": State.WARNING, "ok": State.OK}
 
@@ -147,6 +149,11 @@ class TlsInspectCheck(_tls.TlsCheck):
     chain_incomplete: Severity = "warning"  # the server sent its certificate without the intermediate (with tls_verify)
     chain_untrusted: Severity = "critical"  # the chain reaches no trust anchor, or fails verification (with tls_verify)
 
+    def problems(self):
+        name = self.server_name
+        if name is not None and not (_is_address(name) or HOST_NAME.fullmatch(name)):
+            yield "server_name", f"expected a host name (an IDN in its xn-- form) or an address, got {name!r}"
+
 
 @dataclass
 class Handshake:
@@ -178,16 +185,18 @@ class TlsProbe(Probe):
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)
         self._tls = _tls.Contexts()
-        # per (address, port, server name) probed, for evaluate(): the chain's status and why, the leaf's SANs
-        self._verdicts: dict[tuple[str, int, str], tuple[str, str]] = {}
-        self._names: dict[tuple[str, int, str], list[str]] = {}
+        # what evaluate() tells beyond the samples, per (address, port, server name): why the chain is not
+        # complete, and the leaf's subject alternative names
+        self._details: dict[tuple[str, int, str], tuple[str, list[str]]] = {}
 
     def _verifying(self, check) -> ssl.SSLContext:
         """The check's trust (its ca_file read once, an unreadable one a config error) judging the chain only."""
         context = self._tls.get(dataclasses.replace(check, tls_verify=True))
-        context.check_hostname = False  # the names are judged apart (covers()), to be reported apart
-        context.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
-        return _offering_all(context)
+        if context.check_hostname:  # as Contexts made it: made here, once, to judge the chain alone
+            context.check_hostname = False  # the names are judged apart (covers()), to be reported apart
+            context.verify_flags |= X509_V_FLAG_NO_CHECK_TIME
+            _offering_all(context)
+        return context
 
     async def probe(self, target, check):
         server_name = check.server_name or target.address
@@ -200,33 +209,31 @@ class TlsProbe(Probe):
         if not accepted:
             raise CollectorError("tls", f"no handshake of TLS 1.0 to 1.3 completed: {by_version[-1].detail}")
         shown = verified if isinstance(verified, Handshake) else accepted[max(accepted, key=list(VERSIONS).index)]
-        leaf = shown.sent[0]
-        names = [f"{kind}:{value}" for kind, value in leaf.get("subjectAltName", ())]
-        chain = ("complete", "") if shown is verified else _chain_verdict(verified, shown.sent)
-        self._verdicts[key], self._names[key] = chain, names
+        alt_names = shown.sent[0].get("subjectAltName", ())
+        chain, why = ("complete", "") if shown is verified else _chain_verdict(verified, shown.sent)
+        self._details[key] = why, [f"{kind}:{value}" for kind, value in alt_names]
         return [*(Sample("protocol_accepted", float(name in accepted), (name,)) for name in VERSIONS),
                 *(Sample("weak_cipher_accepted", 1.0, WEAK_SUITES[code]) for code in weak),
-                Sample("name_covered", float(covers(leaf.get("subjectAltName", ()), server_name))),
-                Sample("chain_info", 1.0, (chain[0],)), *shown.samples]
+                Sample("name_covered", float(covers(alt_names, server_name))),
+                Sample("chain_info", 1.0, (chain,)), *shown.samples]
 
     def evaluate(self, outcome):
         check = outcome.check
         key = (outcome.target.address, check.port, check.server_name or outcome.target.address)
         base = _tls.evaluate(self.name, outcome, "inspected")
         samples = {(s.family, s.labels): s.value for s in outcome.samples}
-        old = [v for v in OLD_VERSIONS if samples.get(("protocol_accepted", (v,)))]
-        weak: dict[str, list[str]] = {"insecure": [], "legacy": []}
-        for sample in outcome.samples:
-            if sample.family == "weak_cipher_accepted":
-                weak[sample.labels[1]].append(sample.labels[0])
-        chain, why = self._verdicts[key]
+        old = [v for v in OLD_VERSIONS if samples[("protocol_accepted", (v,))]]
+        weak = {kind: [labels[0] for family, labels in samples
+                       if family == "weak_cipher_accepted" and labels[1] == kind] for kind in ("insecure", "legacy")}
+        chain = next(labels[0] for family, labels in samples if family == "chain_info")
+        why, alt_names = self._details[key]
         judged = check.tls_verify  # without it any certificate is accepted: names and chain are shown, not judged
         findings = [
             (check.old_protocol, bool(old), f"{' and '.join(old)} accepted"),
             (check.insecure_cipher, bool(weak["insecure"]), f"insecure suites accepted: {', '.join(weak['insecure'])}"),
             (check.legacy_cipher, bool(weak["legacy"]), f"legacy suites accepted: {', '.join(weak['legacy'])}"),
             (check.name_mismatch, judged and not samples[("name_covered", ())],
-             f"the certificate's names ({', '.join(self._names[key]) or 'none'}) do not cover "
+             f"the certificate's names ({', '.join(alt_names) or 'none'}) do not cover "
              f"{check.server_name or outcome.target.address}"),
             (check.chain_incomplete, judged and chain == "incomplete", f"chain incomplete: {why}"),
             (check.chain_untrusted, judged and chain == "untrusted", f"chain untrusted: {why}"),
@@ -278,7 +285,7 @@ def covers(alt_names, server_name: str) -> bool:
     try:
         address = ipaddress.ip_address(server_name)
     except ValueError:
-        host = server_name.rstrip(".").encode("idna").decode().lower()
+        host = server_name.rstrip(".").lower()
         for kind, value in alt_names:
             pattern = value.rstrip(".").lower()
             label, _, parent = pattern.partition(".")
@@ -311,17 +318,15 @@ async def _chosen_suite(where: tuple[str, int], server_name: str, offered: list[
         handshake = b""
         while len(handshake) < 39 or len(handshake) < 41 + handshake[38]:  # up to the suite, after the session id
             try:
-                kind, _, length = struct.unpack(">BHH", await reader.readexactly(5))
-                if length > MAX_RECORD:
-                    raise CollectorError("protocol", f"a TLS record of {length} bytes answering the weak hello")
-                fragment = await reader.readexactly(length)
-            except (asyncio.IncompleteReadError, ConnectionResetError):
+                header = await reader.readexactly(5)
+                kind, _, length = struct.unpack(">BHH", header)
+                if kind == 21:  # an alert: handshake_failure, insufficient_security, protocol_version
+                    return None
+                if kind != 22 or length > MAX_RECORD:
+                    raise CollectorError("protocol", f"not TLS: the answer to a ClientHello began {header!r}")
+                handshake += await reader.readexactly(length)
+            except (asyncio.IncompleteReadError, ConnectionResetError):  # closed: as good as an alert
                 return None
-            if kind == 21:  # an alert: handshake_failure, insufficient_security, protocol_version
-                return None
-            if kind != 22:
-                raise CollectorError("protocol", f"not a TLS handshake record (type {kind}) answering the weak hello")
-            handshake += fragment
         if handshake[0] != 2:
             raise CollectorError("protocol", f"handshake message {handshake[0]} instead of a ServerHello")
         suite = int.from_bytes(handshake[39 + handshake[38]:41 + handshake[38]], "big")
@@ -346,8 +351,7 @@ def client_hello(server_name: str, suites: list[int]) -> bytes:
 
     extensions = b""
     if not _is_address(server_name):
-        name = server_name.rstrip(".").encode("idna")
-        extensions += extension(0, vector(b"\x00" + vector(name)))
+        extensions += extension(0, vector(b"\x00" + vector(server_name.rstrip(".").encode())))
     extensions += extension(10, vector(struct.pack(">3H", 0x001D, 0x0017, 0x0018)))
     extensions += extension(11, vector(b"\x00", 1))
     extensions += extension(13, vector(struct.pack(">8H", 0x0403, 0x0503, 0x0804, 0x0805, 0x0401, 0x0501,

@@ -12,7 +12,7 @@ from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.tls import INSECURE_SUITES, LEGACY_SUITES, TlsInspectCheck, TlsProbe, covers
 
-pytest_plugins = ("tests.peer_web", "tests.peer_tls")  # run_probe, and the TLS servers
+pytest_plugins = ("tests.peer_web", "tests.peer_tls")  # run_probe and servers that are not TLS; the TLS ones
 
 SITE = "portal.example"  # the name make_pki's leaf carries, with www.portal.example
 
@@ -23,7 +23,7 @@ def host(at: tuple[str, int], **check) -> dict:
 
 
 @pytest.fixture(scope="module")
-def run(tls_servers, run_probe, tmp_path_factory):
+def run(tls_servers, web, run_probe, tmp_path_factory):
     servers, ca = tls_servers, str(tls_servers.pki.ca_file)
     trusted = {"server_name": SITE, "ca_file": ca}
     hosts = {
@@ -39,6 +39,8 @@ def run(tls_servers, run_probe, tmp_path_factory):
                               legacy_cipher="ok"),
         "leaf-only": host(servers.at("leaf_only"), **trusted),
         "refused": host((servers.refused, servers.at("strong")[1]), **trusted),
+        "plain-http": host(web.at("http", 0), **trusted),  # tests/peer_web.py's HTTP server, no TLS
+        "ssh": host(web.at("banner", 0), **trusted),  # and its SSH banner
     }
     return run_probe(TlsProbe, tmp_path_factory.mktemp("tls"), hosts, probe_timeout=10.0)
 
@@ -126,8 +128,14 @@ def test_the_certificate_names_must_cover_the_site(run):
             in check.summary), check.summary
 
 
-def test_a_closed_port_fails_with_connect(run):
-    assert run.failure("tls", "refused", "connect", "connection refused").state == State.CRITICAL
+@pytest.mark.parametrize("target, reason, summary", [
+    ("refused", "connect", "connection refused"),
+    # http.server takes the hello for an HTTP/0.9 request it cannot read: its error page, without a status line
+    ("plain-http", "protocol", "not TLS: the answer to a ClientHello began b'<!DOC'"),
+    ("ssh", "protocol", "not TLS: the answer to a ClientHello began b'SSH-2'"),
+])
+def test_failures(run, target, reason, summary):
+    assert run.failure("tls", target, reason, summary).state == State.CRITICAL
 
 
 def test_the_exposition_passes_promtool(run):
@@ -142,7 +150,7 @@ def test_the_exposition_passes_promtool(run):
     ([("DNS", "*.example")], "portal.example", False),  # not right under a top-level domain
     ([("DNS", "w*.portal.example")], "www.portal.example", False),  # only a whole leftmost label
     ([("DNS", "www.*.example")], "www.portal.example", False),
-    ([("DNS", "xn--s-lym.example")], "sở.example", True),  # an IDN name as its A-label
+    ([("DNS", "xn--s-lym.example")], "XN--S-LYM.example", True),  # an IDN in its xn-- form (sở.example)
     ([("IP Address", "127.45.1.1")], "127.45.1.1", True),
     ([("DNS", "127.45.1.1")], "127.45.1.1", False),  # an address only by an iPAddress entry
     ([("IP Address", "2001:DB8:0:0:0:0:0:1")], "2001:db8::1", True),
@@ -164,6 +172,8 @@ def test_the_weak_suites_are_classed_by_their_names():
     ({"port": 0}, "port: expected a port from 1 to 65535, got 0"),
     ({"old_protocol": "high"}, "old_protocol: expected one of 'critical', 'warning', 'ok', got 'high'"),
     ({"chain_incomplete": True}, "chain_incomplete: expected one of 'critical', 'warning', 'ok'"),
+    ({"server_name": "sở.example"}, "server_name: expected a host name (an IDN in its xn-- form) or an address"),
+    ({"server_name": "portal.example/"}, "server_name: expected a host name"),
 ])
 def test_a_bad_tls_check_is_refused_with_its_key(check, error):
     with pytest.raises(ConfigError, match=re.escape(error)):

@@ -1,11 +1,16 @@
 """TLS probe: a site's TLS as an inspector checks it, on the host's address and the check's port.
 
-- Protocol versions: one handshake per version, TLS 1.0 to 1.3, each offering that version
-  alone. TLS 1.0 or 1.1 accepted is a finding (NIST SP 800-52 Rev. 2 §3.1: servers shall not
-  support them; RFC 8996 deprecates both).
+- Protocol versions: TLS 1.0, 1.1 and 1.2 each by a ClientHello of that version at most,
+  accepted when the ServerHello agrees to it (as testssl.sh and nmap's ssl-enum-ciphers
+  decide); TLS 1.3 by the full handshake the certificate is read from. TLS 1.0 or 1.1
+  accepted is a finding (NIST SP 800-52 Rev. 2 §3.1: servers shall not support them;
+  RFC 8996 deprecates both). Why not a handshake per version with Python's ssl: it works
+  against a server whose old versions have a suite OpenSSL 3.0 still has (at security level
+  0, see _offering_all), but a server whose TLS 1.0 suites are RC4 and 3DES only (GnuTLS
+  configured so, tests/test_tls_probe.py) would show TLS 1.0 refused.
 - Weak cipher suites: a ClientHello offering only weak suites; the suite the server picks is
   taken off the list and the hello sent again, until the server refuses (as nmap's
-  ssl-enum-ciphers does). The hello is written here, not by Python's ssl, because Debian 12's
+  ssl-enum-ciphers does). The hellos are written here, not by Python's ssl, because Debian 12's
   OpenSSL 3.0 cannot even offer RC4, 3DES, DES or EXPORT suites (`openssl ciphers -V
   'ALL:COMPLEMENTOFALL:@SECLEVEL=0'` lists none), and those are what old servers accept; the
   ServerHello's choice is all that is read, so no cipher needs to exist on this side.
@@ -25,8 +30,9 @@ itself decodes each certificate's names, issuer and dates, so neither cryptograp
 pyOpenSSL is needed, and the chain judged is the one OpenSSL built, with OpenSSL's own
 verification verdict.
 
-Failures: refused or unreachable → connect; no version accepted → tls; a reply to the weak
-hello that is not TLS → protocol; silence → timeout.
+Failures: refused or unreachable → connect; an answer to a ClientHello that is not TLS →
+protocol; no handshake completed → tls (with the versions and weak suites found); silence →
+timeout.
 """
 
 from __future__ import annotations
@@ -38,7 +44,6 @@ import os
 import re
 import ssl
 import struct
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,9 +53,9 @@ from agent.probe import Probe, ProbeSettings, Sample
 from agent.schema import Duration, Port
 from collectors import _tls
 
-# the names ssl.SSLSocket.version() gives, oldest first
-VERSIONS = {"TLSv1": ssl.TLSVersion.TLSv1, "TLSv1.1": ssl.TLSVersion.TLSv1_1,
-            "TLSv1.2": ssl.TLSVersion.TLSv1_2, "TLSv1.3": ssl.TLSVersion.TLSv1_3}
+# the versions a ClientHello of its own asks for (RFC 5246 §7.4.1.2 client_version), by the names
+# ssl.SSLSocket.version() gives; TLS 1.3 is read from the handshake
+HELLO_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303}
 OLD_VERSIONS = ("TLSv1", "TLSv1.1")
 
 # The weak suites offered, by IANA code point and name (IANA's TLS Cipher Suites registry;
@@ -93,8 +98,10 @@ LEGACY_SUITES = {
 }
 WEAK_SUITES = {**{code: (name, "insecure") for code, name in INSECURE_SUITES.items()},
                **{code: (name, "legacy") for code, name in LEGACY_SUITES.items()}}
+# Besides the weak ones, what asks a server whether it speaks a version: Mozilla's "intermediate"
+# TLS 1.2 suites (ECDHE and DHE with AES-GCM or ChaCha20-Poly1305)
+MODERN_SUITES = (0xC02B, 0xC02C, 0xC02F, 0xC030, 0xCCA9, 0xCCA8, 0x009E, 0x009F, 0xCCAA)
 
-CHAIN_STATUSES = ("complete", "incomplete", "untrusted")
 # OpenSSL's verify codes (include/openssl/x509_vfy.h) for an issuer that is not found
 UNABLE_TO_GET_ISSUER_CERT, UNABLE_TO_GET_ISSUER_CERT_LOCALLY, UNABLE_TO_VERIFY_LEAF_SIGNATURE = 2, 20, 21
 X509_V_FLAG_NO_CHECK_TIME = 0x200000  # expiry is judged by cert_days_*, so the chain's verdict leaves it out
@@ -105,33 +112,33 @@ Severity = Literal["critical", "warning", "ok"]
 SEVERITY = {"critical": State.CRITICAL, "warning": State.WARNING, "ok": State.OK}
 
 
-def _offering_all(context: ssl.SSLContext, version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
-    """`context` offering every version (or `version` alone) and the suites an old client offers.
+def _offering_all(context: ssl.SSLContext) -> ssl.SSLContext:
+    """`context` offering every version and the suites an old client offers, to complete a
+    handshake with a server that speaks only TLS 1.0 or 1.1, for its certificate.
 
     OpenSSL 3.0 allows TLS 1.0 and 1.1 at security level 0 only: their handshake signs with
     MD5+SHA-1, refused above it as "legacy sigalg disallowed or unsupported" (tried against
     `openssl s_server -min_protocol TLSv1`); Debian's openssl.cnf also sets level 2 and TLS 1.2
     as the minimum for every context, so both are lowered here, for this probe's contexts only."""
     context.set_ciphers("DEFAULT:@SECLEVEL=0")
-    with warnings.catch_warnings():  # ssl warns that TLS 1.0 and 1.1 are deprecated: that is the point
-        warnings.simplefilter("ignore", DeprecationWarning)
-        context.minimum_version = version or ssl.TLSVersion.MINIMUM_SUPPORTED
-        context.maximum_version = version or ssl.TLSVersion.MAXIMUM_SUPPORTED
+    context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+    context.maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
     return context
 
 
-def _version_context(version: ssl.TLSVersion) -> ssl.SSLContext:
+def _unverifying() -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    return _offering_all(context, version)
+    return _offering_all(context)
 
 
-ONE_VERSION = {name: _version_context(version) for name, version in VERSIONS.items()}
+UNVERIFIED = _unverifying()  # the certificate of a server whose chain fails verification
 
 
 @dataclass
 class TlsSettings(ProbeSettings):
-    # a server's TLS configuration seldom changes, and a run costs it 5 handshakes and a hello per weak suite
+    # a server's TLS configuration seldom changes, and a run costs it 1 or 2 handshakes and a hello per
+    # version and per weak suite it accepts
     interval: Duration = 300.0
     timeout: Duration = 60.0
     probe_timeout: Duration = 30.0
@@ -157,6 +164,7 @@ class TlsInspectCheck(_tls.TlsCheck):
 
 @dataclass
 class Handshake:
+    version: str  # as ssl names it: TLSv1.3 ...
     samples: list[Sample]  # the leaf's and the chain's expiry
     sent: list[dict]  # the certificates the server sent, its own first (ssl's decoded fields)
 
@@ -168,11 +176,11 @@ class TlsProbe(Probe):
             "certificate's names cover the site, whether its chain is complete, the certificates' expiry")
     Settings = TlsSettings
     CheckSettings = TlsInspectCheck
-    UP_HELP = "1 if the last tls probe succeeded: connected, and a handshake of some TLS version completed."
+    UP_HELP = "1 if the last tls probe succeeded: connected, and a TLS handshake completed."
     FAILURES_HELP = "Failed tls probes by reason (timeout, connect, tls, protocol, config)."
     FAMILIES = {
-        "protocol_accepted": ("gauge", "1 if the server completed a handshake offering this TLS version alone "
-                                       "(TLSv1, TLSv1.1, TLSv1.2, TLSv1.3), else 0.", ["version"]),
+        "protocol_accepted": ("gauge", "1 if the server agreed to this TLS version (TLSv1, TLSv1.1, TLSv1.2 "
+                                       "offered at most; TLSv1.3 negotiated), else 0.", ["version"]),
         "weak_cipher_accepted": ("gauge", "Each weak cipher suite the server chose when offered only weak ones "
                                           "(always 1; class insecure or legacy).", ["cipher", "class"]),
         "name_covered": ("gauge", "1 if the certificate's subject alternative names cover the server name, else 0.",
@@ -200,20 +208,23 @@ class TlsProbe(Probe):
 
     async def probe(self, target, check):
         server_name = check.server_name or target.address
-        where, key = (target.address, check.port), (target.address, check.port, server_name)
-        verified = await _handshake(where, self._verifying(check), server_name)  # a closed port fails here
-        by_version, weak = await asyncio.gather(
-            asyncio.gather(*(_handshake(where, context, server_name) for context in ONE_VERSION.values())),
+        where = (target.address, check.port)
+        verified = await _handshake(where, self._verifying(check), server_name)  # a closed port fails here, at once
+        *hello_versions, weak = await asyncio.gather(
+            *(_server_hello(where, server_name, version, [*WEAK_SUITES, *MODERN_SUITES])
+              for version in HELLO_VERSIONS.values()),
             weak_suites(where, server_name))
-        accepted = {name: h for name, h in zip(VERSIONS, by_version) if isinstance(h, Handshake)}
-        if not accepted:
-            raise CollectorError("tls", f"no handshake of TLS 1.0 to 1.3 completed: {by_version[-1].detail}")
-        shown = verified if isinstance(verified, Handshake) else accepted[max(accepted, key=list(VERSIONS).index)]
+        found = [*(Sample("protocol_accepted", float(bool(hello) and hello[0] == version), (name,))
+                   for (name, version), hello in zip(HELLO_VERSIONS.items(), hello_versions)),
+                 *(Sample("weak_cipher_accepted", 1.0, WEAK_SUITES[code]) for code in weak)]
+        shown = verified if isinstance(verified, Handshake) else await _handshake(where, UNVERIFIED, server_name)
+        if not isinstance(shown, Handshake):
+            raise CollectorError("tls", f"no handshake completed: {shown.detail}",
+                                 [*found, Sample("protocol_accepted", 0.0, ("TLSv1.3",))])
         alt_names = shown.sent[0].get("subjectAltName", ())
         chain, why = ("complete", "") if shown is verified else _chain_verdict(verified, shown.sent)
-        self._details[key] = why, [f"{kind}:{value}" for kind, value in alt_names]
-        return [*(Sample("protocol_accepted", float(name in accepted), (name,)) for name in VERSIONS),
-                *(Sample("weak_cipher_accepted", 1.0, WEAK_SUITES[code]) for code in weak),
+        self._details[(*where, server_name)] = why, [f"{kind}:{value}" for kind, value in alt_names]
+        return [*found, Sample("protocol_accepted", float(shown.version == "TLSv1.3"), ("TLSv1.3",)),
                 Sample("name_covered", float(covers(alt_names, server_name))),
                 Sample("chain_info", 1.0, (chain,)), *shown.samples]
 
@@ -252,9 +263,9 @@ async def _handshake(where: tuple[str, int], context: ssl.SSLContext, server_nam
             raise
         return err
     try:
-        chain = connection.writer.get_extra_info("ssl_object")._sslobj.get_unverified_chain()
+        tls = connection.writer.get_extra_info("ssl_object")
         samples = [s for s in connection.tls_samples() if s.family != _tls.TLS_VERSION]
-        return Handshake(samples, [cert.get_info() for cert in chain])
+        return Handshake(tls.version(), samples, [cert.get_info() for cert in tls._sslobj.get_unverified_chain()])
     finally:
         connection.close()
 
@@ -296,25 +307,27 @@ def covers(alt_names, server_name: str) -> bool:
     return any(kind == "IP Address" and ipaddress.ip_address(value) == address for kind, value in alt_names)
 
 
-# ---- the weak suites, from a ClientHello written here -------------------------------------------
+# ---- versions and weak suites, from ClientHellos written here --------------------------------------
 
 async def weak_suites(where: tuple[str, int], server_name: str) -> list[int]:
-    """The weak suites the server accepts, in the order it chose them."""
+    """The weak suites the server accepts (up to TLS 1.2: TLS 1.3 has none), in the order it chose them."""
     offered, chosen = list(WEAK_SUITES), []
     while offered:
-        suite = await _chosen_suite(where, server_name, offered)
-        if suite is None:
+        hello = await _server_hello(where, server_name, HELLO_VERSIONS["TLSv1.2"], offered)
+        if hello is None:
             return chosen
-        chosen.append(suite)
-        offered.remove(suite)
+        chosen.append(hello[1])
+        offered.remove(hello[1])
     return chosen
 
 
-async def _chosen_suite(where: tuple[str, int], server_name: str, offered: list[int]) -> int | None:
-    """The suite the ServerHello names, or None when the server refuses (an alert, or a close)."""
+async def _server_hello(where: tuple[str, int], server_name: str, version: int,
+                        offered: list[int]) -> tuple[int, int] | None:
+    """The version and the suite of the ServerHello answering a ClientHello of `version` offering
+    `offered`, or None when the server refuses (an alert, or a close)."""
     reader, writer = await asyncio.open_connection(*where)
     try:
-        writer.write(client_hello(server_name, offered))
+        writer.write(client_hello(server_name, version, offered))
         handshake = b""
         while len(handshake) < 39 or len(handshake) < 41 + handshake[38]:  # up to the suite, after the session id
             try:
@@ -332,13 +345,13 @@ async def _chosen_suite(where: tuple[str, int], server_name: str, offered: list[
         suite = int.from_bytes(handshake[39 + handshake[38]:41 + handshake[38]], "big")
         if suite not in offered:
             raise CollectorError("protocol", f"the server chose suite 0x{suite:04X}, which was not offered")
-        return suite
+        return int.from_bytes(handshake[4:6], "big"), suite
     finally:
         writer.close()
 
 
-def client_hello(server_name: str, suites: list[int]) -> bytes:
-    """A TLS 1.2 ClientHello record (RFC 5246 §7.4.1.2) offering `suites`, with the extensions
+def client_hello(server_name: str, version: int, suites: list[int]) -> bytes:
+    """A ClientHello record of `version` at most (RFC 5246 §7.4.1.2) offering `suites`, with the extensions
     servers expect of a client: server_name (RFC 6066 §3; not for an address), supported_groups
     and ec_point_formats (RFC 8422 §5.1: x25519, secp256r1, secp384r1; uncompressed), and
     signature_algorithms (RFC 5246 §7.4.1.4.1: RSA and ECDSA with SHA-256/384, RSA-PSS, SHA-1)."""
@@ -356,8 +369,8 @@ def client_hello(server_name: str, suites: list[int]) -> bytes:
     extensions += extension(11, vector(b"\x00", 1))
     extensions += extension(13, vector(struct.pack(">8H", 0x0403, 0x0503, 0x0804, 0x0805, 0x0401, 0x0501,
                                                    0x0201, 0x0203)))
-    body = (b"\x03\x03" + os.urandom(32) + b"\x00" + vector(b"".join(struct.pack(">H", s) for s in suites))
-            + vector(b"\x00", 1) + vector(extensions))
+    body = (struct.pack(">H", version) + os.urandom(32) + b"\x00"  # no session to resume
+            + vector(struct.pack(f">{len(suites)}H", *suites)) + vector(b"\x00", 1) + vector(extensions))
     handshake = b"\x01" + vector(body, 3)
     return b"\x16\x03\x01" + vector(handshake)
 

@@ -8,6 +8,9 @@ tests/peer_web.py's make_pki (root -> intermediate -> portal.example, ECDSA P-25
   and a CBC one besides a strong one: what Debian's OpenSSL still serves (it has no RC4,
   3DES, DES or EXPORT suites left, `openssl ciphers -V 'ALL:COMPLEMENTOFALL:@SECLEVEL=0'`).
 - `leaf_only`: as `strong`, but sending its own certificate without the intermediate.
+- GnuTLS's `gnutls-serv` (Debian's gnutls-bin), which still serves RC4 and 3DES: it listens on
+  every address, so `gnutls_once()` runs it in a network namespace of its own, where only `lo`
+  is up, and the probe beside it (`egov-agent once tls`).
 
 Each on loopback addresses of its own (ADDRESSES).
 
@@ -17,6 +20,9 @@ is enough for a probe that closes each one as soon as it has what it needs.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +31,8 @@ import pytest
 
 from tests.peer_web import Pki, make_pki
 from tests.peers import Peer, free_port, require
+
+ROOT = Path(__file__).resolve().parent.parent
 
 STRONG_SUITES = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305"
 WEAK_SUITES = f"{STRONG_SUITES}:ECDHE-ECDSA-AES128-SHA:AECDH-AES128-SHA:ECDHE-ECDSA-NULL-SHA:@SECLEVEL=0"
@@ -43,6 +51,7 @@ REFUSED = "127.45.9.1"  # nothing listens here
 @dataclass
 class TlsServers:
     pki: Pki
+    directory: Path  # the certificates and keys (make_pki's), and the servers' logs
     ports: dict[str, int]  # address -> port
     refused = REFUSED
 
@@ -84,7 +93,28 @@ def tls_servers(tmp_path_factory):
             for address in ADDRESSES[name]:
                 peer, ports[address] = _started(name, address, options, directory)
                 peers.append(peer)
-        yield TlsServers(pki, ports)
+        yield TlsServers(pki, directory, ports)
     finally:
         for peer in peers:
             peer.stop()
+
+
+def gnutls_once(directory: Path, priority: str, inventory: Path) -> str:
+    """What `egov-agent once tls -i inventory` prints next to gnutls-serv on 127.0.0.1:4433 (its
+    `priority` string), both in a network namespace that has only lo; the server stopped by its PID."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to make a network namespace")
+    script = f"""
+        ip link set lo up
+        {require("gnutls-serv")} --port 4433 --x509certfile leaf.pem --x509keyfile leaf.key --priority '{priority}' \\
+            >gnutls-serv.log 2>&1 &
+        server=$!
+        trap 'kill $server' EXIT
+        until (exec 3<>/dev/tcp/127.0.0.1/4433) 2>/dev/null; do kill -0 $server || exit 1; sleep 0.05; done
+        cd {ROOT} && {sys.executable} -m agent once tls -i {inventory}
+    """
+    # bash is PID 1 of a PID namespace of its own: however it ends, the kernel ends gnutls-serv with it
+    done = subprocess.run([require("unshare"), "--net", "--pid", "--fork", "--kill-child", "bash", "-c", script],
+                          cwd=directory, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr + (directory / "gnutls-serv.log").read_text()
+    return done.stdout

@@ -6,11 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from agent.checks import State
 from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.tls import INSECURE_SUITES, LEGACY_SUITES, TlsInspectCheck, TlsProbe, covers
+from tests.peer_tls import gnutls_once
 
 pytest_plugins = ("tests.peer_web", "tests.peer_tls")  # run_probe and servers that are not TLS; the TLS ones
 
@@ -136,6 +140,32 @@ def test_the_certificate_names_must_cover_the_site(run):
 ])
 def test_failures(run, target, reason, summary):
     assert run.failure("tls", target, reason, summary).state == State.CRITICAL
+
+
+# TLS 1.0 and 1.2 with ECDHE-ECDSA: AES-128-GCM (1.2 only), RC4 and 3DES (what TLS 1.0 has here)
+GNUTLS_PRIORITY = ("NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.0:-CIPHER-ALL:+AES-128-GCM:+ARCFOUR-128:+3DES-CBC:"
+                   "-KX-ALL:+ECDHE-ECDSA:-MAC-ALL:+AEAD:+SHA1")
+
+
+def test_rc4_and_3des_found_where_openssl_cannot_offer_them(tls_servers, tmp_path):
+    """A server with RC4 and 3DES, which Debian's OpenSSL cannot offer (GnuTLS still serves them):
+    the probe's own hellos find both, and TLS 1.0, whose only suites they are."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(yaml.safe_dump({"province": {"vars": {"egov_site_type": "province"}, "hosts": {
+        "old-web": host(("127.0.0.1", 4433), server_name=SITE, ca_file=str(tls_servers.pki.ca_file))}}}))
+    printed = gnutls_once(tls_servers.directory, GNUTLS_PRIORITY, inventory)
+    series = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+              for family in text_string_to_metric_families(printed) for sample in family.samples}
+    where = (("site", "province"), ("target", "old-web"))
+    assert {version: series[("egov_tls_protocol_accepted", tuple(sorted((*where, ("version", version)))))]
+            for version in ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")} == {"TLSv1": 1, "TLSv1.1": 0, "TLSv1.2": 1,
+                                                                          "TLSv1.3": 0}
+    assert {dict(labels)["cipher"]: dict(labels)["class"] for (name, labels) in series
+            if name == "egov_tls_weak_cipher_accepted"} == {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA": "insecure",
+                                                           "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA": "insecure"}
+    assert series[("egov_tls_chain_info", tuple(sorted((*where, ("status", "complete")))))] == 1
+    assert ("# check tls old-web: CRITICAL - " in printed and "; TLSv1 accepted; insecure suites accepted: "
+            "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA, TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA" in printed), printed
 
 
 def test_the_exposition_passes_promtool(run):

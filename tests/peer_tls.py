@@ -10,7 +10,8 @@ tests/peer_web.py's make_pki (root -> intermediate -> portal.example, ECDSA P-25
 - `leaf_only`: as `strong`, but sending its own certificate without the intermediate.
 - GnuTLS's `gnutls-serv` (Debian's gnutls-bin), which still serves RC4 and 3DES: it listens on
   every address, so `gnutls_once()` runs it in a network namespace of its own, where only `lo`
-  is up, and the probe beside it (`egov-agent once tls`).
+  is up (every 127.x address on it, each port a server), and the probe beside it (`egov-agent
+  once tls`).
 
 Each on loopback addresses of its own (ADDRESSES).
 
@@ -99,22 +100,24 @@ def tls_servers(tmp_path_factory):
             peer.stop()
 
 
-def gnutls_once(directory: Path, priority: str, inventory: Path) -> str:
-    """What `egov-agent once tls -i inventory` prints next to gnutls-serv on 127.0.0.1:4433 (its
-    `priority` string), both in a network namespace that has only lo; the server stopped by its PID."""
+def gnutls_once(directory: Path, priorities: dict[str, str], inventory: Path) -> str:
+    """What `egov-agent once tls -i inventory` prints next to a gnutls-serv per port of `priorities`
+    (port -> GnuTLS priority string), in a network namespace that has only lo; each server stopped
+    by its PID."""
     if os.geteuid() != 0:
         pytest.skip("needs root to make a network namespace")
-    script = f"""
-        ip link set lo up
-        {require("gnutls-serv")} --port 4433 --x509certfile leaf.pem --x509keyfile leaf.key --priority '{priority}' \\
-            >gnutls-serv.log 2>&1 &
-        server=$!
-        trap 'kill $server' EXIT
-        until (exec 3<>/dev/tcp/127.0.0.1/4433) 2>/dev/null; do kill -0 $server || exit 1; sleep 0.05; done
-        cd {ROOT} && {sys.executable} -m agent once tls -i {inventory}
-    """
-    # bash is PID 1 of a PID namespace of its own: however it ends, the kernel ends gnutls-serv with it
+    script = "ip link set lo up\nservers=\n"
+    for port, priority in priorities.items():
+        script += (f"{require('gnutls-serv')} --port {port} --x509certfile leaf.pem --x509keyfile leaf.key "
+                   f"--priority '{priority}' >gnutls-serv-{port}.log 2>&1 &\nservers=\"$servers $!\"\n")
+    script += "trap 'kill $servers' EXIT\n"
+    for port in priorities:
+        script += (f"until (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null; do "
+                   "kill -0 $servers || exit 1; sleep 0.05; done\n")
+    script += f"cd {ROOT} && {sys.executable} -m agent once tls -i {inventory}\n"
+    # bash is PID 1 of a PID namespace of its own: however it ends, the kernel ends the servers with it
     done = subprocess.run([require("unshare"), "--net", "--pid", "--fork", "--kill-child", "bash", "-c", script],
                           cwd=directory, capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stdout + done.stderr + (directory / "gnutls-serv.log").read_text()
+    logs = "".join(path.read_text() for path in directory.glob("gnutls-serv-*.log"))
+    assert done.returncode == 0, done.stdout + done.stderr + logs
     return done.stdout

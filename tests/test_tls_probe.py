@@ -142,30 +142,59 @@ def test_failures(run, target, reason, summary):
     assert run.failure("tls", target, reason, summary).state == State.CRITICAL
 
 
-# TLS 1.0 and 1.2 with ECDHE-ECDSA: AES-128-GCM (1.2 only), RC4 and 3DES (what TLS 1.0 has here)
-GNUTLS_PRIORITY = ("NORMAL:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.0:-CIPHER-ALL:+AES-128-GCM:+ARCFOUR-128:+3DES-CBC:"
-                   "-KX-ALL:+ECDHE-ECDSA:-MAC-ALL:+AEAD:+SHA1")
+# GnuTLS priority strings, ECDHE-ECDSA only. old-web: TLS 1.0 and 1.2, AES-128-GCM (1.2 only), RC4
+# and 3DES (what TLS 1.0 has here); rc4-only: TLS 1.0 with RC4 alone, no suite OpenSSL can finish
+ECDHE_ECDSA = "NORMAL:-KX-ALL:+ECDHE-ECDSA:-MAC-ALL:+AEAD:+SHA1:-CIPHER-ALL"
+GNUTLS = {"old-web": (4433, f"{ECDHE_ECDSA}:+AES-128-GCM:+ARCFOUR-128:+3DES-CBC:-VERS-ALL:+VERS-TLS1.2:+VERS-TLS1.0"),
+          "rc4-only": (4434, f"{ECDHE_ECDSA}:+ARCFOUR-128:-VERS-ALL:+VERS-TLS1.0")}
 
 
-def test_rc4_and_3des_found_where_openssl_cannot_offer_them(tls_servers, tmp_path):
+@pytest.fixture(scope="module")
+def gnutls(tls_servers, tmp_path_factory):
+    """The series and check lines `egov-agent once tls` prints for the GnuTLS servers, as {(name,
+    labels without site and target): value} per target, and the whole output."""
+    inventory = tmp_path_factory.mktemp("gnutls") / "hosts.yml"
+    trusted = {"server_name": SITE, "ca_file": str(tls_servers.pki.ca_file)}
+    inventory.write_text(yaml.safe_dump({"province": {"vars": {"egov_site_type": "province"}, "hosts": {
+        name: host((f"127.0.0.{i}", port), **trusted) for i, (name, (port, _)) in enumerate(GNUTLS.items(), 1)}}}))
+    printed = gnutls_once(tls_servers.directory, dict(GNUTLS.values()), inventory)
+    series: dict[str, dict] = {name: {} for name in GNUTLS}
+    for family in text_string_to_metric_families(printed):
+        for sample in family.samples:
+            labels = {k: v for k, v in sample.labels.items() if k not in ("site", "target")}
+            series[sample.labels["target"]][(sample.name, tuple(sorted(labels.items())))] = sample.value
+    return series, printed
+
+
+def versions_in(series: dict) -> dict[str, float]:
+    return {dict(labels)["version"]: value for (name, labels), value in series.items()
+            if name == "egov_tls_protocol_accepted"}
+
+
+def suites_in(series: dict) -> dict[str, str]:
+    return {dict(labels)["cipher"]: dict(labels)["class"] for (name, labels) in series
+            if name == "egov_tls_weak_cipher_accepted"}
+
+
+def test_rc4_and_3des_found_where_openssl_cannot_offer_them(gnutls):
     """A server with RC4 and 3DES, which Debian's OpenSSL cannot offer (GnuTLS still serves them):
     the probe's own hellos find both, and TLS 1.0, whose only suites they are."""
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(yaml.safe_dump({"province": {"vars": {"egov_site_type": "province"}, "hosts": {
-        "old-web": host(("127.0.0.1", 4433), server_name=SITE, ca_file=str(tls_servers.pki.ca_file))}}}))
-    printed = gnutls_once(tls_servers.directory, GNUTLS_PRIORITY, inventory)
-    series = {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-              for family in text_string_to_metric_families(printed) for sample in family.samples}
-    where = (("site", "province"), ("target", "old-web"))
-    assert {version: series[("egov_tls_protocol_accepted", tuple(sorted((*where, ("version", version)))))]
-            for version in ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")} == {"TLSv1": 1, "TLSv1.1": 0, "TLSv1.2": 1,
-                                                                          "TLSv1.3": 0}
-    assert {dict(labels)["cipher"]: dict(labels)["class"] for (name, labels) in series
-            if name == "egov_tls_weak_cipher_accepted"} == {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA": "insecure",
-                                                           "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA": "insecure"}
-    assert series[("egov_tls_chain_info", tuple(sorted((*where, ("status", "complete")))))] == 1
+    series, printed = gnutls
+    assert versions_in(series["old-web"]) == {"TLSv1": 1, "TLSv1.1": 0, "TLSv1.2": 1, "TLSv1.3": 0}
+    assert suites_in(series["old-web"]) == {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA": "insecure",
+                                            "TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA": "insecure"}
+    assert series["old-web"][("egov_tls_chain_info", (("status", "complete"),))] == 1
     assert ("# check tls old-web: CRITICAL - " in printed and "; TLSv1 accepted; insecure suites accepted: "
             "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA, TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA" in printed), printed
+
+
+def test_a_server_no_handshake_can_finish_with_still_shows_what_it_accepts(gnutls):
+    series, printed = gnutls
+    assert series["rc4-only"][("egov_tls_up", ())] == 0
+    assert series["rc4-only"][("egov_tls_failures_total", (("reason", "tls"),))] == 1
+    assert versions_in(series["rc4-only"]) == {"TLSv1": 1, "TLSv1.1": 0, "TLSv1.2": 0, "TLSv1.3": 0}
+    assert suites_in(series["rc4-only"]) == {"TLS_ECDHE_ECDSA_WITH_RC4_128_SHA": "insecure"}
+    assert "# check tls rc4-only: CRITICAL - tls: no handshake completed: TLS handshake failed: " in printed, printed
 
 
 def test_the_exposition_passes_promtool(run):

@@ -70,7 +70,15 @@ def _split_chain(directory: Path) -> None:
     (directory / "intermediate.pem").write_text(intermediate)
 
 
-def _started(name: str, address: str, options: list[str], directory: Path) -> tuple[Peer, int]:
+def prepare_pki(directory: Path) -> Pki:
+    """make_pki's chain in `directory`, with the leaf and the intermediate also apart, for s_server."""
+    pki = make_pki(directory)
+    _split_chain(directory)
+    return pki
+
+
+def start_s_server(name: str, address: str, options: list[str], directory: Path) -> tuple[Peer, int]:
+    """s_server `name` with `options` on address:a free port, once it listens; the peer and the port."""
     port = free_port(address)
     peer = Peer([require("openssl"), "s_server", "-accept", f"{address}:{port}", "-cert", "leaf_alone.pem",
                  "-key", "leaf.key", "-www", *options], directory / f"{name}-{address}.log", cwd=str(directory))
@@ -86,13 +94,12 @@ def _started(name: str, address: str, options: list[str], directory: Path) -> tu
 @pytest.fixture(scope="session")
 def tls_servers(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tls")
-    pki = make_pki(directory)
-    _split_chain(directory)
+    pki = prepare_pki(directory)
     peers, ports = [], {}
     try:
         for name, options in SERVERS.items():
             for address in ADDRESSES[name]:
-                peer, ports[address] = _started(name, address, options, directory)
+                peer, ports[address] = start_s_server(name, address, options, directory)
                 peers.append(peer)
         yield TlsServers(pki, directory, ports)
     finally:

@@ -214,17 +214,17 @@ class TlsProbe(Probe):
             *(_server_hello(where, server_name, version, [*WEAK_SUITES, *MODERN_SUITES])
               for version in HELLO_VERSIONS.values()),
             weak_suites(where, server_name))
-        found = [*(Sample("protocol_accepted", float(bool(hello) and hello[0] == version), (name,))
+        measured = [*(Sample("protocol_accepted", float(bool(hello) and hello[0] == version), (name,))
                    for (name, version), hello in zip(HELLO_VERSIONS.items(), hello_versions)),
-                 *(Sample("weak_cipher_accepted", 1.0, WEAK_SUITES[code]) for code in weak)]
+                    *(Sample("weak_cipher_accepted", 1.0, WEAK_SUITES[code]) for code in weak)]
         shown = verified if isinstance(verified, Handshake) else await _handshake(where, UNVERIFIED, server_name)
         if not isinstance(shown, Handshake):
             raise CollectorError("tls", f"no handshake completed: {shown.detail}",
-                                 [*found, Sample("protocol_accepted", 0.0, ("TLSv1.3",))])
+                                 [*measured, Sample("protocol_accepted", 0.0, ("TLSv1.3",))])
         alt_names = shown.sent[0].get("subjectAltName", ())
         chain, why = ("complete", "") if shown is verified else _chain_verdict(verified, shown.sent)
         self._details[(*where, server_name)] = why, [f"{kind}:{value}" for kind, value in alt_names]
-        return [*found, Sample("protocol_accepted", float(shown.version == "TLSv1.3"), ("TLSv1.3",)),
+        return [*measured, Sample("protocol_accepted", float(shown.version == "TLSv1.3"), ("TLSv1.3",)),
                 Sample("name_covered", float(covers(alt_names, server_name))),
                 Sample("chain_info", 1.0, (chain,)), *shown.samples]
 

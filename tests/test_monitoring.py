@@ -309,6 +309,9 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
         # the portal's certificate: security gets it, not the check warning it causes
         _alert("EgovCertificateExpiring", check="http", team="security", severity="warning", **portal),
         _alert("EgovCheckWarning", check="http", severity="warning", **portal, **datacenter),
+        # the same portal's TLS accepts TLS 1.0: security again, not the tls check's critical
+        _alert("EgovTlsWeak", check="tls", team="security", severity="critical", **portal),
+        _alert("EgovCheckCritical", check="tls", severity="critical", **portal, **datacenter),
         # a disk: critical hides warning; the agent's own check speaks for node-mixin's
         _alert("NodeFilesystemAlmostOutOfSpace", severity="critical", **disk),
         _alert("NodeFilesystemAlmostOutOfSpace", severity="warning", **disk),
@@ -333,6 +336,8 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
             ("EgovCheckCritical", "tanlap-motcua-01", "critical"): "suppressed",
             ("EgovCertificateExpiring", "dvc-portal-01", "warning"): "active",
             ("EgovCheckWarning", "dvc-portal-01", "warning"): "suppressed",
+            ("EgovTlsWeak", "dvc-portal-01", "critical"): "active",
+            ("EgovCheckCritical", "dvc-portal-01", "critical"): "suppressed",
             ("NodeFilesystemAlmostOutOfSpace", "/", "critical"): "suppressed",
             ("NodeFilesystemAlmostOutOfSpace", "/", "warning"): "suppressed",
             ("EgovCheckCritical", "/", "critical"): "active",
@@ -346,7 +351,8 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
 
         pages = [("datacenter", "EgovCheckCritical", "/"), ("datacenter", "EgovCheckCritical", "mail-01"),
                  ("network", "EgovSiteUplinkDown", "pop_bac_son"), ("security", "EgovCertificateExpiring",
-                                                                    "dvc-portal-01")]
+                                                                    "dvc-portal-01"),
+                 ("security", "EgovTlsWeak", "dvc-portal-01")]
         wait_until(delivered, pages, "one page per team, the inhibited alerts held back")
     finally:
         peer.stop()

@@ -98,12 +98,13 @@ def sample_config() -> str:
              "",
              "# Each collector: enabled, interval and timeout (less than the interval), then its own keys.",
              "collectors:"]
+    kinds = check_kinds()
     for name, cls in discover().items():
         lines.append(f"  # {name} ({'on' if cls.default_enabled else 'off'} by default): {cls.help}")
         lines.append(f"  {name}:")
         lines += _sample_keys(cls.Settings(enabled=cls.default_enabled), indent="    ")
-        if name in check_kinds():
-            lines += _check_keys(name, cls.CheckSettings)
+        if name in kinds:
+            lines += _check_keys(name, kinds[name])
         lines += [f"    {line}" for line in cls.SAMPLE_NOTE.splitlines()]
         lines.append("")
     return "\n".join(lines)

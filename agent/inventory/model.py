@@ -17,7 +17,7 @@ file and line, even in a group with no hosts).
   network `egov_platform`. Its address is `ansible_host` (or its name, if that is an IP
   address); hosts with an address are the monitoring targets.
 - `egov_checks` lists a host's checks (kind -> settings, or null for the defaults; the kinds
-  and their settings are the probes', agent.probe.check_kinds) and,
+  and their settings are the registered collectors', agent.probe.check_kinds) and,
   like every Ansible variable, is replaced whole by a deeper group or the host.
   `egov_check_defaults` (group `all` only) holds the fleet-wide thresholds per kind; the
   model fills each listed check's unset fields from it. Merging egov_checks itself

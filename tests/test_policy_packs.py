@@ -74,11 +74,9 @@ def removed(rule: str, platform: str, line: str, missing: str | None = None) -> 
     return Case(rule, platform, ((f"{line}\n", ""),), missing=(("", missing or line.strip()),))
 
 
-
 def replaced(rule: str, platform: str, line: str, offending: str) -> Case:
     """`rule` fails when `line` of the compliant configuration becomes `offending`, which the finding names."""
     return Case(rule, platform, ((line, offending),), offending=(("", offending.strip()),))
-
 
 
 def unshut(rule: str, platform: str, interface: str, above: str) -> Case:

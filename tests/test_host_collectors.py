@@ -282,7 +282,7 @@ def test_uname_info_labels():
 def test_time_zone_and_clocksources():
     cet = time.struct_time((2026, 1, 15, 13, 0, 0, 3, 15, 0), {"tm_zone": "CET", "tm_gmtoff": 3600})
     seen = []
-    collector = TimeCollector(sys_root=SYS, clock=lambda: 1768478400.25, localtime=lambda t: seen.append(t) or cet)
+    collector = TimeCollector(sys_root=SYS, now=lambda: 1768478400.25, localtime=lambda t: seen.append(t) or cet)
     metrics = collect(collector)
     assert value(metrics, "node_time_seconds") == 1768478400.25 and seen == [1768478400.25]
     assert by_label(metrics, "node_time_zone_offset_seconds", "time_zone") == {"CET": 3600}

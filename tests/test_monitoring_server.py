@@ -205,12 +205,6 @@ def test_grafana_gets_the_datasource_and_the_dashboards(server):
         assert target.path(f"/var/lib/grafana/dashboards/egov/{dashboard.name}").read_bytes() == dashboard.read_bytes()
 
 
-def _ssh(target, key, command: str) -> str:
-    return subprocess.run(["ssh", "-i", str(key.private), "-p", str(target.port), "-o", "UserKnownHostsFile=/dev/null",
-                           "-o", "StrictHostKeyChecking=no", "-o", "BatchMode=yes", f"root@{target.address}", command],
-                          capture_output=True, text=True, timeout=60, check=True).stdout
-
-
 def _read_until(path: Path, needle: str) -> str:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -224,7 +218,7 @@ def test_device_logs_land_in_a_file_per_device_and_rotate(server, ssh_targets): 
     """rsyslogd on the target with the role's file alone; a router's message over UDP and one
     over TCP from an address the inventory does not know."""
     target, ports = server.target, server.ports
-    _ssh(target, ssh_targets.root_key, "rsyslogd -f /etc/rsyslog.d/40-egov-devices.conf -i /run/egov-test-rsyslogd.pid")
+    target.ssh(ssh_targets.root_key, "rsyslogd -f /etc/rsyslog.d/40-egov-devices.conf -i /run/egov-test-rsyslogd.pid")
     try:
         # Cisco IOS's format (rsyslog reads the sender from the packet's source address)
         message = "<189>42: *Dec  2 14:00:00: %SYS-5-CONFIG_I: Configured from console by egov-netops on vty0"
@@ -240,8 +234,8 @@ def test_device_logs_land_in_a_file_per_device_and_rotate(server, ssh_targets): 
             sock.sendall(b"<14>Dec  2 14:00:01 stranger app: hello\n")
         _read_until(target.path("/var/log/egov-devices/unknown.log"), "hello")
     finally:
-        _ssh(target, ssh_targets.root_key, "kill $(cat /run/egov-test-rsyslogd.pid)")
-    _ssh(target, ssh_targets.root_key, "logrotate --force --state /run/egov-test-logrotate.state "
+        target.ssh(ssh_targets.root_key, "kill $(cat /run/egov-test-rsyslogd.pid)")
+    target.ssh(ssh_targets.root_key, "logrotate --force --state /run/egov-test-logrotate.state "
                                         "/etc/logrotate.d/egov-devices")
     rotated = [p.name for p in target.path("/var/log/egov-devices").iterdir()]
     assert any(name.startswith(f"{DEVICE}.log-") for name in rotated), rotated

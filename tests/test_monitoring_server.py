@@ -16,6 +16,7 @@ tests/test_alert_mail_e2e.py sends them, from a pair).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -31,8 +32,9 @@ import bcrypt
 import pytest
 import yaml
 
-from tests.peer_sshd import (Target, connection, make_key, override_inventory, provision_run,
+from tests.peer_sshd import (Target, connection, make_key, override_inventory, parse_summary, provision_run,
                              require_baseline_packages)
+from agent import onboard
 from tests.helpers import wait_until
 from tests.peers import Peer, free_port, http_get
 
@@ -54,6 +56,7 @@ class Server:
     ports: dict[str, int]
     runs: list  # the playbook's first and second run
     inventory: Path  # the example, with the real agent's port
+    override: Path  # the inventory source that points the example's server at the target
     agent: str  # the TLS agent's HOST:PORT
 
 
@@ -108,7 +111,7 @@ def server(ssh_targets, tmp_path_factory):  # noqa: F811
         finally:
             for name in PASSWORDS:
                 del os.environ[name]
-        yield Server(target, ports, runs, inventory, f"{AGENT_ADDRESS}:{agent_port}")
+        yield Server(target, ports, runs, inventory, override, f"{AGENT_ADDRESS}:{agent_port}")
         ssh_targets.stop(target)
     finally:
         agent.stop()
@@ -246,3 +249,33 @@ def test_second_run_changes_nothing(server):
     _, second = server.runs
     assert second.rc == 0, _explain(second)
     assert second.hosts[SERVER]["changed"] == 0, _explain(second)
+
+
+# A commune office the inventory gains; its one-stop PC runs an agent.
+NEW_OFFICE = """\
+communes:
+  children:
+    xa_moi:
+      vars: {egov_site_type: commune, egov_site_name: Xã Mới, egov_uplink: pop_dong_ha}
+      hosts:
+        moi-rtr: {ansible_host: 127.10.40.1, egov_platform: cisco_ios, egov_role: router}
+        moi-motcua-01: {ansible_host: 127.10.40.11, egov_platform: linux, egov_role: one_stop_pc}
+"""
+
+
+def test_onboarding_a_site_rewrites_the_targets_and_prometheus_scrapes_its_agent(server, tmp_path):
+    """`egov-agent provision`'s monitoring phase (agent/onboard.py) after an office joins the
+    inventory: the role's file_sd tasks alone, then Prometheus has the office's agent. Last in
+    this file: the server's targets are the new inventory's from here on."""
+    inventory = tmp_path / "example"
+    shutil.copytree(server.inventory, inventory)
+    (inventory / "35-xa-moi.yml").write_text(NEW_OFFICE, encoding="utf-8")
+    out = io.StringIO()
+    code = onboard.refresh_targets([str(inventory), str(server.override)], check=False, forks=10, out=out)
+    assert code == 0, out.getvalue()[-6000:]
+    [first, _] = server.runs
+    summary = parse_summary(out.getvalue())[SERVER]
+    assert summary["changed"] == 1 and summary["ok"] < first.hosts[SERVER]["ok"] / 3, out.getvalue()  # the copy alone
+    listed = json.loads(server.target.path("/etc/prometheus/file_sd/egov.json").read_text())
+    assert {"agent": "moi-motcua-01", "site": "xa_moi", "site_type": "commune"} in [g["labels"] for g in listed]
+    wait_until(lambda: "127.10.40.11:9469" in _active_targets(server), True, "the new office's agent a target")

@@ -151,9 +151,10 @@ def run(site: str, inventory: str | list[str], check: bool = False, playbook: st
         forks: int = 10, extravars: dict | None = None, envvars: dict | None = None,
         out: TextIO | None = None, tags: str | None = None) -> int:
     """Run `playbook` (a name in playbooks/ or a path) on `site` (`--limit`: any host
-    pattern; only its tasks tagged `tags`, if given) and return the run's exit code (agent/exitcodes.py): 0 all well, 2 a task
-    failed on some host, 3 some host was unreachable (and none failed), 4 when the limit
-    matched no host or ansible-playbook stopped before reaching any."""
+    pattern), only its tasks tagged `tags` if given, and return the run's exit code
+    (agent/exitcodes.py): 0 all well, 2 a task failed on some host, 3 some host was
+    unreachable (and none failed), 4 when the limit matched no host or ansible-playbook
+    stopped before reaching any."""
     import ansible_runner  # heavy, and only the provision command needs it
 
     out = out or sys.stdout

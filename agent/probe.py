@@ -39,7 +39,8 @@ from agent.collector import Collector, CollectorError, CollectorSettings, discov
 from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from agent.schema import Duration
 
-TARGET_LABELS = ["target", "site", "check"]
+TARGET_LABELS = ["target", "site"]  # of every series about an inventory target
+PROBE_LABELS = [*TARGET_LABELS, "check"]  # of every probe family
 REQUIRED = {"required": True}  # metadata of a check field that must be set once the defaults are merged
 
 
@@ -146,13 +147,13 @@ class Probe(Collector):
 
     def _families(self, outcomes: list[Outcome]) -> list:
         kind = self.name
-        up = GaugeMetricFamily(f"egov_{kind}_up", self.UP_HELP.format(kind=kind), labels=TARGET_LABELS)
+        up = GaugeMetricFamily(f"egov_{kind}_up", self.UP_HELP.format(kind=kind), labels=PROBE_LABELS)
         duration = GaugeMetricFamily(f"egov_{kind}_duration_seconds", self.DURATION_HELP.format(kind=kind),
-                                     labels=TARGET_LABELS)
+                                     labels=PROBE_LABELS)
         failures = CounterMetricFamily(f"egov_{kind}_failures_total", self.FAILURES_HELP.format(kind=kind),
-                                       labels=[*TARGET_LABELS, "reason"])
+                                       labels=[*PROBE_LABELS, "reason"])
         own = {key: (GaugeMetricFamily if type_ == "gauge" else CounterMetricFamily)(
-            f"egov_{kind}_{key}", help_, labels=[*TARGET_LABELS, *labels])
+            f"egov_{kind}_{key}", help_, labels=[*PROBE_LABELS, *labels])
             for key, (type_, help_, labels) in self.FAMILIES.items()}
         for outcome in outcomes:
             where = [outcome.target.name, outcome.target.site, outcome.name or kind]

@@ -376,8 +376,9 @@ def dnsmasq(tmp_path_factory):
 
 @dataclass
 class Run:
+    kind: str  # the probe's: the check label of a host's one check of the kind
     metrics: dict  # (name, sorted labels) -> value, as a scrape shows them
-    checks: dict  # target -> Check
+    checks: dict  # target -> Check (the target's one check), and (target, check name) -> Check
     text: bytes  # the exposition
 
     def lint(self) -> list[str]:
@@ -386,7 +387,8 @@ class Run:
         return (result.stdout + result.stderr).decode().splitlines()
 
     def get(self, name: str, target: str, **labels: str) -> float | None:
-        return self.metrics.get((name, tuple(sorted({"target": target, "site": "dc", **labels}.items()))))
+        labels = {"target": target, "site": "dc", "check": self.kind, **labels}
+        return self.metrics.get((name, tuple(sorted(labels.items()))))
 
     def failure(self, kind: str, target: str, reason: str, summary: str):
         """The check of a target the `kind` probe failed on once for `reason`, with `summary`
@@ -407,7 +409,9 @@ def _run_probe(cls, directory: Path, hosts: dict[str, dict], probe_timeout: floa
     probe = cls(cls.Settings(probe_timeout=probe_timeout, timeout=20, interval=30, **settings),
                 Context(inventory=load_inventory(directory)))
     families = asyncio.run(probe.collect())
-    return Run(samples(families), {c.target: c for c in probe.checks(metric_index(families))}, render(families)[0])
+    checks = list(probe.checks(metric_index(families)))
+    return Run(cls.name, samples(families), {**{(c.target, c.name): c for c in checks},
+                                             **{c.target: c for c in checks if c.name == c.kind}}, render(families)[0])
 
 
 @pytest.fixture(scope="session")

@@ -130,8 +130,8 @@ def test_inside_a_window_the_checks_show_maintenance_and_the_site_is_exported(tm
     exported = {(s.name, tuple(sorted(s.labels.items()))): s.value
                 for f in text_string_to_metric_families(states.exposition().decode()) for s in f.samples}
     assert exported[("egov_site_maintenance", (("site", "pop_old"),))] == 1
-    assert exported[("egov_check_status", (("check", "icmp"), ("kind", "icmp"), ("site", "pop_old"), ("target", "pop-rtr"),
-                                           ("team", "network")))] == 5
+    assert exported[("egov_check_status", (("check", "icmp"), ("kind", "icmp"), ("site", "pop_old"),
+                                           ("target", "pop-rtr"), ("team", "network")))] == 5
 
     states.observe(checks, checks, now=at("2026-11-15 02:00"))  # the window closes: the same cut shows
     rows, _ = states.current()

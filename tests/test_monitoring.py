@@ -296,6 +296,7 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
     url = peer.url
     datacenter = {"team": "datacenter"}
     portal = {"instance": "127.10.3.50:9469", "target": "dvc-portal-01", "site": "dc_chinh_rack_a1"}
+    sites = {**portal, "target": "web-sites-01"}
     disk = {"instance": "127.10.3.50:9469", "site": "dc_chinh_rack_a2", "check": "filesystem", "target": "/",
             "mountpoint": "/", "device": "/dev/sda1", **datacenter}
     alerts = [
@@ -307,8 +308,12 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
         _alert("EgovCheckCritical", check="http", target="tanlap-motcua-01", site="xa_tan_lap", team="network",
                severity="critical", cause="pop_bac_son", instance="127.10.5.50:9469"),
         # the portal's certificate: security gets it, not the check warning it causes
-        _alert("EgovCertificateExpiring", check="http", team="security", severity="warning", **portal),
-        _alert("EgovCheckWarning", check="http", severity="warning", **portal, **datacenter),
+        _alert("EgovCertificateExpiring", check="http", kind="http", team="security", severity="warning", **portal),
+        _alert("EgovCheckWarning", check="http", kind="http", severity="warning", **portal, **datacenter),
+        # one agency site's certificate on a web server of several: its own check's warning only is held
+        _alert("EgovCertificateExpiring", check="so-y-te", kind="http", team="security", severity="warning", **sites),
+        _alert("EgovCheckWarning", check="so-y-te", kind="http", severity="warning", **sites, **datacenter),
+        _alert("EgovCheckWarning", check="so-tu-phap", kind="http", severity="warning", **sites, **datacenter),
         # a disk: critical hides warning; the agent's own check speaks for node-mixin's
         _alert("NodeFilesystemAlmostOutOfSpace", severity="critical", **disk),
         _alert("NodeFilesystemAlmostOutOfSpace", severity="warning", **disk),
@@ -325,18 +330,22 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
         def states():
             _, _, body = http_get(url + "/api/v2/alerts")
             return {(a["labels"]["alertname"], a["labels"].get("target") or a["labels"]["site"],
-                     a["labels"]["severity"]): a["status"]["state"] for a in json.loads(body)}
+                     a["labels"].get("check", ""), a["labels"]["severity"]): a["status"]["state"]
+                    for a in json.loads(body)}
 
         expected = {
-            ("EgovSiteUplinkDown", "pop_bac_son", "critical"): "active",
-            ("EgovCheckCritical", "pop-bacson-rtr", "critical"): "suppressed",
-            ("EgovCheckCritical", "tanlap-motcua-01", "critical"): "suppressed",
-            ("EgovCertificateExpiring", "dvc-portal-01", "warning"): "active",
-            ("EgovCheckWarning", "dvc-portal-01", "warning"): "suppressed",
-            ("NodeFilesystemAlmostOutOfSpace", "/", "critical"): "suppressed",
-            ("NodeFilesystemAlmostOutOfSpace", "/", "warning"): "suppressed",
-            ("EgovCheckCritical", "/", "critical"): "active",
-            ("EgovCheckCritical", "mail-01", "critical"): "active",
+            ("EgovSiteUplinkDown", "pop_bac_son", "", "critical"): "active",
+            ("EgovCheckCritical", "pop-bacson-rtr", "icmp", "critical"): "suppressed",
+            ("EgovCheckCritical", "tanlap-motcua-01", "http", "critical"): "suppressed",
+            ("EgovCertificateExpiring", "dvc-portal-01", "http", "warning"): "active",
+            ("EgovCheckWarning", "dvc-portal-01", "http", "warning"): "suppressed",
+            ("EgovCertificateExpiring", "web-sites-01", "so-y-te", "warning"): "active",
+            ("EgovCheckWarning", "web-sites-01", "so-y-te", "warning"): "suppressed",
+            ("EgovCheckWarning", "web-sites-01", "so-tu-phap", "warning"): "active",
+            ("NodeFilesystemAlmostOutOfSpace", "/", "filesystem", "critical"): "suppressed",
+            ("NodeFilesystemAlmostOutOfSpace", "/", "filesystem", "warning"): "suppressed",
+            ("EgovCheckCritical", "/", "filesystem", "critical"): "active",
+            ("EgovCheckCritical", "mail-01", "smtp", "critical"): "active",
         }
         wait_until(states, expected, "each alert active or inhibited")
 
@@ -345,8 +354,10 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
                           for path, message in Webhook.received for alert in message["alerts"])
 
         pages = [("datacenter", "EgovCheckCritical", "/"), ("datacenter", "EgovCheckCritical", "mail-01"),
-                 ("network", "EgovSiteUplinkDown", "pop_bac_son"), ("security", "EgovCertificateExpiring",
-                                                                    "dvc-portal-01")]
+                 ("datacenter", "EgovCheckWarning", "web-sites-01"),
+                 ("network", "EgovSiteUplinkDown", "pop_bac_son"),
+                 ("security", "EgovCertificateExpiring", "dvc-portal-01"),
+                 ("security", "EgovCertificateExpiring", "web-sites-01")]
         wait_until(delivered, pages, "one page per team, the inhibited alerts held back")
     finally:
         peer.stop()

@@ -276,6 +276,10 @@ def test_the_dashboard_is_valid_grafana_json():
                    "egov_postfix_queue_messages", "egov_sip_up", "egov_sip_response_code", "node_"):
         assert metric in queries
     assert 'uplink="true"' in queries
+    # every per-check series is told apart, and named, by its check: a web server's agency sites each by theirs
+    legends = {t["expr"]: t.get("legendFormat", "") for p in panels for t in p.get("targets", [])}
+    per_check = [e for e in legends if re.search(r"egov_http_\w+\{|days_left|by \(site, target, kind, check\)", e)]
+    assert len(per_check) == 3 and all("{{check}}" in legends[e] for e in per_check), legends
 
 
 # --- a real Alertmanager on the config ---------------------------------------------------

@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agent.checks import State
 from agent.collector import metric_index
 from agent.context import Context
 from agent.inventory import load_inventory
@@ -405,14 +406,15 @@ class Run:
         labels = {"target": target, "site": "dc", "check": self.kind, **labels}
         return self.metrics.get((name, tuple(sorted(labels.items()))))
 
-    def failure(self, kind: str, target: str, reason: str, summary: str):
-        """The check of a target the `kind` probe failed on once for `reason`, with `summary`
-        in the check's own summary after the reason; asserted, then returned for its state."""
-        assert self.get(f"egov_{kind}_up", target) == 0
-        assert self.get(f"egov_{kind}_failures_total", target, reason=reason) == 1
+    def assert_failed(self, target: str, reason: str, summary: str) -> None:
+        """The probe failed on the target once, for `reason`, with `summary` in the check's own summary
+        after the reason; the check is CRITICAL, or UNKNOWN when the agent's own configuration is the
+        reason (it says nothing of the target)."""
+        assert self.get(f"egov_{self.kind}_up", target) == 0
+        assert self.get(f"egov_{self.kind}_failures_total", target, reason=reason) == 1
         check = self.checks[target]
         assert check.summary.startswith(f"{reason}: ") and summary in check.summary, check.summary
-        return check
+        assert check.state == (State.UNKNOWN if reason == "config" else State.CRITICAL)
 
 
 def _run_probe(cls, directory: Path, hosts: dict[str, dict], probe_timeout: float = 2.0, **settings) -> Run:

@@ -113,3 +113,15 @@ def test_egov_agent_check_lists_each_site(inventory, tmp_path):
     assert [row.split()[:4] for row in rows] == [["CRITICAL", "http", "so-giao-duc", HOST],
                                                  ["WARNING", "http", "so-y-te", HOST],
                                                  ["OK", "http", "so-tu-phap", HOST]]
+
+
+def test_page_hash_takes_the_site_by_its_check_name(inventory, capsys):
+    from agent.cli import main
+
+    assert main(["page-hash", HOST, "--check", "so-y-te", "-i", str(inventory)]) == 0
+    one = capsys.readouterr().out.strip()
+    assert main(["page-hash", HOST, "--check", "so-tu-phap", "-i", str(inventory)]) == 0
+    other = capsys.readouterr().out.strip()
+    assert len(one) == len(other) == 64 and one != other  # each site's own page
+    assert main(["page-hash", HOST, "-i", str(inventory)]) == 4  # which of three?
+    assert "has the http checks so-tu-phap, so-y-te, so-giao-duc: name one with --check" in capsys.readouterr().err

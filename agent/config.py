@@ -13,7 +13,7 @@ from typing import Literal
 
 from agent import yamlfile
 from agent.collector import Collector, CollectorSettings, discover
-from agent.probe import Probe
+from agent.probe import check_kinds
 from agent.schema import Duration, build, choices, field_help, field_types, written
 from agent.yamlfile import ConfigError, Located
 
@@ -98,24 +98,26 @@ def sample_config() -> str:
              "",
              "# Each collector: enabled, interval and timeout (less than the interval), then its own keys.",
              "collectors:"]
+    kinds = check_kinds()
     for name, cls in discover().items():
         lines.append(f"  # {name} ({'on' if cls.default_enabled else 'off'} by default): {cls.help}")
         lines.append(f"  {name}:")
         lines += _sample_keys(cls.Settings(enabled=cls.default_enabled), indent="    ")
-        if issubclass(cls, Probe):
-            lines += _check_keys(name, cls.CheckSettings)
+        if name in kinds:
+            lines += _check_keys(name, kinds[name])
         lines += [f"    {line}" for line in cls.SAMPLE_NOTE.splitlines()]
         lines.append("")
     return "\n".join(lines)
 
 
 def _check_keys(kind: str, check: type) -> list[str]:
-    """What a probe's inventory check may say, each key with its default."""
+    """What a host's inventory check of the kind may say, each key with its default."""
     defaults = {f.name: getattr(check(), f.name) for f in fields(check)}
     keys = ", ".join(f"{name} ({written(tp, defaults[name])})" if defaults[name] not in (None, (), [])
                      else name for name, tp in field_types(check).items())
     several = "" if getattr(check, "ONE_PER_HOST", False) else " (or a list of such checks, each with its name)"
-    text = f"What to probe comes from the inventory: a host's egov_checks.{kind}, with the keys {keys}{several}."
+    text = (f"What to check, and how, comes from the inventory: a host's egov_checks.{kind}, with the keys "
+            f"{keys}{several}.")
     return [f"    # {line}" for line in textwrap.wrap(text, SAMPLE_WIDTH - 6)]
 
 

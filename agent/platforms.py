@@ -48,6 +48,9 @@ class Platform:
     commit: bool = False  # two-stage configuration: changes take effect at `commit` (VRP8)
     log_events: tuple[LogEvent, ...] = ()  # what its syslog messages say (collectors/syslog.py)
     exec_commands: tuple[str, ...] = ()  # recorded commands that change nothing, in full (any prefix matches)
+    # the zone of a loghost timestamp that names none, as the golden configuration makes it log:
+    # "UTC", or "local" (the device's `clock timezone`, which the receiver's unzoned_timestamps says)
+    log_time: str = "local"
 
     def parsers(self) -> ModuleType:
         return importlib.import_module(self.cli)
@@ -129,15 +132,25 @@ _COMWARE_LOG = (
     LogEvent("interface", re.compile(r"IFNET/\d/PHY_UPDOWN: Physical state on the interface (?P<interface>\S+) "
                                      r"changed to (?P<state>up|down)")),
 )
+# Loghost timestamps without a zone. IOS `service timestamps log datetime` without `localtime` is
+# UTC, "without a time zone name" unless show-timezone (reference/cisco, service timestamps); the
+# golden configuration names it. VRP and VRP8 send UTC to a loghost unless `info-center loghost IP
+# local-time` ("If this parameter is not specified, the UTC time is used by default":
+# reference/huawei/ce6800_v300r023_cmdref_management.txt, ne40e_v800r012, info-center loghost), as
+# `Aug 6 2011 20:34:46 HUAWEI %%01HWCM/5/EXIT(l)[1]` without an offset, local time with one
+# (Huawei log reference, "Log format", TimeStamp; its gloss of `03:58:15+07:00` as 10:58:15 local
+# reads the offset backwards, so the golden configurations say `utc` rather than `local-time`). Comware's `date` stamp is the local time of its `clock timezone`, unzoned (H3C information
+# center guides, "Timestamp"; its loghost line has no zone option).
 # VRP and Comware record every command, reading ones too (display version, in the captures above)
 _VRP_EXEC = ("display", "system-view", "quit", "return", "screen-length", "save", "ping", "tracert", "super")
 
 _IOS = dict(dialect="cisco_ios", show_config="show running-config", hostname="hostname", last_line="end",
             volatile=_IOS_VOLATILE, negation="no ", exit="exit", logout="exit", rejected=_IOS_REJECTED,
-            cli="collectors._cli_cisco_ios", template="cisco_ios.j2", log_events=_IOS_LOG)
+            cli="collectors._cli_cisco_ios", template="cisco_ios.j2", log_events=_IOS_LOG, log_time="UTC")
 _VRP = dict(dialect="huawei_vrp", show_config="display current-configuration", hostname="sysname",
             last_line="return", volatile=_VRP_VOLATILE, negation="undo ", exit="quit", logout="quit",
-            rejected=_VRP_REJECTED, cli="collectors._cli_huawei", log_events=_VRP_LOG, exec_commands=_VRP_EXEC)
+            rejected=_VRP_REJECTED, cli="collectors._cli_huawei", log_events=_VRP_LOG, exec_commands=_VRP_EXEC,
+            log_time="UTC")
 
 PLATFORMS: dict[str, Platform] = {p.name: p for p in (
     Platform("cisco_ios", **_IOS),

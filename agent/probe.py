@@ -191,6 +191,6 @@ class Probe(Collector):
 
 
 def check_kinds() -> dict[str, type]:
-    """Each inventory check kind (a key of a host's egov_checks) and its settings dataclass,
-    from the registered probes."""
-    return {name: cls.CheckSettings for name, cls in discover().items() if issubclass(cls, Probe)}
+    """Each inventory check kind (a key of a host's egov_checks) and its settings dataclass, from
+    the registered collectors that declare one (the probes, and the syslog receiver's thresholds)."""
+    return {name: cls.CheckSettings for name, cls in discover().items() if getattr(cls, "CheckSettings", None)}

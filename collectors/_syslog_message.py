@@ -13,10 +13,10 @@ gear writes it, a timestamp without year or zone in one of the vendors' shapes:
     <189>1w0d: %SYS-5-CONFIG_I: ...                        IOS uptime stamps: no clock at all
 
 A timestamp without a year takes the one that puts it nearest the time it arrived (a December
-message read in January). One without a zone is read in the zone the receiver is told devices
-log in (`unzoned`), and gives no clock at all when it is not told: IOS writes UTC unless
-`localtime`, Comware its own `clock timezone`, so a guess would raise a false clock alarm. A zone
-given only by name is trusted only when it is UTC or GMT, so no clock is read from a `PDT`.
+message read in January). One without a zone is read in the zone the receiver says the sender
+logs in (`unzoned`: UTC for IOS and VRP, the local zone it is told for Comware, agent.platforms'
+log_time), and gives no clock at all without one, since a guess would raise a false clock alarm.
+A zone given only by name is trusted only when it is UTC or GMT, so no clock is read from a `PDT`.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ async def connect(address: str, port: int, tls: ssl.SSLContext | None = None,
                                                        server_hostname=(server_name or address) if tls else None)
     except ssl.SSLError as err:  # before ConnectionError: both are OSErrors
         reason = getattr(err, "verify_message", None) or err.reason or str(err)
-        raise CollectorError("tls", f"TLS handshake failed: {reason}") from None
+        raise CollectorError("tls", f"TLS handshake failed: {reason}") from err  # its verify_code for collectors/tls.py
     except (ConnectionError, EOFError):
         raise CollectorError("tls", "connection closed during the TLS handshake") from None
     handshake = time.monotonic() - connected if tls else 0.0

@@ -22,9 +22,11 @@ every new login; the author is in the log and in the change. With `backup_store`
 trigger a backup of their device, debounced, whose commit names the author
 (agent/audit/change_backup.py).
 
-Thresholds are collector settings for now (one for every device): a `syslog` check kind in the
-inventory would give them per device. Silence is judged for the inventory's network devices (a
-platform of agent.platforms), counted from the listener's start until a device's first message.
+The thresholds are the inventory's, per device: the `syslog` check kind (`SyslogCheck`). Every
+router, switch and firewall is judged, by `egov_check_defaults.syslog` where it lists no syslog check
+of its own, because a device that silently stops logging must not go unnoticed for want of a listed
+check; any other host is judged when it lists one. Silence counts from the listener's start until a
+device's first message.
 """
 
 from __future__ import annotations
@@ -34,15 +36,16 @@ import socket
 import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any
+from datetime import datetime, timezone, tzinfo
+from typing import Any, ClassVar
 
 from agent import platforms
 from agent.checks import Check, above
 from agent.collector import Collector, CollectorError, CollectorSettings, register
+from agent.inventory import NETWORK_ROLES
 from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from agent.probe import TARGET_LABELS
-from agent.schema import Duration
+from agent.schema import Duration, build
 from collectors._syslog_message import SEVERITIES, MessageError, StreamFramer, event, parse, utc_offset
 
 RECEIVE_BUFFER = 4 * 2 ** 20  # bytes: a burst from many devices waits here while the loop reads; Linux caps it
@@ -56,16 +59,13 @@ class SyslogSettings(CollectorSettings):
     # and carries the device's own message as MSG (README: the rsyslog lines)
     relays: list[str] = field(default_factory=list)
     max_message_bytes: int = 8192  # a longer message is dropped
-    # the zone of device timestamps that name none (+07:00, UTC); unset: they give no clock offset
+    # the zone of the local time devices log without naming it (Comware's `clock timezone`, +07:00);
+    # unset: those timestamps give no clock offset. IOS's and VRP's name none in UTC (agent.platforms)
     unzoned_timestamps: str | None = None
     rate: float = 20.0  # messages per second a device may send, sustained
     burst: int = 200  # messages a device may send at once
     max_connections: int = 100  # TCP connections at once
     max_changes: int = 1000  # configuration changes kept until taken, oldest dropped
-    silence_warning: Duration | None = None  # no message from a network device for this long
-    silence_critical: Duration | None = 3600.0
-    clock_offset_warning: Duration | None = 10.0  # the device's clock, as its timestamps show it
-    clock_offset_critical: Duration | None = 60.0
     # the audit store (`audit backup --store`): a logged change backs the device up into it, the
     # commit naming who changed it (agent/audit/change_backup.py); unset: no backup is triggered
     backup_store: str | None = None
@@ -90,6 +90,23 @@ class SyslogSettings(CollectorSettings):
                 yield key, "must be at least 1"
 
 
+@dataclass
+class SyslogCheck:
+    """A host's egov_checks.syslog: how long it may be silent, how far its clock may be off. A
+    threshold set to null is not judged (both silence ones null: a device that does not log)."""
+
+    ONE_PER_HOST: ClassVar[bool] = True  # one device, one log stream
+    silence_warning: Duration | None = None  # no message from the device for this long
+    silence_critical: Duration | None = 3600.0
+    clock_offset_warning: Duration | None = 10.0  # the device's clock, as its timestamps show it
+    clock_offset_critical: Duration | None = 60.0
+
+    def problems(self):
+        for key, value in vars(self).items():
+            if value is not None and value <= 0:
+                yield key, "must be more than 0 (null: not judged)"
+
+
 @dataclass(frozen=True)
 class Change:
     """A configuration change a device logged, for the backup (and the commit naming its author)."""
@@ -105,6 +122,7 @@ class Change:
 @dataclass
 class _Device:
     target: Any  # agent.inventory.Target
+    check: SyslogCheck | None  # None: not judged (neither network gear nor a host listing the check)
     tokens: float
     refilled: float  # monotonic
     severities: Counter = field(default_factory=Counter)
@@ -122,6 +140,8 @@ class SyslogCollector(Collector):
     help = "Syslog receiver for the inventory's devices: severities, logins, interfaces, configuration changes, clocks"
     default_enabled = False
     Settings = SyslogSettings
+    CheckSettings = SyslogCheck
+    SAMPLE_NOTE = "# every router, switch and firewall is judged, by egov_check_defaults.syslog where it lists none\n"
 
     def __init__(self, settings=None, context=None, clock=time.time, monotonic=time.monotonic):
         super().__init__(settings, context)
@@ -136,6 +156,7 @@ class SyslogCollector(Collector):
         self._servers: list = []  # the UDP transport and the TCP server
         self._streams: set = set()  # the TCP connections' transports
         self._started: float | None = None
+        self._defaults: tuple[Any, SyslogCheck | None] = (None, None)  # (inventory, its default check)
         self.address: tuple[str, int] | None = None  # where it listens, once started
         self._backups = self._backup_task = None
         if self.settings.backup_store and self.context.inventory_path:
@@ -186,10 +207,22 @@ class SyslogCollector(Collector):
         for gone in set(self._devices) - set(targets):
             del self._devices[gone]
         for address, target in targets.items():
+            check = self._check(inventory, target)
             if address in self._devices:
-                self._devices[address].target = target
+                self._devices[address].target, self._devices[address].check = target, check
             else:
-                self._devices[address] = _Device(target, float(self.settings.burst), self._monotonic())
+                self._devices[address] = _Device(target, check, float(self.settings.burst), self._monotonic())
+
+    def _check(self, inventory, target) -> SyslogCheck | None:
+        """The target's own syslog check; for network gear that lists none, the inventory's defaults."""
+        if self.name in target.checks:
+            return target.check(self.name)
+        if target.role not in NETWORK_ROLES:
+            return None
+        if self._defaults[0] is not inventory:  # egov_check_defaults is group all's: one for every host
+            defaults = inventory.hosts[target.name].vars.get("egov_check_defaults") or {}
+            self._defaults = (inventory, build(SyslogCheck, defaults.get(self.name)))
+        return self._defaults[1]
 
     def changes(self) -> list[Change]:
         """The configuration changes logged since the last call, oldest first."""
@@ -208,13 +241,14 @@ class SyslogCollector(Collector):
         now = self._clock()
         arrived = datetime.fromtimestamp(now, timezone.utc).astimezone()
         try:
-            message = parse(data, arrived, self._unzoned)
             if relayed:
-                sender = message.hostname or ""
+                relay = parse(data, arrived)
+                sender = relay.hostname or ""
                 if not self._admitted(self._devices.get(sender)):
                     return
                 # the device's message as it sent it, after its PRI (the relay kept the PRI)
-                message = parse(b"<%d>%s" % (message.severity, message.text.encode()), arrived, self._unzoned)
+                data = b"<%d>%s" % (relay.severity, relay.text.encode())
+            message = parse(data, arrived, self._zone(self._devices[sender]))
         except MessageError as err:
             self._dropped[err.reason] += 1
             self.log.debug("message dropped", extra={"sender": sender, "reason": err.reason, "detail": str(err)})
@@ -240,6 +274,12 @@ class SyslogCollector(Collector):
             self._changes.append(change)
             self.log.info("configuration changed", extra={"target": change.target, "user": change.user,
                                                          "line": change.line, "address": change.address})
+
+    def _zone(self, device: _Device) -> tzinfo | None:
+        """The zone of the device's timestamps that name none: its platform's (agent.platforms'
+        log_time), or for local time the one the receiver is told (unzoned_timestamps)."""
+        platform = platforms.get(device.target.platform)
+        return timezone.utc if platform is not None and platform.log_time == "UTC" else self._unzoned
 
     def connected(self, sender: str, transport) -> bool:
         """Whether a TCP connection from `sender` is accepted."""
@@ -317,23 +357,22 @@ class SyslogCollector(Collector):
         return families
 
     def checks(self, metrics):
-        now, settings = self._clock(), self.settings
+        now = self._clock()
         for device in self._devices.values():
-            target = device.target
-            if platforms.get(target.platform) is None:
+            target, check = device.target, device.check
+            if check is None:
                 continue
             since = device.last_message if device.last_message is not None else self._started or now
             silent = now - since
             summary = (f"last message {silent:.0f}s ago" if device.last_message is not None
                        else f"no message since the receiver started {silent:.0f}s ago")
-            yield Check(self.name, target.name, above(silent, settings.silence_warning, settings.silence_critical),
-                        summary, silent, _thresholds(settings.silence_warning, settings.silence_critical))
+            yield Check(self.name, target.name, above(silent, check.silence_warning, check.silence_critical),
+                        summary, silent, _thresholds(check.silence_warning, check.silence_critical))
             if device.clock_offset is not None:
-                state = above(abs(device.clock_offset), settings.clock_offset_warning, settings.clock_offset_critical)
+                state = above(abs(device.clock_offset), check.clock_offset_warning, check.clock_offset_critical)
                 yield Check("syslog_clock", target.name, state,
                             f"the device's clock is {device.clock_offset:+.0f}s from the agent's",
-                            device.clock_offset,
-                            _thresholds(settings.clock_offset_warning, settings.clock_offset_critical))
+                            device.clock_offset, _thresholds(check.clock_offset_warning, check.clock_offset_critical))
 
 
 def listen_address(value: str) -> tuple[str, int]:

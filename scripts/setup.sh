@@ -11,6 +11,7 @@ agent_packages=(python3 python3-venv python3-pip git)  # git: the audit store
 # real peers the test suite starts on loopback (tests/conftest.py) and the anchors of benchmarks/
 test_packages=(prometheus prometheus-node-exporter prometheus-alertmanager prometheus-blackbox-exporter openssl
                fping iputils-ping nftables dnsmasq-base postfix dovecot-imapd kamailio
+               gnutls-bin  # gnutls-serv: a TLS server that still has RC4 and 3DES (tests/peer_tls.py)
                snmpd snmp prometheus-snmp-exporter openssh-server
                rsyslog unattended-upgrades sudo  # the host baseline's: the disposable targets copy this machine
                chromium iproute2)  # the status page seen in a browser, inside a network namespace

@@ -318,6 +318,9 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
         _alert("EgovCertificateExpiring", check="so-y-te", kind="http", team="security", severity="warning", **sites),
         _alert("EgovCheckWarning", check="so-y-te", kind="http", severity="warning", **sites, **datacenter),
         _alert("EgovCheckWarning", check="so-tu-phap", kind="http", severity="warning", **sites, **datacenter),
+        # the same portal's TLS accepts TLS 1.0: security again, not the tls check's critical
+        _alert("EgovTlsWeak", check="tls", kind="tls", team="security", severity="critical", **portal),
+        _alert("EgovCheckCritical", check="tls", kind="tls", severity="critical", **portal, **datacenter),
         # a disk: critical hides warning; the agent's own check speaks for node-mixin's
         _alert("NodeFilesystemAlmostOutOfSpace", severity="critical", **disk),
         _alert("NodeFilesystemAlmostOutOfSpace", severity="warning", **disk),
@@ -346,6 +349,8 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
             ("EgovCertificateExpiring", "web-sites-01", "so-y-te", "warning"): "active",
             ("EgovCheckWarning", "web-sites-01", "so-y-te", "warning"): "suppressed",
             ("EgovCheckWarning", "web-sites-01", "so-tu-phap", "warning"): "active",
+            ("EgovTlsWeak", "dvc-portal-01", "tls", "critical"): "active",
+            ("EgovCheckCritical", "dvc-portal-01", "tls", "critical"): "suppressed",
             ("NodeFilesystemAlmostOutOfSpace", "/", "filesystem", "critical"): "suppressed",
             ("NodeFilesystemAlmostOutOfSpace", "/", "filesystem", "warning"): "suppressed",
             ("EgovCheckCritical", "/", "filesystem", "critical"): "active",
@@ -361,7 +366,8 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
                  ("datacenter", "EgovCheckWarning", "web-sites-01"),
                  ("network", "EgovSiteUplinkDown", "pop_bac_son"),
                  ("security", "EgovCertificateExpiring", "dvc-portal-01"),
-                 ("security", "EgovCertificateExpiring", "web-sites-01")]
+                 ("security", "EgovCertificateExpiring", "web-sites-01"),
+                 ("security", "EgovTlsWeak", "dvc-portal-01")]
         wait_until(delivered, pages, "one page per team, the inhibited alerts held back")
     finally:
         peer.stop()

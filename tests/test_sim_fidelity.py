@@ -197,28 +197,34 @@ def test_the_grammar_takes_most_lines_of_the_real_configurations(vendor):
     assert seen and taken / seen >= FLOOR[vendor], f"{vendor}: {taken}/{seen} lines taken"
 
 
-# platform -> the loghost line with the receiver's port, and a change
+# platform -> the loghost line with the receiver's port (the golden configuration's options), and a change
 LOGGED = {"cisco_ios": ("logging host 127.0.0.1 transport udp port {port}", "snmp-server location Kho A"),
-          "huawei": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A"),
+          "huawei": ("info-center loghost 127.0.0.1 port {port} utc", "snmp-agent sys-info location Kho A"),
           "hp_comware": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A"),
-          "huawei_vrpv8": ("info-center loghost 127.0.0.1 port {port}", "snmp-agent sys-info location Kho A")}
-# platform -> the golden configuration's clock lines (network_baseline), and the zone the agent is
-# told for timestamps that name none (Comware's, in local time)
-GOLDEN_CLOCK = {"cisco_ios": (["service timestamps log datetime msec show-timezone year", "clock timezone ICT 7 0"],
-                              None),
-                "huawei": (["clock timezone ICT add 07:00:00"], None),
-                "hp_comware": (["clock timezone ICT add 07:00:00"], timezone(timedelta(hours=7))),
-                "huawei_vrpv8": (["clock timezone ICT add 07:00:00"], None)}
+          "huawei_vrpv8": ("info-center loghost 127.0.0.1 port {port} utc", "snmp-agent sys-info location Kho A")}
+# platform -> the golden configuration's clock lines (network_baseline)
+GOLDEN_CLOCK = {"cisco_ios": ["service timestamps log datetime msec show-timezone year", "clock timezone ICT 7 0"],
+                "huawei": ["clock timezone ICT add 07:00:00"],
+                "hp_comware": ["clock timezone ICT add 07:00:00"],
+                "huawei_vrpv8": ["clock timezone ICT add 07:00:00"]}
+ICT = timezone(timedelta(hours=7))
 
 
-def first_logged_change(fleet, platform: str, lines: list[str], unzoned):
+def agents_zone(platform: str):
+    """The zone the agent reads the platform's unzoned timestamps in: its log_time, local time
+    being the +07:00 the agent is told (unzoned_timestamps)."""
+    return timezone.utc if platforms.get(platform).log_time == "UTC" else ICT
+
+
+def first_logged_change(fleet, platform: str, lines: list[str], unzoned, loghost: str | None = None):
     """Type the loghost line, `lines` and a change; the first change the device logs, as the
     agent's receiver reads it (the message and what it means)."""
     address = MISSPELT[platform][0]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
         receiver.bind(("127.0.0.1", 0))
         receiver.settimeout(10)
-        loghost, change = LOGGED[platform]
+        change = LOGGED[platform][1]
+        loghost = loghost or LOGGED[platform][0]
         with connect(fleet, platform, address) as session:
             session.send_config_set([*lines, loghost.format(port=receiver.getsockname()[1]), change])
             if platform == "huawei_vrpv8":
@@ -242,7 +248,18 @@ def test_a_change_typed_over_ssh_is_logged_to_the_loghost_as_the_vendor_logs_it(
 
 @pytest.mark.parametrize("platform", GOLDEN_CLOCK)
 def test_the_golden_clock_lines_give_log_timestamps_the_agent_holds_to_its_clock(fleet, platform):
-    lines, unzoned = GOLDEN_CLOCK[platform]
-    message, _ = first_logged_change(fleet, platform, lines, unzoned)
-    assert message.timestamp is not None, message  # a zone the message names, or the one the agent is told
+    message, _ = first_logged_change(fleet, platform, GOLDEN_CLOCK[platform], agents_zone(platform))
+    assert message.timestamp is not None, message  # a zone the message names, or the one the agent reads it in
     assert abs((message.timestamp - datetime.now(timezone.utc)).total_seconds()) < 300, message
+
+
+@pytest.mark.parametrize("platform", ["huawei", "huawei_vrpv8"])
+def test_a_huawei_loghost_gets_utc_without_a_zone_or_with_local_time_the_offset(fleet, platform):
+    """reference/huawei, info-center loghost: UTC unless local-time. The golden `utc` stamps name no
+    zone (the test above reads them as UTC); `local-time` ones carry the device's offset."""
+    utc, _ = first_logged_change(fleet, platform, GOLDEN_CLOCK[platform], None)
+    assert utc.timestamp is None, utc  # no zone in it: nothing to read without the platform's log_time
+    loghost = "info-center loghost 127.0.0.1 port {port} local-time"
+    local, _ = first_logged_change(fleet, platform, GOLDEN_CLOCK[platform], None, loghost)
+    assert local.timestamp.utcoffset() == timedelta(hours=7), local
+    assert abs((local.timestamp - datetime.now(timezone.utc)).total_seconds()) < 300, local

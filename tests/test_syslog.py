@@ -10,13 +10,14 @@ import logging.handlers
 import re
 import socket
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from agent import platforms
-from agent.collector import metric_index
+from agent.collector import discover, metric_index
 from agent.config import load_config
 from agent.context import Context
 from agent.inventory import load_inventory
@@ -367,6 +368,118 @@ def test_silence_and_clock_offset_checks(tmp_path):
     assert ("syslog", "srv-linux") not in checks  # not network gear: no log expected
     assert later[("syslog", "rtr-cisco")].state.name == "CRITICAL"
     assert later[("syslog", "rtr-huawei")].summary.startswith("no message since the receiver started")
+
+
+# the thresholds from the inventory: one router with its own, one with the fleet's defaults, a Linux
+# host that lists the check (it logs to the agent) and one that does not (no log expected)
+OWN_THRESHOLDS = {
+    "rtr-own": ("127.0.0.1", "cisco_ios", "router", {"syslog": {"silence_critical": "10m", "clock_offset_critical": "5s"}}),
+    "rtr-default": ("127.0.0.2", "huawei", "router", None),
+    "srv-logs": ("127.0.0.4", "linux", "dc_host", {"syslog": {"silence_warning": "1m"}}),
+    "srv-quiet": ("127.0.0.5", "linux", "dc_host", None)}
+
+
+def thresholds_inventory(tmp_path, hosts=OWN_THRESHOLDS, defaults=None):
+    entries = {name: {"ansible_host": address, "egov_role": role, "egov_platform": platform,
+                      **({"egov_checks": checks} if checks else {})}
+               for name, (address, platform, role, checks) in hosts.items()}
+    defaults = {"syslog": {"silence_critical": "2h"}} if defaults is None else defaults
+    (tmp_path / "hosts.yml").write_text(json.dumps({"all": {"vars": {"egov_check_defaults": defaults}, "children": {
+        "province": {"vars": {"egov_site_type": "province"}, "hosts": entries}}}}))
+    return tmp_path
+
+
+def test_each_device_is_judged_by_its_own_thresholds_or_the_inventorys_defaults(tmp_path):
+    clock = Clock()
+    context = Context(inventory=load_inventory(thresholds_inventory(tmp_path)))
+    collector = SyslogCollector(SyslogSettings(listen="127.0.0.1:0"), context, clock=clock)
+    late = (datetime.now(timezone.utc) - timedelta(seconds=30)).isoformat().encode()
+
+    async def scenario():
+        await collector.collect()
+        for source in ("127.0.0.1", "127.0.0.2"):
+            udp_from(source, collector.address[1], b"<13>1 " + late + b" R1 app - - - thirty seconds late")
+        await until(lambda: all(collector._devices[a].clock_offset is not None for a in ("127.0.0.1", "127.0.0.2")),
+                    "both messages")
+        await collector.collect()
+
+    def states(shift: float) -> dict[tuple[str, str], str]:
+        clock.shift = shift
+        return {(c.name, c.target): c.state.name for c in collector.checks({})}
+
+    run(collector, scenario)
+    assert states(0) == {("syslog", "rtr-own"): "OK", ("syslog_clock", "rtr-own"): "CRITICAL",  # its own 5s
+                         ("syslog", "rtr-default"): "OK", ("syslog_clock", "rtr-default"): "WARNING",  # 10s
+                         ("syslog", "srv-logs"): "OK"}  # srv-quiet lists no syslog check: no log expected
+    quarter = states(15 * 60)
+    assert (quarter[("syslog", "rtr-own")], quarter[("syslog", "rtr-default")], quarter[("syslog", "srv-logs")]) == (
+        "CRITICAL", "OK", "WARNING")  # 10 minutes its own; the defaults' 2 hours; 1 minute
+    assert states(2 * 3600 + 60)[("syslog", "rtr-default")] == "CRITICAL"
+
+
+def test_a_syslog_check_in_the_inventory_is_strict_and_names_host_and_key(tmp_path):
+    from agent.inventory import validate
+
+    for checks, key in (({"syslog": {"silence_critical": "-5m"}}, "silence_critical"),
+                        ({"syslog": {"silence": "1h"}}, "silence"),
+                        ({"syslog": {"clock_offset_warning": "soon"}}, "clock_offset_warning")):
+        hosts = {"rtr-bad": ("127.0.0.1", "cisco_ios", "router", checks)}
+        errors = [str(error) for error in validate(thresholds_inventory(tmp_path, hosts))]
+        assert len(errors) == 1 and "host rtr-bad" in errors[0] and f"egov_checks.syslog.{key}" in errors[0], errors
+    errors = [str(e) for e in validate(thresholds_inventory(tmp_path, defaults={"syslog": {"silence_warning": 0}}))]
+    assert len(errors) == 1 and "group all" in errors[0] and "egov_check_defaults.syslog.silence_warning" in errors[0]
+
+
+def test_egov_agent_check_lists_the_network_devices_and_the_hosts_that_list_the_check(tmp_path):
+    others = "".join(f"  {name}: {{enabled: false}}\n" for name in discover() if name != "syslog")
+    config = tmp_path / "agent.yml"
+    config.write_text(f"collectors:\n{others}  syslog: {{enabled: true, listen: '127.0.0.1:0'}}\n")
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    thresholds_inventory(inventory)
+    run_ = subprocess.run([sys.executable, "-m", "agent", "check", "-c", str(config), "-i", str(inventory)],
+                          capture_output=True, text=True, timeout=60)
+    first, *rows = run_.stdout.splitlines()
+    assert run_.returncode == 0 and first == "OK: 3 checks, 3 OK", run_.stdout + run_.stderr
+    assert sorted(row.split()[2] for row in rows) == ["rtr-default", "rtr-own", "srv-logs"]
+    assert all(row.split()[:2] == ["OK", "syslog"] and "no message since the receiver started" in row for row in rows)
+
+
+@pytest.fixture
+def agent_in_vietnam(monkeypatch):
+    """The agent's own zone is the province's (TZ=Asia/Ho_Chi_Minh), as on a server set up there."""
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_utc_timestamps_without_a_zone_give_no_offset_where_the_agent_runs_in_local_time(tmp_path, agent_in_vietnam):
+    """VRP sends UTC to a loghost by default (its golden configuration says `utc`), IOS too without
+    `localtime`; Comware its local time; none names the zone. Told +07:00 for local time, the agent
+    reads each in its own zone: about no offset, not 7 hours."""
+    collector = receiver(tmp_path, unzoned_timestamps="+07:00")
+    now = time.time()
+    utc, local = time.gmtime(now), time.gmtime(now + 7 * 3600)
+
+    def stamp(when, rest):  # "Dec  2 ...": the day space-padded, as the devices write it
+        return f"{time.strftime('%b', when)} {when.tm_mday:2d} {time.strftime(rest, when)}".encode()
+
+    async def scenario():
+        await collector.collect()
+        port = collector.address[1]
+        udp_from("127.0.0.2", port, b"<189>" + stamp(utc, "%Y %H:%M:%S") + b" R1 %%01SHELL/5/CMDRECORD(s)[1]:x")
+        udp_from("127.0.0.1", port, b"<189>12: *" + stamp(utc, "%H:%M:%S") + b".000: %SYS-5-CONFIG_I: x")
+        udp_from("127.0.0.3", port, b"<190>" + stamp(local, "%H:%M:%S %Y") + b" SW2 %%10SHELL/6/SHELL_CMD: x")
+        await until(lambda: all(collector._devices[a].clock_offset is not None for a in
+                                ("127.0.0.1", "127.0.0.2", "127.0.0.3")), "three stamped messages")
+        return await collector.collect()
+
+    families = run(collector, scenario)
+    assert datetime.now().astimezone().utcoffset() == timedelta(hours=7)
+    for name in ("rtr-huawei", "rtr-cisco", "sw-comware"):
+        assert value(families, "egov_syslog_clock_offset_seconds", target=name) == pytest.approx(0, abs=5), name
 
 
 def test_a_port_in_use_fails_with_reason_config(tmp_path):

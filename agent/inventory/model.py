@@ -17,7 +17,7 @@ file and line, even in a group with no hosts).
   network `egov_platform`. Its address is `ansible_host` (or its name, if that is an IP
   address); hosts with an address are the monitoring targets.
 - `egov_checks` lists a host's checks (kind -> settings, or null for the defaults; the kinds
-  and their settings are the probes', agent.probe.check_kinds) and,
+  and their settings are the registered collectors', agent.probe.check_kinds) and,
   like every Ansible variable, is replaced whole by a deeper group or the host. A kind may
   instead hold a list of checks, each with its `name` (a web server's agency sites), as Ansible
   roles list what a host has several of (users, virtual hosts): a list cannot be mistaken for

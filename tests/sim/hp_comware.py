@@ -134,9 +134,10 @@ class ComwareShell(VrpShell):
         return words
 
     @staticmethod
-    def log_stamp(when: time.struct_time, offset: int) -> str:
+    def log_stamp(loghost: str, offset: int) -> str:
         """The loghost's default `date` stamp, "Mmm dd hh:mm:ss yyyy", local time, no zone (H3C and
         3Com information center guides, "Timestamp"): `<190>Dec  4 17:42:33 2019 H3C %%10SHELL/6/...`."""
+        when = time.gmtime(time.time() + offset)
         return f"{time.strftime('%b', when)} {when.tm_mday:2d} {time.strftime('%H:%M:%S', when)} {when.tm_year}"
 
     def recorded(self, number: int, command: str) -> str:

@@ -461,21 +461,25 @@ class VrpShell(Shell):
         return output
 
     def log(self, severity: int, text) -> None:
-        """The message `text(number)` (`%%01SHELL/5/...`) to the loghosts, facility local7, in the
-        header VRP writes (the device's time, year and zone offset, then its name):
-        `<189>Dec  2 2026 05:00:01+07:00 R1 %%01...`."""
+        """The message `text(number)` (`%%01SHELL/5/...`) to each loghost, facility local7, in the
+        header VRP writes (the time, year, then the device's name): `<189>Dec  2 2026 05:00:01 R1 %%01...`."""
         running = self.running
         lines = [line.strip() for line in running.global_.render()]
         offset = zone_offset(lines)
         running.logged += 1
-        send_log(running.device, lines, f"<{23 * 8 + severity}>{self.log_stamp(time.gmtime(time.time() + offset), offset)}"
-                                        f" {running.hostname} {text(running.logged)}")
+        for loghost in (line for line in lines if line.startswith("info-center loghost ")):
+            send_log(running.device, [loghost], f"<{23 * 8 + severity}>{self.log_stamp(loghost, offset)}"
+                                                f" {running.hostname} {text(running.logged)}")
 
     @staticmethod
-    def log_stamp(when: time.struct_time, offset: int) -> str:
+    def log_stamp(loghost: str, offset: int) -> str:
+        """UTC without a zone, or with `local-time` the device's time and its offset (agent.platforms
+        cites Huawei's loghost default and log format)."""
+        local = "local-time" in loghost.split()
+        when = time.gmtime(time.time() + (offset if local else 0))
         sign, minutes = "-" if offset < 0 else "+", abs(offset) // 60
         return (f"{time.strftime('%b', when)} {when.tm_mday:2d} {when.tm_year} {time.strftime('%H:%M:%S', when)}"
-                f"{sign}{minutes // 60:02d}:{minutes % 60:02d}")
+                + (f"{sign}{minutes // 60:02d}:{minutes % 60:02d}" if local else ""))
 
     def recorded(self, number: int, command: str) -> str:
         """Every command typed, as VRP records it (agent/platforms.py cites the log reference)."""

@@ -1,7 +1,7 @@
 """Many sites on one server (issue 18): inventory/example's web-sites-01 hosts the agencies' websites,
-one http check each. Against the web peer's virtual hosts every site is probed with its own Host and
-SNI, judged by its own certificate and thresholds, and shown by its name in the series, on the status
-page and in `egov-agent check`."""
+one http and one tls check each. Against the web peer's virtual hosts every site is probed with its
+own Host and SNI, judged by its own certificate and thresholds, and shown by its name in the series,
+on the status page and in `egov-agent check`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from agent.inventory import load_inventory, validate
 from agent.snapshot import Result, Snapshot, render
 from agent.status_page import render as render_page
 from collectors.http import HttpProbe
+from collectors.tls import TlsProbe
 from tests.helpers import samples
 
 pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
@@ -35,8 +36,10 @@ def inventory(web, tmp_path_factory) -> Path:
     peer's address: each URL given the peer's port, each check the peer's CA."""
     example = load_inventory(EXAMPLE)
     address, port = web.at("https", 0)
+    checks = example.hosts[HOST].vars["egov_checks"]
     sites = [{**site, "url": site["url"].replace(".example/", f".example:{port}/"), "ca_file": str(web.pki.ca_file)}
-             for site in example.hosts[HOST].vars["egov_checks"]["http"]]
+             for site in checks["http"]]
+    tls = [{**site, "port": port, "ca_file": str(web.pki.ca_file)} for site in checks["tls"]]
     directory = tmp_path_factory.mktemp("many-sites")
     (directory / "group_vars").mkdir()
     defaults = {"http": dict(example.ansible.groups["all"].vars["egov_check_defaults"]["http"])}
@@ -44,7 +47,7 @@ def inventory(web, tmp_path_factory) -> Path:
     (directory / "hosts.yml").write_text(json.dumps({"province": {"vars": {"egov_site_type": "province"}, "children": {
         "dc": {"vars": {"egov_site_type": "datacenter", "egov_site_name": "Trung tâm dữ liệu"}, "hosts": {
             HOST: {"ansible_host": address, "egov_role": "web_server", "egov_platform": "linux",
-                   "egov_checks": {"http": sites}}}}}}}, ensure_ascii=False))
+                   "egov_checks": {"http": sites, "tls": tls}}}}}}}, ensure_ascii=False))
     return directory
 
 
@@ -59,7 +62,7 @@ def probed(inventory):
 def test_the_example_web_server_lists_its_agency_sites_by_name():
     assert validate(EXAMPLE) == []
     [target] = [t for t in load_inventory(EXAMPLE).targets() if t.name == HOST]
-    assert list(target.checks["http"]) == ["so-tu-phap", "so-y-te", "so-giao-duc"]
+    assert list(target.checks["http"]) == list(target.checks["tls"]) == ["so-tu-phap", "so-y-te", "so-giao-duc"]
     assert target.checks["http"]["so-tu-phap"].cert_days_warning == 14  # its own
     assert target.checks["http"]["so-y-te"].cert_days_warning == 21  # egov_check_defaults'
 
@@ -77,6 +80,20 @@ def test_each_site_is_probed_with_its_own_host_sni_and_certificate(probed, web):
     for check in names:
         assert metrics[("egov_http_up", tuple(sorted({"target": HOST, "site": "dc", "check": check}.items())))] == 1
     assert b'check="http"' not in text  # several checks: none takes the kind's name
+
+
+def test_each_sites_tls_is_inspected_with_its_own_sni(inventory, web):
+    probe = TlsProbe(TlsProbe.Settings(probe_timeout=10, timeout=20, interval=30),
+                     Context(inventory=load_inventory(inventory)))
+    got = samples(asyncio.run(probe.collect()))
+
+    def value(name, check):
+        return got[(name, tuple(sorted({"target": HOST, "site": "dc", "check": check}.items())))]
+
+    for check, site in (("so-tu-phap", "sotuphap.tinhmau.example"), ("so-y-te", "soyte.tinhmau.example"),
+                        ("so-giao-duc", "sogiaoduc.tinhmau.example")):
+        assert value("egov_tls_name_covered", check) == 1  # the leaf its SNI chose covers its name
+        assert value("egov_tls_cert_expiry_timestamp_seconds", check) == web.pki.not_after[site]
 
 
 def test_each_site_is_judged_by_its_own_certificate_and_thresholds(probed):
@@ -102,7 +119,7 @@ def test_the_status_page_shows_each_site_by_its_name(probed, inventory):
 
 
 def test_egov_agent_check_lists_each_site(inventory, tmp_path):
-    config = tmp_path / "agent.yml"  # the http probe only: this host's own checks cannot interfere
+    config = tmp_path / "agent.yml"  # the http probe only: this host's checks, and tls's, cannot interfere
     config.write_text("collectors:\n" + "".join(f"  {name}: {{enabled: false}}\n" for name in discover()
                                                 if name != "http"))
     run = subprocess.run([sys.executable, "-m", "agent", "check", "-c", str(config), "-i", str(inventory)],

@@ -69,6 +69,18 @@ def below(value: float, warning: float | None, critical: float | None) -> State:
     return State.OK
 
 
+def levels(warning: float | None, critical: float | None) -> dict[str, float]:
+    """A check's thresholds: the levels in force (None switches a level off)."""
+    return {level: limit for level, limit in (("warning", warning), ("critical", critical)) if limit is not None}
+
+
+def judged(name: str, target: str, value: float, summary: str, warning: float | None, critical: float | None,
+           bad=above) -> Check:
+    """The check of one measurement against its two levels, `bad` being `above` for what is bad
+    when high, `below` for what is bad when low."""
+    return Check(name, target, bad(value, warning, critical), summary, value, levels(warning, critical))
+
+
 def worst(states) -> State:
     """The exit state of a set of checks: the worst one, UNKNOWN ranking below CRITICAL."""
     order = [State.OK, State.MAINTENANCE, State.UNREACHABLE, State.WARNING, State.UNKNOWN, State.CRITICAL]

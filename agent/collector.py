@@ -10,10 +10,11 @@ collector means adding a file, nothing else.
 `collect()` is plain (run in a worker thread, for blocking libraries like psutil) or
 `async` (run on the event loop, for probes). It reports failure by raising
 `CollectorError(reason, detail)`; any other exception counts as reason `error`.
-The environment (paths, library functions) comes in through constructor keywords so
-tests point a collector at fixtures instead of monkeypatching. A collector whose settings
-and inventory give it nothing to measure says so in `has_work()`; the scheduler then runs
-it not at all, so a collector with nothing to do costs nothing.
+The environment (paths, library functions, and the clock `now`, which every collector
+has) comes in through constructor keywords so tests point a collector at fixtures instead
+of monkeypatching. A collector whose settings and inventory give it nothing to measure
+says so in `has_work()`; the scheduler then runs it not at all, so a collector with
+nothing to do costs nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import importlib
 import inspect
 import logging
 import pkgutil
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -79,11 +81,13 @@ class Collector:
     # Settings: each default, and the comment beside each field): only what the settings cannot say
     SAMPLE_NOTE: ClassVar[str] = ""
 
-    def __init__(self, settings: CollectorSettings | None = None, context: Context | None = None):
+    def __init__(self, settings: CollectorSettings | None = None, context: Context | None = None,
+                 now: Callable[[], float] = time.time):
         from agent.context import Context
 
         self.settings = settings if settings is not None else self.Settings()
         self.context = context if context is not None else Context()
+        self.now = now  # the wall clock, Unix time
         self.log = logging.getLogger(f"egov.collector.{self.name}")
 
     @classmethod

@@ -2,8 +2,10 @@
 
 1. Baseline: playbooks/commune_office.yml on the site's hosts (Linux hosts and network gear).
 2. Monitoring: playbooks/deploy_agent.yml on the monitoring servers, so their agents get the
-   inventory with the new office (its devices are probed, its uplink watched) and, where a
-   server runs Prometheus (egov_agent_file_sd), its targets file is rewritten.
+   inventory with the new office (its devices are probed, its uplink watched), then the
+   file_sd tasks of playbooks/monitoring_server.yml (tag `targets`), so their Prometheus
+   scrapes the office's agents (and, where a server runs a Prometheus of its own,
+   egov_agent_file_sd, deploy_agent.yml rewrites that one).
 3. First audit: the site's configurations backed up into the audit store, audited against
    the policy packs and the golden configurations, the table printed and the HTML report
    kept in the store (reports/), so the office starts on record.
@@ -26,6 +28,7 @@ from typing import TextIO
 from agent import exitcodes, provision
 
 MONITORING_GROUP = "monitoring_servers"
+TARGETS_TAG = "targets"  # playbooks/roles/monitoring_server's file_sd tasks
 
 
 def run(site: str, inventory: list[str], store: str, check: bool = False, forks: int = 10,
@@ -38,12 +41,20 @@ def run(site: str, inventory: list[str], store: str, check: bool = False, forks:
     registered = provision.run(MONITORING_GROUP, inventory, check=check, playbook="deploy_agent.yml",
                                forks=forks, out=out)
     if registered != exitcodes.BAD_INPUT:  # an inventory without monitoring servers has nothing to register
-        code = exitcodes.worst(code, registered)
+        code = exitcodes.worst(code, registered, refresh_targets(inventory, check, forks, out))
     if check:
         print("\n== first audit: skipped in check mode", file=out)
         return code
     audited = first_audit(site, inventory, store, out)
     return exitcodes.worst(code, audited)
+
+
+def refresh_targets(inventory: list[str], check: bool, forks: int, out: TextIO) -> int:
+    """The monitoring servers' file_sd rewritten from the inventory: their Prometheus scrape every agent."""
+    print(f"\n== monitoring: the Prometheus of {MONITORING_GROUP} scrape the agents of the new inventory",
+          file=out, flush=True)
+    return provision.run(MONITORING_GROUP, inventory, check=check, playbook="monitoring_server.yml", forks=forks,
+                         out=out, tags=TARGETS_TAG)
 
 
 def first_audit(site: str, inventory: list[str], store: str, out: TextIO) -> int:

@@ -149,11 +149,12 @@ def summary(stats: dict, hosts: dict[str, HostResult], check: bool) -> list[str]
 
 def run(site: str, inventory: str | list[str], check: bool = False, playbook: str = DEFAULT_PLAYBOOK,
         forks: int = 10, extravars: dict | None = None, envvars: dict | None = None,
-        out: TextIO | None = None) -> int:
+        out: TextIO | None = None, tags: str | None = None) -> int:
     """Run `playbook` (a name in playbooks/ or a path) on `site` (`--limit`: any host
-    pattern) and return the run's exit code (agent/exitcodes.py): 0 all well, 2 a task
-    failed on some host, 3 some host was unreachable (and none failed), 4 when the limit
-    matched no host or ansible-playbook stopped before reaching any."""
+    pattern), only its tasks tagged `tags` if given, and return the run's exit code
+    (agent/exitcodes.py): 0 all well, 2 a task failed on some host, 3 some host was
+    unreachable (and none failed), 4 when the limit matched no host or ansible-playbook
+    stopped before reaching any."""
     import ansible_runner  # heavy, and only the provision command needs it
 
     out = out or sys.stdout
@@ -170,7 +171,7 @@ def run(site: str, inventory: str | list[str], check: bool = False, playbook: st
         runner = ansible_runner.run(
             private_data_dir=private, project_dir=str(PLAYBOOKS), playbook=str(playbook_path),
             inventory=[str(Path(i).resolve()) for i in inventories], limit=site, forks=forks,
-            cmdline="--check --diff" if check else None, extravars=extravars or {},
+            cmdline="--check --diff" if check else None, extravars=extravars or {}, tags=tags,
             # this environment's ansible-playbook first (its Python has netmiko for the network plays)
             envvars={"ANSIBLE_CONFIG": str(PLAYBOOKS / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
                      "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

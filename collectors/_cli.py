@@ -1,15 +1,18 @@
 """What the per-platform CLI parsers share: the parsed shapes, TextFSM, uptimes, interface names.
 
 Each platform module (`_cli_cisco_ios`, `_cli_huawei`, `_cli_hp_comware`, named by its
-record in agent/platforms.py) declares `COMMANDS`: for each group of facts (version,
-interfaces, cpu, memory, neighbors) the commands that give it, in the order to try them,
-each with its pure parser `parse(text)`. A parser returns the facts, returns None when the
-device says it does not offer them (LLDP not enabled, a command it does not know), and
-raises ParseError when the output is not what that command prints.
+record in agent/platforms.py) has `COMMANDS = Commands(REFUSED)` and declares each pure parser
+`parse(text)` with `@COMMANDS.parser(GROUP, COMMAND)`: for each group of facts (version,
+interfaces, cpu, memory, neighbors) the commands that give it, in the order they are declared,
+which is the order to try them. A parser returns the facts, returns None when the device says
+it does not offer them (a command it does not know, which the platform's REFUSED regex
+matches; a phrase of the decorator's `off`, such as 'LLDP is not enabled'), and raises
+ParseError when the output is not what that command prints.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +65,39 @@ class Command:
     parse: Callable[[str], Any]
 
 
+class Commands(dict):
+    """A platform's commands by group of facts, each group's in the order to try them."""
+
+    def __init__(self, refused: re.Pattern):
+        super().__init__()
+        self.refused = refused  # the device's answer to a command it does not know
+
+    def parser(self, group: str, command: str, off: str = ""):
+        """Declare `parse` as the parser of `command` for `group`: a refusal of the command, or
+        output that says `off`, parses to None before `parse` sees it."""
+        if group not in GROUPS:
+            raise ValueError(f"{command!r}: unknown group {group!r}")
+
+        def decorate(parse):
+            @functools.wraps(parse)
+            def offered(text: str):
+                if self.refused.search(text) or (off and off in text):
+                    return None
+                return parse(text)
+
+            self.setdefault(group, []).append(Command(command, offered))
+            return offered
+
+        return decorate
+
+
+def required(found, message: str):
+    """`found` (a match, a list, a record) when the output has it; ParseError(message) when not."""
+    if not found:
+        raise ParseError(message)
+    return found
+
+
 _UNITS = {"year": 365 * 86400, "week": 7 * 86400, "day": 86400, "hour": 3600, "minute": 60, "second": 1}
 _UPTIME = re.compile(r"(\d+)\s+(year|week|day|hour|minute|second)s?\b")
 
@@ -82,6 +118,13 @@ def textfsm(platform: str, command: str, text: str) -> list[dict[str, Any]]:
     except (ParsingException, TextFSMError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ParseError(f"{command!r}: {first[:160]}") from None
+
+
+def textfsm_record(platform: str, command: str, text: str, key: str, line: str) -> dict[str, Any]:
+    """The record of a one-record template (`show version`), which must fill `key`; ParseError
+    saying the output has no `line` when it does not."""
+    rows = textfsm(platform, command, text)
+    return required(rows and rows[0][key] and rows[0], f"{command!r}: no {line} line")
 
 
 def neighbors(rows: list[dict[str, Any]], *ports: str) -> list[Neighbor]:

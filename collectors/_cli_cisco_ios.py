@@ -11,24 +11,16 @@ from __future__ import annotations
 import re
 
 from agent.platforms import PLATFORMS
-from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
-                             uptime_seconds)
+from collectors._cli import (Commands, Interface, Neighbor, ParseError, Version, neighbors, percent, required,
+                             textfsm, textfsm_record, uptime_seconds)
 
 PLATFORM = "cisco_ios"  # ntc-templates' name; cisco_xe devices print the same
-_REJECTED = PLATFORMS["cisco_ios"].rejected
+COMMANDS = Commands(PLATFORMS["cisco_ios"].rejected)
 
 
-def _offered(text: str) -> bool:
-    return not _REJECTED.search(text)
-
-
+@COMMANDS.parser("version", "show version")
 def parse_version(text: str) -> Version | None:
-    if not _offered(text):
-        return None
-    rows = textfsm(PLATFORM, "show version", text)
-    if not rows or not rows[0]["version"]:
-        raise ParseError("'show version': no 'Cisco IOS Software ... Version' line")
-    row = rows[0]
+    row = textfsm_record(PLATFORM, "show version", text, "version", "'Cisco IOS Software ... Version'")
     return Version(model=next(iter(row["hardware"]), ""), version=row["version"],
                    uptime_seconds=uptime_seconds(row["uptime"]), serial=next(iter(row["serial"]), ""))
 
@@ -51,10 +43,9 @@ _COUNTERS = [
 ]
 
 
+@COMMANDS.parser("interfaces", "show interfaces")
 def parse_interfaces(text: str) -> list[Interface] | None:
     """`show interfaces`: state and counters of every interface."""
-    if not _offered(text):
-        return None
     found: list[dict] = []
     current: dict | None = None
     for line in text.splitlines():
@@ -71,8 +62,7 @@ def parse_interfaces(text: str) -> list[Interface] | None:
             match = pattern.match(line)
             if match and current is not None:
                 current.update(zip(names, map(int, match.groups())))
-    if not found:
-        raise ParseError("'show interfaces': no '<interface> is ..., line protocol is ...' line")
+    required(found, "'show interfaces': no '<interface> is ..., line protocol is ...' line")
     return [Interface(**fields) for fields in found]
 
 
@@ -86,14 +76,11 @@ _CPU = re.compile(r"^\s*(?P<core>Core \d+:\s*)?CPU utilization for five seconds:
                   r"one minute:\s*(?P<minute>\d+)%", re.M | re.I)
 
 
+@COMMANDS.parser("cpu", "show processes cpu")
 def parse_cpu(text: str) -> float | None:
     """`show processes cpu`: the one-minute average, 0-1; where only cores are shown, their mean."""
-    if not _offered(text):
-        return None
-    lines = list(_CPU.finditer(text))
+    lines = required(list(_CPU.finditer(text)), "'show processes cpu': no 'CPU utilization for five seconds' line")
     whole = [m for m in lines if not m["core"]]
-    if not lines:
-        raise ParseError("'show processes cpu': no 'CPU utilization for five seconds' line")
     if whole:
         return percent(whole[0]["minute"], "'show processes cpu' one minute")
     cores = [percent(m["minute"], "'show processes cpu' one minute of a core") for m in lines]
@@ -103,52 +90,36 @@ def parse_cpu(text: str) -> float | None:
 _PROCESSOR_POOL = re.compile(r"^Processor Pool Total:\s*(\d+)\s+Used:\s*(\d+)", re.M)
 
 
+@COMMANDS.parser("memory", "show processes memory sorted")
 def parse_memory(text: str) -> float | None:
     """`show processes memory sorted`: used share of the processor pool, 0-1. Ours: the
     template knows IOS-XE's lsmpi_io pool but rejects the I/O pool line of classic IOS."""
-    if not _offered(text):
-        return None
-    pool = _PROCESSOR_POOL.search(text)
-    if not pool:
-        raise ParseError("'show processes memory sorted': no 'Processor Pool Total' line")
+    pool = required(_PROCESSOR_POOL.search(text), "'show processes memory sorted': no 'Processor Pool Total' line")
     total, used = int(pool[1]), int(pool[2])
     if not 0 <= used <= total or total == 0:
         raise ParseError(f"'show processes memory sorted': used {used} of a pool of {total}")
     return used / total
 
 
+# IOS runs CDP by default and LLDP only after `lldp run`; LLDP is what other vendors speak, so it is asked first
+@COMMANDS.parser("neighbors", "show lldp neighbors detail", off="LLDP is not enabled")
 def parse_lldp(text: str) -> list[Neighbor] | None:
     """`show lldp neighbors detail`; None when LLDP is off (IOS's default), and when the layout
     names no local interface (older IOS, corpus: ..._lldp_neighbors_detail2 and 5): then the
     `show lldp neighbors` table, which does, is asked next."""
-    if not _offered(text) or "LLDP is not enabled" in text:
-        return None
     rows = textfsm(PLATFORM, "show lldp neighbors detail", text)
     if any(not row["local_interface"] for row in rows):
         return None
     return neighbors(rows, "neighbor_port_id", "neighbor_interface")
 
 
+@COMMANDS.parser("neighbors", "show lldp neighbors", off="LLDP is not enabled")
 def parse_lldp_table(text: str) -> list[Neighbor] | None:
     """`show lldp neighbors`: IOS cuts the system name at 20 characters and gives no address."""
-    if not _offered(text) or "LLDP is not enabled" in text:
-        return None
     return neighbors(textfsm(PLATFORM, "show lldp neighbors", text), "neighbor_interface")
 
 
+@COMMANDS.parser("neighbors", "show cdp neighbors detail", off="CDP is not enabled")
 def parse_cdp(text: str) -> list[Neighbor] | None:
     """`show cdp neighbors detail`; None when CDP is off."""
-    if not _offered(text) or "CDP is not enabled" in text:
-        return None
     return neighbors(textfsm(PLATFORM, "show cdp neighbors detail", text), "neighbor_interface")
-
-
-COMMANDS = {
-    "version": [Command("show version", parse_version)],
-    "interfaces": [Command("show interfaces", parse_interfaces)],
-    "cpu": [Command("show processes cpu", parse_cpu)],
-    "memory": [Command("show processes memory sorted", parse_memory)],
-    # IOS runs CDP by default and LLDP only after `lldp run`; LLDP is what other vendors speak
-    "neighbors": [Command("show lldp neighbors detail", parse_lldp), Command("show lldp neighbors", parse_lldp_table),
-                  Command("show cdp neighbors detail", parse_cdp)],
-}

@@ -12,15 +12,11 @@ from __future__ import annotations
 import re
 
 from agent.platforms import PLATFORMS
-from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
+from collectors._cli import (Commands, Interface, Neighbor, ParseError, Version, neighbors, percent, required, textfsm,
                              uptime_seconds)
 
 PLATFORM = "hp_comware"  # ntc-templates' and netmiko's name
-_REJECTED = PLATFORMS["hp_comware"].rejected  # '% Unrecognized command found at '^' position.'
-
-
-def _offered(text: str) -> bool:
-    return not _REJECTED.search(text)
+COMMANDS = Commands(PLATFORMS["hp_comware"].rejected)  # '% Unrecognized command found at '^' position.'
 
 
 # 'H3C Comware Software, Version 7.1.045, Release 3106' (Comware 7), 'Comware Software, Version 5.20,
@@ -30,14 +26,12 @@ _RELEASE = re.compile(r"Comware Software, Version (?P<version>[\w.]+), Release (
 _UPTIME = re.compile(r"^(?:(?:H3C|HPE|HP) )?(?P<model>\S.*?) uptime is (?P<uptime>.+?)\s*$", re.M)
 
 
+@COMMANDS.parser("version", "display version")
 def parse_version(text: str) -> Version | None:
     """`display version`: the model, 'Comware version Release n', the uptime (no serial here)."""
-    if not _offered(text):
-        return None
     release, uptime = _RELEASE.search(text), _UPTIME.search(text)
-    if not release or not uptime:
-        raise ParseError("'display version': no 'Comware Software, Version ..., Release ...' and "
-                         "'... uptime is ...' lines")
+    required(release and uptime, "'display version': no 'Comware Software, Version ..., Release ...' and "
+                                 "'... uptime is ...' lines")
     return Version(model=uptime["model"], version=f"{release['version']} Release {release['release']}",
                    uptime_seconds=uptime_seconds(uptime["uptime"]))
 
@@ -58,10 +52,9 @@ _TRAFFIC = re.compile(r"(\d+) packets,\s*(\d+) bytes", re.I)
 _ERRORS = re.compile(r"\b(\d+) (?:input |output )?errors\b", re.I)
 
 
+@COMMANDS.parser("interfaces", "display interface")
 def parse_interfaces(text: str) -> list[Interface] | None:
     """`display interface`: state and counters of every interface."""
-    if not _offered(text):
-        return None
     found: list[dict] = []
     previous, direction = "", None
     for line in text.splitlines():
@@ -82,8 +75,7 @@ def parse_interfaces(text: str) -> list[Interface] | None:
             _count(found[-1], line[moved.end():] if moved else line, direction)
         if line.strip():
             previous = line
-    if not found:
-        raise ParseError("'display interface': no 'Current state: ...' line")
+    required(found, "'display interface': no 'Current state: ...' line")
     return [Interface(**fields) for fields in found]
 
 
@@ -103,13 +95,10 @@ def _count(fields: dict, text: str, direction: str | None) -> None:
 _CPU_MINUTE = re.compile(r"^\s*(\d+)% in last 1 minute", re.M)
 
 
+@COMMANDS.parser("cpu", "display cpu-usage")
 def parse_cpu(text: str) -> float | None:
     """`display cpu-usage`: the one-minute average of the busiest CPU (one per IRF member or card), 0-1."""
-    if not _offered(text):
-        return None
-    minutes = _CPU_MINUTE.findall(text)
-    if not minutes:
-        raise ParseError("'display cpu-usage': no '...% in last 1 minute' line")
+    minutes = required(_CPU_MINUTE.findall(text), "'display cpu-usage': no '...% in last 1 minute' line")
     return max(percent(value, "'display cpu-usage' one minute") for value in minutes)
 
 
@@ -122,42 +111,28 @@ _TOTAL = re.compile(r"System Total Memory\(bytes\):\s*(\d+)", re.I)
 _USED = re.compile(r"Total Used Memory\(bytes\):\s*(\d+)", re.I)
 
 
+@COMMANDS.parser("memory", "display memory")
 def parse_memory(text: str) -> float | None:
     """`display memory`: used share of the memory of the fullest slot, 0-1 (Used / Total, which
     is 100% less FreeRatio)."""
-    if not _offered(text):
-        return None
     rows = [(int(total), int(used)) for total, used in _MEM_ROW.findall(text)]
     total, used = _TOTAL.search(text), _USED.search(text)
     if total and used:
         rows.append((int(total[1]), int(used[1])))
-    if not rows:
-        raise ParseError("'display memory': no 'Mem:' row and no 'System Total Memory(bytes)' line")
+    required(rows, "'display memory': no 'Mem:' row and no 'System Total Memory(bytes)' line")
     for total_value, used_value in rows:
         if not 0 <= used_value <= total_value or total_value == 0:
             raise ParseError(f"'display memory': {used_value} used of {total_value}")
     return max(used_value / total_value for total_value, used_value in rows)
 
 
+@COMMANDS.parser("neighbors", "display lldp neighbor-information verbose")
 def parse_lldp(text: str) -> list[Neighbor] | None:
     """`display lldp neighbor-information verbose`: local port, system name, port ID, address."""
-    if not _offered(text):
-        return None
     return neighbors(textfsm(PLATFORM, "display lldp neighbor-information verbose", text), "neighbor_interface")
 
 
+@COMMANDS.parser("neighbors", "display lldp neighbor-information list")
 def parse_lldp_list(text: str) -> list[Neighbor] | None:
     """`display lldp neighbor-information list` (no addresses); '-' is a neighbour without a name."""
-    if not _offered(text):
-        return None
     return neighbors(textfsm(PLATFORM, "display lldp neighbor-information list", text), "neighbor_interface")
-
-
-COMMANDS = {
-    "version": [Command("display version", parse_version)],
-    "interfaces": [Command("display interface", parse_interfaces)],
-    "cpu": [Command("display cpu-usage", parse_cpu)],
-    "memory": [Command("display memory", parse_memory)],
-    "neighbors": [Command("display lldp neighbor-information verbose", parse_lldp),
-                  Command("display lldp neighbor-information list", parse_lldp_list)],
-}

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import re
 
-from collectors._cli import (Command, Interface, Neighbor, ParseError, Version, neighbors, percent, textfsm,
-                             uptime_seconds)
+from collectors._cli import (Commands, Interface, Neighbor, ParseError, Version, neighbors, percent, required,
+                             textfsm, textfsm_record, uptime_seconds)
 
 PLATFORM = "huawei_vrp"  # ntc-templates' name for netmiko's huawei and huawei_vrpv8
-_REJECTED = re.compile(r"^\s*Error:\s*(Unrecognized command|Wrong parameter|Incomplete command|Too many parameters)",
-                       re.M | re.I)
+COMMANDS = Commands(re.compile(r"^\s*Error:\s*(Unrecognized command|Wrong parameter|Incomplete command|"
+                               r"Too many parameters)", re.M | re.I))
 
 
-def _offered(text: str) -> bool:
-    return not _REJECTED.search(text)
-
-
+@COMMANDS.parser("version", "display version")
 def parse_version(text: str) -> Version | None:
-    if not _offered(text):
-        return None
-    rows = textfsm(PLATFORM, "display version", text)
-    if not rows or not rows[0]["vrp_version"]:
-        raise ParseError("'display version': no 'VRP (R) software, Version' line")
-    row = rows[0]
+    row = textfsm_record(PLATFORM, "display version", text, "vrp_version", "'VRP (R) software, Version'")
     # 'AR610 V300R019C13SPC200': the release is what Huawei's notices and patches name
     release = row["product_version"].split()[-1] if row["product_version"] else row["vrp_version"]
     model = re.sub(r"\s+Routing Switch$", "", row["model"])
@@ -47,10 +39,9 @@ _TRAFFIC = re.compile(r"^\s*(?P<direction>Input|Output)\s*:\s*(?:(?P<packets>\d+
 _ERRORS = re.compile(r"Total Error:\s+(\d+)|^\s+(\d+) errors")
 
 
+@COMMANDS.parser("interfaces", "display interface")
 def parse_interfaces(text: str) -> list[Interface] | None:
     """`display interface`: state and counters of every interface."""
-    if not _offered(text):
-        return None
     found: list[dict] = []
     direction = None
     for line in text.splitlines():
@@ -78,8 +69,7 @@ def parse_interfaces(text: str) -> list[Interface] | None:
         errors = _ERRORS.search(line)
         if errors and direction:
             found[-1][f"{direction}_errors"] = int(errors[1] or errors[2])
-    if not found:
-        raise ParseError("'display interface': no '<interface> current state : ...' line")
+    required(found, "'display interface': no '<interface> current state : ...' line")
     return [Interface(**fields) for fields in found]
 
 
@@ -89,13 +79,10 @@ def parse_interfaces(text: str) -> list[Interface] | None:
 _CPU_MINUTE = re.compile(r"one minute:\s*([\d.]+)%|([\d.]+)%\s+in last 1 minute", re.I)
 
 
+@COMMANDS.parser("cpu", "display cpu-usage")
 def parse_cpu(text: str) -> float | None:
     """`display cpu-usage`: the one-minute average (of the control plane where it is split), 0-1."""
-    if not _offered(text):
-        return None
-    match = _CPU_MINUTE.search(text)
-    if not match:
-        raise ParseError("'display cpu-usage': no one-minute CPU utilisation")
+    match = required(_CPU_MINUTE.search(text), "'display cpu-usage': no one-minute CPU utilisation")
     return percent(match[1] or match[2], "'display cpu-usage' one minute")
 
 
@@ -103,11 +90,10 @@ _MEMORY_TOTAL = re.compile(r"System Total Memory(?: Is)?(?:\(bytes\))?\s*:\s*(\d
 _MEMORY_USED = re.compile(r"Total (?:Memory Used|Used Memory)(?: Is)?(?:\(bytes\))?\s*:\s*(\d+)", re.I)
 
 
+@COMMANDS.parser("memory", "display memory-usage")
 def parse_memory(text: str) -> float | None:
     """`display memory-usage`: used share of the system memory, 0-1 (from the totals, both in
     the same unit, which is more precise than the rounded percentage)."""
-    if not _offered(text):
-        return None
     total, used = _MEMORY_TOTAL.search(text), _MEMORY_USED.search(text)
     if not total or not used:
         raise ParseError("'display memory-usage': no 'System Total Memory' and 'Total Memory Used' lines")
@@ -123,10 +109,9 @@ _COLUMNS = re.compile(r"Local\s+Int(?:f|erface)|Exptime(?:\(s\))?|Neighbor\s+Int
                       r"|Neighbor\s+Dev(?:ice)?", re.I)
 
 
+@COMMANDS.parser("neighbors", "display lldp neighbor brief", off="LLDP is not enabled")
 def parse_neighbors(text: str) -> list[Neighbor] | None:
     """`display lldp neighbor brief`; None when LLDP is off."""
-    if not _offered(text) or "LLDP is not enabled" in text:
-        return None
     columns: list[str] = []
     listed = []
     for line in text.splitlines():
@@ -144,15 +129,13 @@ def parse_neighbors(text: str) -> list[Neighbor] | None:
             raise ParseError(f"'display lldp neighbor brief': expected 4 columns, got {line.strip()!r}")
         row = dict(zip(columns, values))
         listed.append(Neighbor(row["local"], "" if row["device"] == "-" else row["device"], row["port"]))
-    if not columns:
-        raise ParseError("'display lldp neighbor brief': no 'Local Intf ... Neighbor Dev' header")
+    required(columns, "'display lldp neighbor brief': no 'Local Intf ... Neighbor Dev' header")
     return listed
 
 
+@COMMANDS.parser("neighbors", "display lldp neighbor", off="LLDP is not enabled")
 def parse_neighbors_detail(text: str) -> list[Neighbor] | None:
     """`display lldp neighbor`, for a VRP that does not know `brief`; None when LLDP is off."""
-    if not _offered(text) or "LLDP is not enabled" in text:
-        return None
     return neighbors(textfsm(PLATFORM, "display lldp neighbor", text), "neighbor_port_id")
 
 
@@ -163,13 +146,3 @@ def _column(header: str) -> str:
     if header.startswith("exptime"):
         return "expires"
     return "device" if "dev" in header else "port"
-
-
-COMMANDS = {
-    "version": [Command("display version", parse_version)],
-    "interfaces": [Command("display interface", parse_interfaces)],
-    "cpu": [Command("display cpu-usage", parse_cpu)],
-    "memory": [Command("display memory-usage", parse_memory)],
-    "neighbors": [Command("display lldp neighbor brief", parse_neighbors),
-                  Command("display lldp neighbor", parse_neighbors_detail)],
-}

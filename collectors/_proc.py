@@ -1,4 +1,5 @@
-"""Helpers the host collectors share: reading /proc and /sys, parse errors, regex settings."""
+"""Helpers the host collectors share: reading /proc and /sys, parse errors, regex settings, a
+family per field."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import re
 
 from agent.collector import Collector, CollectorError
+from agent.metrics import Family
 
 
 def read_text(root: str, relative: str) -> str:
@@ -41,6 +43,12 @@ def matches(pattern: str | None, value: str) -> bool:
     None matches nothing (an empty regex would match everything).
     """
     return pattern is not None and re.search(pattern, value) is not None
+
+
+def field_families(kind: type[Family], prefix: str, documentation: str, fields: dict[str, float]) -> list[Family]:
+    """A family of one sample per field of a parsed file, named `prefix` + the field's name, its
+    HELP `documentation` with the name for {}: node_exporter's "… information field NAME."."""
+    return [kind(prefix + name, documentation.format(name), value=value) for name, value in fields.items()]
 
 
 def with_samples(families):

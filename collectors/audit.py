@@ -10,7 +10,6 @@ a device's backup grows old (monitoring/prometheus/rules/egov.yml).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from agent.audit.store import DEFAULT_STORE
@@ -39,10 +38,6 @@ class AuditCollector(Collector):
     Settings = AuditSettings
     SAMPLE_NOTE = "# on the host that runs `egov-agent audit backup`, set enabled to true\n"
 
-    def __init__(self, settings=None, context=None, now=time.time):
-        super().__init__(settings, context)
-        self._now = now
-
     def collect(self):
         from agent.audit.assess import audit_store
         from agent.audit.policy import load_packs
@@ -56,7 +51,7 @@ class AuditCollector(Collector):
         except (ConfigError, OSError) as err:
             raise CollectorError("config", f"policy packs: {err}") from None
         store = Store(self.settings.store)
-        audits = audit_store(store, inventory, sorted(inventory.hosts), packs, self._now())
+        audits = audit_store(store, inventory, sorted(inventory.hosts), packs, self.now())
         rule = GaugeMetricFamily("egov_audit_rule_pass", "1 when the device's stored configuration passes the "
                                  "policy rule, 0 when it fails; rules that do not apply are left out.",
                                  labels=["device", "site", "rule", "severity"])

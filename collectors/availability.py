@@ -8,7 +8,6 @@ time), so it reads every sample of the month so far: every 10 minutes is plenty.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from agent.metrics import GaugeMetricFamily
@@ -34,10 +33,6 @@ class AvailabilityCollector(Collector):
     Settings = AvailabilitySettings
     SAMPLE_NOTE = "# on the monitoring server, set enabled to true\n"
 
-    def __init__(self, settings=None, context=None, now=time.time):
-        super().__init__(settings, context)
-        self._now = now
-
     def has_work(self) -> bool:
         return self.context.inventory is not None  # the sites come from it
 
@@ -45,7 +40,7 @@ class AvailabilityCollector(Collector):
         from agent.inventory.service_levels import Schedule
         from agent.report.availability import Prometheus, PrometheusError, build
 
-        inventory, now = self.context.inventory, self._now()
+        inventory, now = self.context.inventory, self.now()
         label = Schedule(inventory).local(now).strftime("%Y-%m")
         try:
             report = build(inventory, Prometheus(self.settings.prometheus_url, self.settings.timeout), label, now=now)

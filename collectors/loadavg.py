@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from agent.checks import Check, above
+from agent.checks import judged
 from agent.collector import Collector, CollectorSettings, register
 from agent.metrics import GaugeMetricFamily
 
@@ -34,7 +34,5 @@ class LoadavgCollector(Collector):
     def checks(self, metrics):
         cpus = self._cpu_count() or 1
         load = metrics["node_load15"].samples[0].value / cpus
-        s = self.settings
-        yield Check("load", "host", above(load, s.per_cpu_warning, s.per_cpu_critical),
-                    f"load15 per CPU {load:.2f} ({cpus} CPUs)", load,
-                    {"warning": s.per_cpu_warning, "critical": s.per_cpu_critical})
+        yield judged("load", "host", load, f"load15 per CPU {load:.2f} ({cpus} CPUs)",
+                     self.settings.per_cpu_warning, self.settings.per_cpu_critical)

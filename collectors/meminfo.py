@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.checks import Check, State, below
+from agent.checks import Check, State, below, judged, levels
 from agent.collector import CollectorSettings, register
 from agent.metrics import GaugeMetricFamily
-from collectors._proc import ProcCollector, parser, read_text
+from collectors._proc import ProcCollector, field_families, parser, read_text
 
 _PARENTHESES = re.compile(r"\((.*)\)")
 
@@ -45,16 +45,16 @@ class MeminfoCollector(ProcCollector):
 
     def collect(self):
         # /proc/meminfo rather than psutil: psutil's `cached` adds SReclaimable, unlike node_memory_Cached_bytes.
-        for key, value in parse_meminfo(read_text(self._proc_root, "meminfo")).items():
-            yield GaugeMetricFamily(f"node_memory_{key}", f"Memory information field {key}.", value=value)
+        return field_families(GaugeMetricFamily, "node_memory_", "Memory information field {}.",
+                              parse_meminfo(read_text(self._proc_root, "meminfo")))
 
     def checks(self, metrics):
         s = self.settings
-        thresholds = {"warning": s.available_warning, "critical": s.available_critical}
         if "node_memory_MemAvailable_bytes" not in metrics:  # kernels before 3.14
-            yield Check("memory", "host", State.UNKNOWN, "the kernel does not report MemAvailable", None, thresholds)
+            yield Check("memory", "host", State.UNKNOWN, "the kernel does not report MemAvailable", None,
+                        levels(s.available_warning, s.available_critical))
             return
         available = metrics["node_memory_MemAvailable_bytes"].samples[0].value
         ratio = available / metrics["node_memory_MemTotal_bytes"].samples[0].value
-        yield Check("memory", "host", below(ratio, s.available_warning, s.available_critical),
-                    f"{ratio:.1%} of memory available ({available / 2**20:.0f} MiB)", ratio, thresholds)
+        yield judged("memory", "host", ratio, f"{ratio:.1%} of memory available ({available / 2**20:.0f} MiB)",
+                     s.available_warning, s.available_critical, below)

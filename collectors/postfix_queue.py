@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agent.checks import Check, above
+from agent.checks import judged
 from agent.collector import Collector, CollectorError, CollectorSettings, register
 from agent.metrics import GaugeMetricFamily
 from agent.schema import Duration
@@ -68,13 +67,9 @@ class PostfixQueueCollector(Collector):
     Settings = PostfixQueueSettings
     SAMPLE_NOTE = "# on a mail server running postfix, set enabled to true\n"
 
-    def __init__(self, settings=None, context=None, now=time.time):
-        super().__init__(settings, context)
-        self._now = now
-
     def collect(self):
         queues = self._read()
-        now = self._now()
+        now = self.now()
         families = {
             "messages": GaugeMetricFamily("egov_postfix_queue_messages", "Messages in the postfix queue.",
                                           labels=["queue"]),
@@ -129,7 +124,6 @@ class PostfixQueueCollector(Collector):
         counts = {sample.labels["queue"]: sample.value for sample in family.samples}
         total = sum(counts.values())
         s = self.settings
-        yield Check(self.name, "host", above(total, s.messages_warning, s.messages_critical),
-                    f"{total:.0f} messages queued ({counts['deferred']:.0f} deferred, {counts['hold']:.0f} on hold)",
-                    total, {name: level for name, level in (("warning", s.messages_warning),
-                                                            ("critical", s.messages_critical)) if level is not None})
+        yield judged(self.name, "host", total,
+                     f"{total:.0f} messages queued ({counts['deferred']:.0f} deferred, {counts['hold']:.0f} on hold)",
+                     s.messages_warning, s.messages_critical)

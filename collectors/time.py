@@ -10,17 +10,18 @@ from agent.collector import Collector, register
 from agent.metrics import GaugeMetricFamily, InfoMetricFamily
 from collectors._proc import read_text
 
+
 @register
 class TimeCollector(Collector):
     name = "time"
     help = "System time, time zone offset and clock sources (node_time_*)"
 
-    def __init__(self, settings=None, context=None, sys_root="/sys", clock=time.time, localtime=time.localtime):
-        super().__init__(settings, context)
-        self._sys_root, self._clock, self._localtime = sys_root, clock, localtime
+    def __init__(self, settings=None, context=None, now=time.time, sys_root="/sys", localtime=time.localtime):
+        super().__init__(settings, context, now)
+        self._sys_root, self._localtime = sys_root, localtime
 
     def collect(self):
-        now = self._clock()
+        now = self.now()
         yield GaugeMetricFamily("node_time_seconds", "System time in seconds since epoch (1970).", value=now)
         local = self._localtime(now)
         zone = GaugeMetricFamily("node_time_zone_offset_seconds", "System time zone offset in seconds.",

@@ -7,7 +7,7 @@ import functools
 import os
 from dataclasses import dataclass
 
-from agent.checks import Check, State, above
+from agent.checks import Check, State, above, levels
 from agent.collector import Collector, CollectorError, CollectorSettings, register
 from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 
@@ -105,5 +105,4 @@ class TimexCollector(Collector):
                     1 if synced else 0)
         offset = metrics["node_timex_offset_seconds"].samples[0].value
         yield Check("clock_offset", "host", above(abs(offset), s.offset_warning, s.offset_critical),
-                    f"offset {offset * 1000:+.3f} ms", offset,
-                    {"warning": s.offset_warning, "critical": s.offset_critical})
+                    f"offset {offset * 1000:+.3f} ms", offset, levels(s.offset_warning, s.offset_critical))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from agent.collector import CollectorSettings, register
 from agent.metrics import UnknownMetricFamily
 from agent.schema import Regex
-from collectors._proc import ProcCollector, matches, parser, read_text
+from collectors._proc import ProcCollector, field_families, matches, parser, read_text
 
 
 @dataclass
@@ -31,7 +31,6 @@ class VmstatCollector(ProcCollector):
     Settings = VmstatSettings
 
     def collect(self):
-        for field, value in parse_vmstat(read_text(self._proc_root, "vmstat")).items():
-            if matches(self.settings.fields, field):
-                yield UnknownMetricFamily(f"node_vmstat_{field}", f"/proc/vmstat information field {field}.",
-                                          value=value)
+        fields = parse_vmstat(read_text(self._proc_root, "vmstat"))
+        return field_families(UnknownMetricFamily, "node_vmstat_", "/proc/vmstat information field {}.",
+                              {name: value for name, value in fields.items() if matches(self.settings.fields, name)})

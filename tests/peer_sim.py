@@ -1,7 +1,7 @@
 """Simulated routers and switches (tests/sim) as a real peer: one process, stopped by its PID.
 
 `start_fleet(devices, directory)` serves any list of tests.sim.Device in one subprocess
-and returns once all of them listen; `network_sim` is the session-scoped fleet the SSH CLI
+and returns once all of them listen (`with start_fleet(...) as fleet:` stops it); `network_sim` is the session-scoped fleet the SSH CLI
 tests use (import it into a test module). Provisioning and audit tests can take the same
 fixture or start their own fleet.
 """
@@ -36,6 +36,12 @@ class Fleet:
 
     def stop(self) -> None:
         self.peer.stop()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
 
 
 def start_fleet(devices: list[Device], directory: Path, port: int | None = None, timeout: float = 60.0) -> Fleet:
@@ -91,8 +97,5 @@ NOTHING_LISTENS = _address(99)  # connection refused
 
 @pytest.fixture(scope="session")
 def network_sim(tmp_path_factory):
-    fleet = start_fleet(TEST_FLEET, tmp_path_factory.mktemp("network_sim"))
-    try:
+    with start_fleet(TEST_FLEET, tmp_path_factory.mktemp("network_sim")) as fleet:
         yield fleet
-    finally:
-        fleet.stop()

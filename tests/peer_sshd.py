@@ -129,6 +129,15 @@ class Target(Peer):
     def path(self, absolute: str) -> Path:
         return Path(f"/proc/{self.namespace_pid}/root") / absolute.lstrip("/")
 
+    def ssh(self, key: SshKey, command: str, user: str = "root") -> str:
+        """`command` run on the target over ssh; its output (a failure fails, with its stderr)."""
+        result = subprocess.run(
+            [require("ssh"), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+             "-o", "LogLevel=ERROR", "-i", str(key.private), "-p", str(self.port), f"{user}@{self.address}", command],
+            capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     def stop(self, timeout: float = 10.0) -> int:
         # unshare ignores SIGTERM while it waits for its child: end the namespace's PID 1
         # (sshd, a child of the unshare we started), which takes every process inside along.

@@ -46,11 +46,8 @@ GOOD = "xa_tot"  # the site of the routers that work
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    fleet = start_fleet(FLEET, tmp_path_factory.mktemp("audit_fleet"))
-    try:
+    with start_fleet(FLEET, tmp_path_factory.mktemp("audit_fleet")) as fleet:
         yield fleet
-    finally:
-        fleet.stop()
 
 
 def _router(address: str, platform: str, **check) -> dict:

@@ -7,178 +7,170 @@ import re
 
 import pytest
 
-from agent.audit.redact import TOKEN, redact, token
+from agent.audit.redact import redact, token
 
 KEY = bytes(range(32))
 
-# (platform, configuration lines, the secrets in them): lines as the devices print them
-CASES = [
-    ("cisco_ios", "enable secret 9 $9$nhEmQVczB7dqsO$X.HsgL6x1il0RxkOSSvyQYwucySCt7qFm4v7pqCxkKM",
-     ["$9$nhEmQVczB7dqsO$X.HsgL6x1il0RxkOSSvyQYwucySCt7qFm4v7pqCxkKM"]),
-    ("cisco_ios", "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0", ["$1$mERr$hx5rVt7rPNoS4wqbXKX7m0"]),
-    ("cisco_ios", "enable secret 8 $8$dsYGNam3K1SIJO$7nv/35M/qr6t.dVc7UY9zrJDWRVqncHub1PE9UlMQFs",
-     ["$8$dsYGNam3K1SIJO$7nv/35M/qr6t.dVc7UY9zrJDWRVqncHub1PE9UlMQFs"]),
-    ("cisco_ios", "enable secret level 5 5 $1$iUJX$3kAbrEjuVsDqkrLmZpzo/1", ["$1$iUJX$3kAbrEjuVsDqkrLmZpzo/1"]),
-    ("cisco_ios", "enable password 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "enable password 0 Cisco123", ["Cisco123"]),
-    ("cisco_ios", "enable password 1234", ["1234"]),  # a digit-only password is no encryption type
-    ("cisco_ios", "username admin privilege 15 secret 9 $9$4lWh7mZpBzE0y.$Uu0pL1VvH2nwR1xbn1Ec9rRn0Mxm9X0FfB0vLK9T2xQ",
-     ["$9$4lWh7mZpBzE0y.$Uu0pL1VvH2nwR1xbn1Ec9rRn0Mxm9X0FfB0vLK9T2xQ"]),
-    ("cisco_ios", "username noc password 7 094F471A1A0A", ["094F471A1A0A"]),
-    ("cisco_ios", "username ops privilege 15 password 0 two words", ["two words"]),
-    ("cisco_ios", "username bob algorithm-type scrypt secret 9 $9$Ab12$Cd34", ["$9$Ab12$Cd34"]),
-    ("cisco_ios", "snmp-server community Tinh-M4u-RO RO 10", ["Tinh-M4u-RO"]),
-    ("cisco_ios", "snmp-server host 192.0.2.10 version 2c Tr4pC0mm", ["Tr4pC0mm"]),
-    ("cisco_ios", "snmp-server user egov EGOV-RO v3 auth sha AuthPhrase1 priv aes 128 PrivPhrase1",
-     ["AuthPhrase1", "PrivPhrase1"]),
-    ("cisco_ios", "tacacs-server host 192.0.2.5 key 7 045802150C2E", ["045802150C2E"]),
-    ("cisco_ios", "tacacs-server key TacKey99", ["TacKey99"]),
-    ("cisco_ios", "radius-server host 192.0.2.6 auth-port 1812 acct-port 1813 key 7 13061E010803",
-     ["13061E010803"]),
-    ("cisco_ios", "tacacs server TAC-1\n address ipv4 192.0.2.5\n key 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "radius server RAD-1\n address ipv4 192.0.2.6 auth-port 1812 acct-port 1813\n key RadKey 1",
-     ["RadKey 1"]),
-    ("cisco_ios", "aaa group server tacacs+ TAC\n server-private 192.0.2.5 key 7 121A0C041104", ["121A0C041104"]),
-    ("cisco_ios", "crypto isakmp key 6 Vpn$ecretKey address 203.0.113.1", ["Vpn$ecretKey"]),
-    ("cisco_ios", "crypto isakmp key PlainPsk address 0.0.0.0 0.0.0.0", ["PlainPsk"]),
-    ("cisco_ios", "crypto keyring KR-1\n pre-shared-key address 203.0.113.1 key KeyringPsk", ["KeyringPsk"]),
-    ("cisco_ios", "crypto ikev2 keyring KR-2\n peer HQ\n  address 203.0.113.2\n  pre-shared-key local LocalPsk",
-     ["LocalPsk"]),
-    ("cisco_ios", "ntp authentication-key 1 md5 104D000A0618 7", ["104D000A0618"]),
-    ("cisco_ios", "interface GigabitEthernet0/0\n ip ospf authentication-key 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "interface GigabitEthernet0/1\n ip ospf message-digest-key 1 md5 7 070C285F4D06",
-     ["070C285F4D06"]),
-    ("cisco_ios", "router bgp 65001\n neighbor 192.0.2.1 password 7 02050D480809", ["02050D480809"]),
-    ("cisco_ios", "key chain OSPF-KEYS\n key 1\n  key-string 7 110A1016141D", ["110A1016141D"]),
-    ("cisco_ios", "line vty 0 4\n password 7 0822455D0A16\n login", ["0822455D0A16"]),
-    ("cisco_ios", "interface Vlan99\n standby 1 authentication text HsrpPw", ["HsrpPw"]),
-    ("cisco_ios", "key config-key password-encrypt MasterKey1", ["MasterKey1"]),
-    ("cisco_ios", "crypto isakmp client configuration group rtr-remote\n key EzGroupKey", ["EzGroupKey"]),
-    ("cisco_ios", "crypto ipsec client ezvpn ezvpnclient\n group 2 key EzClientKey", ["EzClientKey"]),
-    ("cisco_ios", "radius-server local\n nas 192.0.2.11 key 0 NasKey1", ["NasKey1"]),
-    ("cisco_ios", "aaa server radius dynamic-author\n client 192.0.2.31 server-key 7 045A05120772410F1A4A\n"
-                  " client 192.0.2.32 server-key CoaPlain vrf MGMT\n server-key 0 SharedCoa",
-     ["045A05120772410F1A4A", "CoaPlain", "SharedCoa"]),
-    ("cisco_ios", "interface Vlan99\n standby 1 authentication HsrpPlain", ["HsrpPlain"]),
-    ("cisco_ios", "interface Vlan99\n standby 1 authentication md5 key-string 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "archive\n path scp://backup:Arch1vePw@192.0.2.40/cfg/$h", ["Arch1vePw"]),
-    ("cisco_ios", "ip ftp password 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "ip ftp password FtpPlain", ["FtpPlain"]),
-    ("cisco_ios", "kron policy-list BACKUP\n cli copy running-config tftp://ops:KronPw@192.0.2.41/r.cfg",
-     ["KronPw"]),
-    # forms of the vendor command references (cited beside their rules in agent/audit/redact.py)
-    ("cisco_ios", "interface Dialer1\n ppp chap password 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "interface Dialer1\n ppp pap sent-username isp password 0 PapPw", ["PapPw"]),
-    ("cisco_ios", "dot11 ssid EGOV\n wpa-psk ascii 0 WpaPsk123", ["WpaPsk123"]),
-    ("cisco_ios", "vpdn-group L2TP\n l2tp tunnel password 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "radius-server key 7 0822455D0A16", ["0822455D0A16"]),
-    ("cisco_ios", "snmp-server user egov EGOV v3 auth md5 AuthMd5Pw", ["AuthMd5Pw"]),
-    ("cisco_ios", "crypto isakmp key 0 HostPsk hostname peer.example", ["HostPsk"]),
-    ("cisco_ios", "interface Vlan10\n vrrp 1 authentication text VrrpTxt", ["VrrpTxt"]),
-    ("cisco_ios", "interface Vlan10\n vrrp 1 authentication VrrpPlain", ["VrrpPlain"]),  # without `text`
-    ("cisco_ios", "interface Vlan10\n vrrp 1 authentication md5 key-string 7 0822455D0A16 timeout 30",
-     ["0822455D0A16"]),
-    ("cisco_ios", "router ospf 1\n area 1 virtual-link 192.0.2.9 authentication-key VlinkKey", ["VlinkKey"]),
-    ("cisco_ios", "router ospf 1\n area 1 virtual-link 192.0.2.9 message-digest-key 1 md5 VlinkMd5", ["VlinkMd5"]),
-    ("cisco_ios", "router isis\n area-password AreaPw authenticate snp validate", ["AreaPw"]),
-    ("cisco_ios", "router isis\n domain-password DomPw", ["DomPw"]),
-    ("cisco_ios", "interface GigabitEthernet0/0\n isis password IsisPw level-1", ["IsisPw"]),
-    ("cisco_ios", "interface Tunnel0\n ip nhrp authentication NhrpKey", ["NhrpKey"]),
-    ("cisco_ios", "key chain K\n key 1\n  key-string Plain Key String", ["Plain Key String"]),
-    ("huawei", "aaa\n local-user admin password irreversible-cipher $1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$",
-     ["$1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$"]),
-    ("huawei", "aaa\n local-user ops password cipher %^%#m6Y`7k=<.D%^%#", ["%^%#m6Y`7k=<.D%^%#"]),
-    ("huawei", " snmp-agent community read cipher %^%#R3adC0mm%^%#", ["%^%#R3adC0mm%^%#"]),
-    ("huawei", " snmp-agent community write Wr1teC0mm mib-view iso-view", ["Wr1teC0mm"]),
-    ("huawei", " snmp-agent usm-user v3 egov authentication-mode sha cipher %^%#AuthK%^%# privacy-mode aes128 "
-               "cipher %^%#PrivK%^%#", ["%^%#AuthK%^%#", "%^%#PrivK%^%#"]),
-    ("huawei", " super password level 15 cipher %^%#SuperPw%^%#", ["%^%#SuperPw%^%#"]),
-    ("huawei", "radius-server template RAD\n radius-server shared-key cipher %^%#RadKey%^%#", ["%^%#RadKey%^%#"]),
-    ("huawei", "hwtacacs-server template TAC\n hwtacacs-server shared-key cipher %^%#TacKey%^%#",
-     ["%^%#TacKey%^%#"]),
-    ("huawei", "ospf 1\n area 0.0.0.0\n  authentication-mode md5 1 cipher %^%#OspfKey%^%#", ["%^%#OspfKey%^%#"]),
-    ("huawei", "interface GigabitEthernet0/0/1\n ospf authentication-mode simple plain OspfPlain", ["OspfPlain"]),
-    ("huawei", " ntp-service authentication-keyid 1 authentication-mode md5 cipher %^%#NtpKey%^%#",
-     ["%^%#NtpKey%^%#"]),
-    ("huawei", "ike peer HQ\n pre-shared-key cipher %^%#IkePsk%^%#", ["%^%#IkePsk%^%#"]),
-    ("huawei", "set save-configuration backup-to-server server 192.0.2.44 transport-type ftp user bk password "
-               "%^%#Bk9Pw%^%#", ["%^%#Bk9Pw%^%#"]),
-    ("huawei", "bgp 65001\n peer 192.0.2.1 password cipher %^%#BgpPw%^%#", ["%^%#BgpPw%^%#"]),
-    ("huawei", "user-interface vty 0 4\n set authentication password cipher %^%#VtyPw%^%#", ["%^%#VtyPw%^%#"]),
-    ("huawei", "interface Vlanif10\n vrrp vrid 1 authentication-mode md5 %^%#VrrpK%^%#", ["%^%#VrrpK%^%#"]),
-    ("huawei", "interface Vlanif10\n vrrp vrid 1 authentication-mode simple plain VrrpPlain", ["VrrpPlain"]),
-    ("huawei", "isis 1\n area-authentication-mode md5 cipher %^%#IsisA%^%#", ["%^%#IsisA%^%#"]),
-    ("huawei", "isis 1\n domain-authentication-mode hmac-sha256 key-id 1 cipher %^%#IsisD%^%#", ["%^%#IsisD%^%#"]),
-    ("huawei", "interface GigabitEthernet0/0/1\n isis authentication-mode simple plain IsisPlain", ["IsisPlain"]),
-    ("huawei", "bgp 100\n peer 192.0.2.12 password simple BgpPlain", ["BgpPlain"]),
-    ("huawei", "interface Dialer1\n ppp pap local-user u password simple PapPlain", ["PapPlain"]),
-    ("huawei", "l2tp-group 1\n tunnel password simple L2tpPlain", ["L2tpPlain"]),
-    ("huawei", "keychain K mode absolute\n key-id 1\n  key-string plain KPlain", ["KPlain"]),
-    ("huawei", "keychain K mode absolute\n key-id 1\n  key-string cipher %^%#KCipher%^%#", ["%^%#KCipher%^%#"]),
-    ("huawei", "interface Tunnel0/0/0\n nhrp authentication cipher %^%#Nhrp%^%#", ["%^%#Nhrp%^%#"]),
-    ("huawei", "wlan\n ppsk-user psk pass-phrase %^%#Ppsk%^%# user-name u ssid egov", ["%^%#Ppsk%^%#"]),
-    ("huawei", "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname TrapComm v2c",
-     ["TrapComm"]),
-    ("huawei", "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname cipher %^%#T%^%# v2c",
-     ["%^%#T%^%#"]),
+# Configuration lines as the devices print them, by platform, each secret in them between « and »
+CASES = {
+    "cisco_ios": [
+        "enable secret 9 «$9$nhEmQVczB7dqsO$X.HsgL6x1il0RxkOSSvyQYwucySCt7qFm4v7pqCxkKM»",
+        "enable secret 5 «$1$mERr$hx5rVt7rPNoS4wqbXKX7m0»",
+        "enable secret 8 «$8$dsYGNam3K1SIJO$7nv/35M/qr6t.dVc7UY9zrJDWRVqncHub1PE9UlMQFs»",
+        "enable secret level 5 5 «$1$iUJX$3kAbrEjuVsDqkrLmZpzo/1»",
+        "enable password 7 «0822455D0A16»",
+        "enable password 0 «Cisco123»",
+        "enable password «1234»",  # a digit-only password is no encryption type
+        "username admin privilege 15 secret 9 «$9$4lWh7mZpBzE0y.$Uu0pL1VvH2nwR1xbn1Ec9rRn0Mxm9X0FfB0vLK9T2xQ»",
+        "username noc password 7 «094F471A1A0A»",
+        "username ops privilege 15 password 0 «two words»",
+        "username bob algorithm-type scrypt secret 9 «$9$Ab12$Cd34»",
+        "snmp-server community «Tinh-M4u-RO» RO 10",
+        "snmp-server host 192.0.2.10 version 2c «Tr4pC0mm»",
+        "snmp-server user egov EGOV-RO v3 auth sha «AuthPhrase1» priv aes 128 «PrivPhrase1»",
+        "tacacs-server host 192.0.2.5 key 7 «045802150C2E»",
+        "tacacs-server key «TacKey99»",
+        "radius-server host 192.0.2.6 auth-port 1812 acct-port 1813 key 7 «13061E010803»",
+        "tacacs server TAC-1\n address ipv4 192.0.2.5\n key 7 «0822455D0A16»",
+        "radius server RAD-1\n address ipv4 192.0.2.6 auth-port 1812 acct-port 1813\n key «RadKey 1»",
+        "aaa group server tacacs+ TAC\n server-private 192.0.2.5 key 7 «121A0C041104»",
+        "crypto isakmp key 6 «Vpn$ecretKey» address 203.0.113.1",
+        "crypto isakmp key «PlainPsk» address 0.0.0.0 0.0.0.0",
+        "crypto keyring KR-1\n pre-shared-key address 203.0.113.1 key «KeyringPsk»",
+        "crypto ikev2 keyring KR-2\n peer HQ\n  address 203.0.113.2\n  pre-shared-key local «LocalPsk»",
+        "ntp authentication-key 1 md5 «104D000A0618» 7",
+        "interface GigabitEthernet0/0\n ip ospf authentication-key 7 «0822455D0A16»",
+        "interface GigabitEthernet0/1\n ip ospf message-digest-key 1 md5 7 «070C285F4D06»",
+        "router bgp 65001\n neighbor 192.0.2.1 password 7 «02050D480809»",
+        "key chain OSPF-KEYS\n key 1\n  key-string 7 «110A1016141D»",
+        "line vty 0 4\n password 7 «0822455D0A16»\n login",
+        "interface Vlan99\n standby 1 authentication text «HsrpPw»",
+        "key config-key password-encrypt «MasterKey1»",
+        "crypto isakmp client configuration group rtr-remote\n key «EzGroupKey»",
+        "crypto ipsec client ezvpn ezvpnclient\n group 2 key «EzClientKey»",
+        "radius-server local\n nas 192.0.2.11 key 0 «NasKey1»",
+        "aaa server radius dynamic-author\n client 192.0.2.31 server-key 7 «045A05120772410F1A4A»\n client "
+        "192.0.2.32 server-key «CoaPlain» vrf MGMT\n server-key 0 «SharedCoa»",
+        "interface Vlan99\n standby 1 authentication «HsrpPlain»",
+        "interface Vlan99\n standby 1 authentication md5 key-string 7 «0822455D0A16»",
+        "archive\n path scp://backup:«Arch1vePw»@192.0.2.40/cfg/$h",
+        "ip ftp password 7 «0822455D0A16»",
+        "ip ftp password «FtpPlain»",
+        "kron policy-list BACKUP\n cli copy running-config tftp://ops:«KronPw»@192.0.2.41/r.cfg",
+        # forms of the vendor command references (cited beside their rules in agent/audit/redact.py)
+        "interface Dialer1\n ppp chap password 7 «0822455D0A16»",
+        "interface Dialer1\n ppp pap sent-username isp password 0 «PapPw»",
+        "dot11 ssid EGOV\n wpa-psk ascii 0 «WpaPsk123»",
+        "vpdn-group L2TP\n l2tp tunnel password 7 «0822455D0A16»",
+        "radius-server key 7 «0822455D0A16»",
+        "snmp-server user egov EGOV v3 auth md5 «AuthMd5Pw»",
+        "crypto isakmp key 0 «HostPsk» hostname peer.example",
+        "interface Vlan10\n vrrp 1 authentication text «VrrpTxt»",
+        "interface Vlan10\n vrrp 1 authentication «VrrpPlain»",  # without `text`
+        "interface Vlan10\n vrrp 1 authentication md5 key-string 7 «0822455D0A16» timeout 30",
+        "router ospf 1\n area 1 virtual-link 192.0.2.9 authentication-key «VlinkKey»",
+        "router ospf 1\n area 1 virtual-link 192.0.2.9 message-digest-key 1 md5 «VlinkMd5»",
+        "router isis\n area-password «AreaPw» authenticate snp validate",
+        "router isis\n domain-password «DomPw»",
+        "interface GigabitEthernet0/0\n isis password «IsisPw» level-1",
+        "interface Tunnel0\n ip nhrp authentication «NhrpKey»",
+        "key chain K\n key 1\n  key-string «Plain Key String»",
+    ],
+    "huawei": [
+        "aaa\n local-user admin password irreversible-cipher «$1c$Wy=PJ7Rk$N0bFdfSWxG&#1C$»",
+        "aaa\n local-user ops password cipher «%^%#m6Y`7k=<.D%^%#»",
+        " snmp-agent community read cipher «%^%#R3adC0mm%^%#»",
+        " snmp-agent community write «Wr1teC0mm» mib-view iso-view",
+        " snmp-agent usm-user v3 egov authentication-mode sha cipher «%^%#AuthK%^%#» privacy-mode aes128 cipher "
+        "«%^%#PrivK%^%#»",
+        " super password level 15 cipher «%^%#SuperPw%^%#»",
+        "radius-server template RAD\n radius-server shared-key cipher «%^%#RadKey%^%#»",
+        "hwtacacs-server template TAC\n hwtacacs-server shared-key cipher «%^%#TacKey%^%#»",
+        "ospf 1\n area 0.0.0.0\n  authentication-mode md5 1 cipher «%^%#OspfKey%^%#»",
+        "interface GigabitEthernet0/0/1\n ospf authentication-mode simple plain «OspfPlain»",
+        " ntp-service authentication-keyid 1 authentication-mode md5 cipher «%^%#NtpKey%^%#»",
+        "ike peer HQ\n pre-shared-key cipher «%^%#IkePsk%^%#»",
+        "set save-configuration backup-to-server server 192.0.2.44 transport-type ftp user bk password "
+        "«%^%#Bk9Pw%^%#»",
+        "bgp 65001\n peer 192.0.2.1 password cipher «%^%#BgpPw%^%#»",
+        "user-interface vty 0 4\n set authentication password cipher «%^%#VtyPw%^%#»",
+        "interface Vlanif10\n vrrp vrid 1 authentication-mode md5 «%^%#VrrpK%^%#»",
+        "interface Vlanif10\n vrrp vrid 1 authentication-mode simple plain «VrrpPlain»",
+        "isis 1\n area-authentication-mode md5 cipher «%^%#IsisA%^%#»",
+        "isis 1\n domain-authentication-mode hmac-sha256 key-id 1 cipher «%^%#IsisD%^%#»",
+        "interface GigabitEthernet0/0/1\n isis authentication-mode simple plain «IsisPlain»",
+        "bgp 100\n peer 192.0.2.12 password simple «BgpPlain»",
+        "interface Dialer1\n ppp pap local-user u password simple «PapPlain»",
+        "l2tp-group 1\n tunnel password simple «L2tpPlain»",
+        "keychain K mode absolute\n key-id 1\n  key-string plain «KPlain»",
+        "keychain K mode absolute\n key-id 1\n  key-string cipher «%^%#KCipher%^%#»",
+        "interface Tunnel0/0/0\n nhrp authentication cipher «%^%#Nhrp%^%#»",
+        "wlan\n ppsk-user psk pass-phrase «%^%#Ppsk%^%#» user-name u ssid egov",
+        "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname «TrapComm» v2c",
+        "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname cipher «%^%#T%^%#» v2c",
+    ],
     # H3C Comware (shapes of ../shared/real-gear/configs/h3c)
-    ("hp_comware", "local-user admin\n password cipher $c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C",
-     ["$c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C"]),
-    ("hp_comware", "local-user ops class manage\n password hash $h$6$Ab12Cd34$Ef56Gh78==", ["$h$6$Ab12Cd34$Ef56Gh78=="]),
-    ("hp_comware", "local-user admin\n password simple h3capadmin", ["h3capadmin"]),
-    ("hp_comware", "user-interface aux 0\n set authentication password cipher $c$3$KcMReVoIeZfu==", ["$c$3$KcMReVoIeZfu=="]),
-    ("hp_comware", " snmp-agent community read Test-Community acl 1234", ["Test-Community"]),
-    ("hp_comware", " snmp-agent community write simple Wr1teC0mm", ["Wr1teC0mm"]),
-    ("hp_comware", " snmp-agent community read cipher $c$3$R3adC0mm==", ["$c$3$R3adC0mm=="]),
-    ("hp_comware", " snmp-agent usm-user v3 egov EGOV-RO cipher authentication-mode sha $c$3$AuthK== "
-                   "privacy-mode aes128 $c$3$PrivK== acl 2000", ["$c$3$AuthK==", "$c$3$PrivK=="]),
-    ("hp_comware", " super password role network-admin simple SuperPw1", ["SuperPw1"]),
-    ("hp_comware", " super password level 3 cipher $c$3$SuperC==", ["$c$3$SuperC=="]),
-    ("hp_comware", "hwtacacs scheme TAC\n key authentication cipher $c$3$TacKey==", ["$c$3$TacKey=="]),
-    ("hp_comware", "radius scheme RAD\n key accounting simple RadKey1", ["RadKey1"]),
-    ("hp_comware", "radius scheme RAD\n key cipher $c$3$RadKey2==", ["$c$3$RadKey2=="]),
-    ("hp_comware", "interface Dialer0\n ppp chap password cipher $c$3$PppPw==", ["$c$3$PppPw=="]),
-    ("hp_comware", "interface Vlan-interface10\n ospf authentication-mode md5 15 plain 123456", ["123456"]),
-    ("hp_comware", "interface Vlan-interface10\n ospf authentication-mode simple cipher $c$3$Os==", ["$c$3$Os=="]),
-    ("hp_comware", "ospf 1\n area 0.0.0.0\n  authentication-mode md5 1 cipher $c$3$Area==", ["$c$3$Area=="]),
-    ("hp_comware", "interface Vlan-interface2\n vrrp vrid 1 authentication-mode simple Sysname", ["Sysname"]),
-    ("hp_comware", "interface Vlan-interface2\n vrrp vrid 1 authentication-mode md5 cipher $c$3$V==", ["$c$3$V=="]),
-    ("hp_comware", "isis 1\n area-authentication-mode md5 cipher $c$3$I== ip", ["$c$3$I=="]),
-    ("hp_comware", "interface GigabitEthernet1/0/1\n isis authentication-mode simple plain IsisPw level-1",
-     ["IsisPw"]),
-    ("hp_comware", "ntp-service authentication-keyid 1 authentication-mode md5 cipher $c$3$N==", ["$c$3$N=="]),
-    ("hp_comware", "interface Ethernet0/1\n rip authentication-mode md5 rfc2453 cipher $c$3$R==", ["$c$3$R=="]),
-    ("hp_comware", "interface Ethernet0/1\n rip authentication-mode md5 rfc2082 plain RipPw 1", ["RipPw"]),
-    ("hp_comware", "bgp 100\n peer 192.0.2.1 password cipher $c$3$B==", ["$c$3$B=="]),
-    ("hp_comware", "ike keychain K\n pre-shared-key address 192.0.2.1 255.255.255.255 key cipher $c$3$P==",
-     ["$c$3$P=="]),
-    ("hp_comware", "ike peer P\n pre-shared-key simple IkePlain", ["IkePlain"]),
-    ("hp_comware", "radius scheme RAD\n primary authentication 192.0.2.6 1812 key cipher $c$3$Prim==",
-     ["$c$3$Prim=="]),
-    ("hp_comware", "wlan service-template 1\n preshared-key pass-phrase simple WlanPlain", ["WlanPlain"]),
-    ("hp_comware", "wlan service-template 1\n preshared-key raw-key cipher $c$3$Raw==", ["$c$3$Raw=="]),
-    ("hp_comware", "l2tp-group 1\n tunnel password simple L2tpPw", ["L2tpPw"]),
-    ("hp_comware", "keychain K mode absolute\n key 1\n  key-string cipher $c$3$K==", ["$c$3$K=="]),
-    ("hp_comware", "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname TrapComm",
-     ["TrapComm"]),  # no version: SNMPv1, a community
-    ("linux", "==> /etc/egov-agent/agent.yml <==\ncollectors:\n  imap:\n    password: hunter2\n"
-              "    smtp_secret: 'quoted secret'", ["hunter2", "'quoted secret'"]),
-    ("linux", "==> /etc/egov-agent/web.yml <==\nbasic_auth_users:\n"
-              "  prometheus: $2y$10$Ap9QwFJ3VsdmNg1Hw8FRA.xHLs2dORZkVpqpJ3b6dTUq0EjT/kQxC",
-     ["$2y$10$Ap9QwFJ3VsdmNg1Hw8FRA.xHLs2dORZkVpqpJ3b6dTUq0EjT/kQxC"]),
-]
+    "hp_comware": [
+        "local-user admin\n password cipher «$c$3$Zn/sUTHSf0+ria4SnwGKiPjLfdwXUt7C»",
+        "local-user ops class manage\n password hash «$h$6$Ab12Cd34$Ef56Gh78==»",
+        "local-user admin\n password simple «h3capadmin»",
+        "user-interface aux 0\n set authentication password cipher «$c$3$KcMReVoIeZfu==»",
+        " snmp-agent community read «Test-Community» acl 1234",
+        " snmp-agent community write simple «Wr1teC0mm»",
+        " snmp-agent community read cipher «$c$3$R3adC0mm==»",
+        " snmp-agent usm-user v3 egov EGOV-RO cipher authentication-mode sha «$c$3$AuthK==» privacy-mode aes128 "
+        "«$c$3$PrivK==» acl 2000",
+        " super password role network-admin simple «SuperPw1»",
+        " super password level 3 cipher «$c$3$SuperC==»",
+        "hwtacacs scheme TAC\n key authentication cipher «$c$3$TacKey==»",
+        "radius scheme RAD\n key accounting simple «RadKey1»",
+        "radius scheme RAD\n key cipher «$c$3$RadKey2==»",
+        "interface Dialer0\n ppp chap password cipher «$c$3$PppPw==»",
+        "interface Vlan-interface10\n ospf authentication-mode md5 15 plain «123456»",
+        "interface Vlan-interface10\n ospf authentication-mode simple cipher «$c$3$Os==»",
+        "ospf 1\n area 0.0.0.0\n  authentication-mode md5 1 cipher «$c$3$Area==»",
+        "interface Vlan-interface2\n vrrp vrid 1 authentication-mode simple «Sysname»",
+        "interface Vlan-interface2\n vrrp vrid 1 authentication-mode md5 cipher «$c$3$V==»",
+        "isis 1\n area-authentication-mode md5 cipher «$c$3$I==» ip",
+        "interface GigabitEthernet1/0/1\n isis authentication-mode simple plain «IsisPw» level-1",
+        "ntp-service authentication-keyid 1 authentication-mode md5 cipher «$c$3$N==»",
+        "interface Ethernet0/1\n rip authentication-mode md5 rfc2453 cipher «$c$3$R==»",
+        "interface Ethernet0/1\n rip authentication-mode md5 rfc2082 plain «RipPw» 1",
+        "bgp 100\n peer 192.0.2.1 password cipher «$c$3$B==»",
+        "ike keychain K\n pre-shared-key address 192.0.2.1 255.255.255.255 key cipher «$c$3$P==»",
+        "ike peer P\n pre-shared-key simple «IkePlain»",
+        "radius scheme RAD\n primary authentication 192.0.2.6 1812 key cipher «$c$3$Prim==»",
+        "wlan service-template 1\n preshared-key pass-phrase simple «WlanPlain»",
+        "wlan service-template 1\n preshared-key raw-key cipher «$c$3$Raw==»",
+        "l2tp-group 1\n tunnel password simple «L2tpPw»",
+        "keychain K mode absolute\n key 1\n  key-string cipher «$c$3$K==»",
+        # no version: SNMPv1, a community
+        "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname «TrapComm»",
+    ],
+    "linux": [
+        "==> /etc/egov-agent/agent.yml <==\ncollectors:\n  imap:\n    password: «hunter2»\n    smtp_secret: "
+        "«'quoted secret'»",
+        "==> /etc/egov-agent/web.yml <==\nbasic_auth_users:\n  prometheus: "
+        "«$2y$10$Ap9QwFJ3VsdmNg1Hw8FRA.xHLs2dORZkVpqpJ3b6dTUq0EjT/kQxC»",
+    ],
+}
 
 
-@pytest.mark.parametrize("platform, text, secrets", CASES, ids=[c[1].split("\n")[-1][:40] for c in CASES])
-def test_each_secret_becomes_its_token(platform, text, secrets):
-    redacted = redact(text, platform, KEY)
-    for secret in secrets:
-        assert secret not in redacted
-        assert token(secret, KEY) in redacted
-    assert len(TOKEN.findall(redacted)) == len(secrets)
-    # what surrounds a secret stays: the command and its encryption type
-    first = text.split("\n")[-1].split()[0]
-    assert first in redacted
+_SECRET = re.compile(r"«(.*?)»", re.S)
+
+
+def _unmarked(marked: str) -> str:
+    return _SECRET.sub(r"\1", marked)
+
+
+MARKED = [(platform, marked) for platform, lines in CASES.items() for marked in lines]
+
+
+@pytest.mark.parametrize("platform, marked", MARKED,
+                         ids=[_unmarked(marked).split("\n")[-1][:40] for _, marked in MARKED])
+def test_each_secret_becomes_its_token(platform, marked):
+    # the secrets and nothing else: what surrounds them (the command, its encryption type) stays
+    assert redact(_unmarked(marked), platform, KEY) == _SECRET.sub(lambda secret: token(secret[1], KEY), marked)
 
 
 def test_the_encryption_type_stays_readable():
@@ -201,33 +193,38 @@ def test_a_changed_secret_is_a_changed_token():
 
 
 def test_redacting_twice_changes_nothing():
-    text = "\n".join(c[1] for c in CASES if c[0] == "cisco_ios")
+    text = "\n".join(_unmarked(marked) for marked in CASES["cisco_ios"])
     once = redact(text, "cisco_ios", KEY)
     assert redact(once, "cisco_ios", KEY) == once
 
 
-def test_what_is_not_secret_stays():
-    ios = ["service password-encryption", "password encryption aes", "snmp-server community public RO",
-           "snmp-server host 192.0.2.10 version 3 priv egov", "key chain OSPF-KEYS", " key 1",
-           "security passwords min-length 10", "ip ssh version 2", "no ip http server",
-           " standby 1 authentication md5 key-chain HSRP-KEYS", " vrrp 1 authentication md5 key-chain VRRP-KEYS"]
-    assert redact("\n".join(ios), "cisco_ios", KEY) == "\n".join(ios)
-    vrp = [" snmp-agent community read public", "user-interface vty 0 4", " authentication-mode aaa",
-           " ssh user egov-netops authentication-type password", " stelnet server enable",
-           "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname egov-v3 v3 privacy",
-           "snmp-agent target-host trap address udp-domain 192.0.2.6 params securityname public v2c"]
-    assert redact("\n".join(vrp), "huawei", KEY) == "\n".join(vrp)
-    comware = [" snmp-agent community read public", "line vty 0 63", " authentication-mode scheme",
-               " password-control length 6", " undo password-control aging enable",
-               " ssh user egov authentication-type password", " ssh server enable",
-               " ospf authentication-mode keychain OSPF-KEYS",
-               "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname egov v3 privacy"]
-    assert redact("\n".join(comware), "hp_comware", KEY) == "\n".join(comware)
-    linux = ["==> /etc/egov-agent/agent.yml <==", "collectors:", "  imap: {port: 993, username: monitor}",
-             "    password_env: EGOV_IMAP_PASSWORD", "    key_file: /etc/egov-agent/agent.key",
-             "==> /etc/ssh/sshd_config <==", "PasswordAuthentication no", "==> /etc/sudoers <==",
-             "%egov-admins ALL=(ALL:ALL) NOPASSWD: ALL", "==> nft list ruleset <==", "table inet filter {"]
-    assert redact("\n".join(linux), "linux", KEY) == "\n".join(linux)
+# lines without a secret, which stay as they are
+NOT_SECRET = {
+    "cisco_ios": ["service password-encryption", "password encryption aes", "snmp-server community public RO",
+                  "snmp-server host 192.0.2.10 version 3 priv egov", "key chain OSPF-KEYS", " key 1",
+                  "security passwords min-length 10", "ip ssh version 2", "no ip http server",
+                  " standby 1 authentication md5 key-chain HSRP-KEYS",
+                  " vrrp 1 authentication md5 key-chain VRRP-KEYS"],
+    "huawei": [" snmp-agent community read public", "user-interface vty 0 4", " authentication-mode aaa",
+               " ssh user egov-netops authentication-type password", " stelnet server enable",
+               "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname egov-v3 v3 privacy",
+               "snmp-agent target-host trap address udp-domain 192.0.2.6 params securityname public v2c"],
+    "hp_comware": [" snmp-agent community read public", "line vty 0 63", " authentication-mode scheme",
+                   " password-control length 6", " undo password-control aging enable",
+                   " ssh user egov authentication-type password", " ssh server enable",
+                   " ospf authentication-mode keychain OSPF-KEYS",
+                   "snmp-agent target-host trap address udp-domain 192.0.2.5 params securityname egov v3 privacy"],
+    "linux": ["==> /etc/egov-agent/agent.yml <==", "collectors:", "  imap: {port: 993, username: monitor}",
+              "    password_env: EGOV_IMAP_PASSWORD", "    key_file: /etc/egov-agent/agent.key",
+              "==> /etc/ssh/sshd_config <==", "PasswordAuthentication no", "==> /etc/sudoers <==",
+              "%egov-admins ALL=(ALL:ALL) NOPASSWD: ALL", "==> nft list ruleset <==", "table inet filter {"],
+}
+
+
+@pytest.mark.parametrize("platform", NOT_SECRET)
+def test_what_is_not_secret_stays(platform):
+    text = "\n".join(NOT_SECRET[platform])
+    assert redact(text, platform, KEY) == text
 
 
 def test_a_yaml_like_line_outside_the_agent_config_is_left_alone():

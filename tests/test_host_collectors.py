@@ -42,6 +42,19 @@ def collect(collector) -> dict:
     return metric_index(collector.collect())
 
 
+def typed_values(collector) -> dict[str, tuple[str, float]]:
+    """Each family of one run of a collector whose families have one sample: its type and value."""
+    return {name: (family.type, family.samples[0].value) for name, family in collect(collector).items()}
+
+
+def parse_error(parse, text: str) -> str:
+    """The detail of the parse error that `parse(text)` must raise."""
+    with pytest.raises(CollectorError) as err:
+        parse(text)
+    assert err.value.reason == "parse"
+    return err.value.detail
+
+
 def by_label(metrics: dict, name: str, label: str) -> dict[str, float]:
     return {sample.labels[label]: sample.value for sample in metrics[name].samples}
 
@@ -75,9 +88,7 @@ def test_parse_meminfo_skips_blank_lines():
 @pytest.mark.parametrize("text", ["MemTotal:  many kB\n", "MemTotal 1024 kB\n", "MemTotal:  1 kB extra\n",
                                   "MemTotal:\n"])
 def test_parse_meminfo_rejects_malformed_lines(text):
-    with pytest.raises(CollectorError) as err:
-        parse_meminfo(text)
-    assert err.value.reason == "parse"
+    parse_error(parse_meminfo, text)
 
 
 def test_meminfo_exports_every_field_as_a_gauge():
@@ -139,14 +150,11 @@ def test_parse_stat_on_captured_proc_stat():
 
 
 def test_parse_stat_requires_every_field():
-    with pytest.raises(CollectorError) as err:
-        parse_stat("ctxt 5\nprocesses 3\nprocs_running 1\nprocs_blocked 0\nintr 9 1 2\n")
-    assert err.value.reason == "parse" and "btime" in err.value.detail
+    assert "btime" in parse_error(parse_stat, "ctxt 5\nprocesses 3\nprocs_running 1\nprocs_blocked 0\nintr 9 1 2\n")
 
 
 def test_stat_collector_metrics():
-    metrics = collect(StatCollector(proc_root=PROC))
-    assert {name: (family.type, family.samples[0].value) for name, family in metrics.items()} == {
+    assert typed_values(StatCollector(proc_root=PROC)) == {
         "node_boot_time_seconds": ("gauge", 1795316830),
         "node_context_switches_total": ("counter", 368818),
         "node_intr_total": ("counter", 181098),
@@ -159,20 +167,16 @@ def test_stat_collector_metrics():
 # --- filefd, vmstat --------------------------------------------------------------------------
 
 def test_filefd_collector_metrics():
-    metrics = collect(FilefdCollector(proc_root=PROC))
-    assert {name: (family.type, family.samples[0].value) for name, family in metrics.items()} == {
+    assert typed_values(FilefdCollector(proc_root=PROC)) == {
         "node_filefd_allocated": ("gauge", 647), "node_filefd_maximum": ("gauge", 2466170)}
 
 
 def test_a_file_nr_that_is_not_three_numbers_is_a_parse_error():
-    with pytest.raises(CollectorError) as err:
-        parse_file_nr("647 0\n")
-    assert err.value.reason == "parse" and "/proc/sys/fs/file-nr" in err.value.detail
+    assert "/proc/sys/fs/file-nr" in parse_error(parse_file_nr, "647 0\n")
 
 
 def test_vmstat_exports_node_exporters_default_fields_untyped():
-    metrics = collect(VmstatCollector(proc_root=PROC))
-    assert {name: (family.type, family.samples[0].value) for name, family in metrics.items()} == {
+    assert typed_values(VmstatCollector(proc_root=PROC)) == {
         "node_vmstat_pgpgin": ("unknown", 3845913), "node_vmstat_pgpgout": ("unknown", 1870420),
         "node_vmstat_pswpin": ("unknown", 0), "node_vmstat_pswpout": ("unknown", 0),
         "node_vmstat_pgfault": ("unknown", 69057245), "node_vmstat_pgmajfault": ("unknown", 5340),
@@ -278,7 +282,7 @@ def test_uname_info_labels():
 def test_time_zone_and_clocksources():
     cet = time.struct_time((2026, 1, 15, 13, 0, 0, 3, 15, 0), {"tm_zone": "CET", "tm_gmtoff": 3600})
     seen = []
-    collector = TimeCollector(sys_root=SYS, clock=lambda: 1768478400.25, localtime=lambda t: seen.append(t) or cet)
+    collector = TimeCollector(sys_root=SYS, now=lambda: 1768478400.25, localtime=lambda t: seen.append(t) or cet)
     metrics = collect(collector)
     assert value(metrics, "node_time_seconds") == 1768478400.25 and seen == [1768478400.25]
     assert by_label(metrics, "node_time_zone_offset_seconds", "time_zone") == {"CET": 3600}

@@ -68,18 +68,33 @@ class Case:
         return edited(COMPLIANT[self.platform], self.edits)
 
 
+def removed(rule: str, platform: str, line: str, missing: str | None = None) -> Case:
+    """`rule` fails when `line` is taken out of the compliant configuration: the finding names it
+    (or the `missing` form its requirement matches) missing."""
+    return Case(rule, platform, ((f"{line}\n", ""),), missing=(("", missing or line.strip()),))
+
+
+def replaced(rule: str, platform: str, line: str, offending: str) -> Case:
+    """`rule` fails when `line` of the compliant configuration becomes `offending`, which the finding names."""
+    return Case(rule, platform, ((line, offending),), offending=(("", offending.strip()),))
+
+
+def unshut(rule: str, platform: str, interface: str, above: str) -> Case:
+    """`rule` fails when the unused `interface` loses its `shutdown` (the line below `above`)."""
+    return Case(rule, platform, ((f"{above}\n shutdown\n", f"{above}\n"),),
+                missing=((f"interface {interface}", "shutdown"),))
+
+
 FAILING = [
     # Cisco IOS
-    Case("IOS-SSH-001", "cisco_ios", (("ip ssh version 2\n", ""),),
-         missing=(("", "ip ssh version 2"),)),
+    removed("IOS-SSH-001", "cisco_ios", "ip ssh version 2"),
     Case("IOS-MGMT-001", "cisco_ios", ((IOS_VTY_5_15, IOS_VTY_5_15.replace("input ssh", "input telnet ssh")),),
          offending=(("line vty 5 15", "transport input telnet ssh"),),
          missing=(("line vty 5 15", "transport input ssh"),)),
     Case("IOS-MGMT-002", "cisco_ios", (("line con 0\n exec-timeout 5 0", "line con 0\n exec-timeout 0 0"),
                                        (IOS_VTY_0_4, IOS_VTY_0_4.replace("5 0", "30 0"))),
          offending=(("line con 0", "exec-timeout 0 0"), ("line vty 0 4", "exec-timeout 30 0"))),
-    Case("IOS-MGMT-003", "cisco_ios", (("no ip http secure-server", "ip http secure-server"),),
-         offending=(("", "ip http secure-server"),)),
+    replaced("IOS-MGMT-003", "cisco_ios", "no ip http secure-server", "ip http secure-server"),
     Case("IOS-AAA-001", "cisco_ios", (("aaa new-model", "no aaa new-model"),
                                       ("aaa authentication login default local\n"
                                        "aaa authentication enable default enable\n"
@@ -118,27 +133,18 @@ FAILING = [
                     ("", "snmp-server group EGOV-RO v3 auth read EGOV-VIEW access MGMT-ACL"),
                     ("", "snmp-server host 192.0.2.20 version 2c Tl9rq2x")),
          missing=(("", "snmp-server group EGOV-RO v3 priv"),)),
-    Case("IOS-LOG-001", "cisco_ios", (("logging host 192.0.2.51\n", ""),),
-         missing=(("", "logging host 192.0.2.51"),)),
-    Case("IOS-NTP-001", "cisco_ios", (("ntp server 192.0.2.123\n", ""),),
-         missing=(("", "ntp server 192.0.2.123"),)),
+    removed("IOS-LOG-001", "cisco_ios", "logging host 192.0.2.51"),
+    removed("IOS-NTP-001", "cisco_ios", "ntp server 192.0.2.123"),
     Case("IOS-BANNER-001", "cisco_ios", (("banner login ^C\nAuthorised access only. Activity is logged.\n^C",
                                           "banner login ^C^C"),),
          missing=(("", "banner login ^CAuthorised access only.^C"),)),
-    Case("IOS-IF-001", "cisco_ios", (("interface GigabitEthernet0/2\n no ip address\n shutdown",
-                                      "interface GigabitEthernet0/2\n no ip address"),),
-         missing=(("interface GigabitEthernet0/2", "shutdown"),)),
-    Case("IOS-SVC-001", "cisco_ios", (("no ip source-route\n", ""),),
-         missing=(("", "no ip source-route"),)),
-    Case("IOS-SVC-002", "cisco_ios", (("service tcp-keepalives-in\n", ""),),
-         missing=(("", "service tcp-keepalives-in"),)),
-    Case("IOS-SVC-003", "cisco_ios", (("no service pad\n", ""),),
-         missing=(("", "no service pad"),)),
-    Case("IOS-SVC-004", "cisco_ios", (("no cdp run\n", ""),),
-         missing=(("", "no cdp run"),)),
+    unshut("IOS-IF-001", "cisco_ios", "GigabitEthernet0/2", "interface GigabitEthernet0/2\n no ip address"),
+    removed("IOS-SVC-001", "cisco_ios", "no ip source-route"),
+    removed("IOS-SVC-002", "cisco_ios", "service tcp-keepalives-in"),
+    removed("IOS-SVC-003", "cisco_ios", "no service pad"),
+    removed("IOS-SVC-004", "cisco_ios", "no cdp run"),
     # Huawei VRP
-    Case("VRP-SSH-001", "huawei", ((" stelnet server enable\n", ""),),
-         missing=(("", "stelnet server enable"),)),
+    removed("VRP-SSH-001", "huawei", " stelnet server enable"),
     Case("VRP-MGMT-001", "huawei", ((" protocol inbound ssh", " protocol inbound all"),),
          offending=(("user-interface vty 0 4", "protocol inbound all"),),
          missing=(("user-interface vty 0 4", "protocol inbound ssh"),)),
@@ -146,10 +152,8 @@ FAILING = [
                                      "aaa\n idle-timeout 0 0\nuser-interface vty"),
                                     ("inbound ssh\n idle-timeout 5 0", "inbound ssh\n idle-timeout 30 0")),
          offending=(("user-interface con 0", "idle-timeout 0 0"), ("user-interface vty 0 4", "idle-timeout 30 0"))),
-    Case("VRP-MGMT-003", "huawei", ((" undo http server enable", " http server enable"),),
-         offending=(("", "http server enable"),)),
-    Case("VRP-MGMT-004", "huawei", ((" undo telnet server enable", " telnet server enable"),),
-         offending=(("", "telnet server enable"),)),
+    replaced("VRP-MGMT-003", "huawei", " undo http server enable", " http server enable"),
+    replaced("VRP-MGMT-004", "huawei", " undo telnet server enable", " telnet server enable"),
     Case("VRP-AAA-001", "huawei", (("inbound\n authentication-mode aaa",
                                     "inbound\n authentication-mode password\n"
                                     " set authentication password cipher %^%#Zk8&Yq0=Ls5(H3vB%^%#"),),
@@ -170,23 +174,20 @@ FAILING = [
                     ("", "snmp-agent target-host trap address udp-domain 192.0.2.20 params securityname "
                          "%^%#K7;x=Q%^%# v2c")),
          missing=(("", "snmp-agent group v3 EGOV-RO privacy"),)),
-    # `info-center loghost source Vlanif99` stays: it names no log server
-    Case("VRP-LOG-001", "huawei", ((" info-center loghost 192.0.2.51\n", ""),),
-         missing=(("", "info-center loghost 192.0.2.51"),)),
-    Case("VRP-NTP-001", "huawei", ((" ntp-service unicast-server 192.0.2.123\n", ""),),
-         missing=(("", "ntp-service unicast-server 192.0.2.123"),)),
-    Case("VRP-BANNER-001", "huawei", (('header login information "Authorised access only. Activity is logged."\n',
-                                       ""),),
-         missing=(("", 'header login information "Authorised access only."'),)),
-    Case("VRP-IF-001", "huawei", (("GigabitEthernet0/0/4\n shutdown\n", "GigabitEthernet0/0/4\n"),),
-         missing=(("interface GigabitEthernet0/0/4", "shutdown"),)),
+    # VRP and Comware write the log and the time server alike (`info-center loghost source Vlanif99`
+    # stays: it names no log server)
+    *(removed(f"{pack}-{rule}", platform, line) for pack, platform in (("VRP", "huawei"), ("CMW", "hp_comware"))
+      for rule, line in (("LOG-001", " info-center loghost 192.0.2.51"),
+                         ("NTP-001", " ntp-service unicast-server 192.0.2.123"))),
+    removed("VRP-BANNER-001", "huawei", 'header login information "Authorised access only. Activity is logged."',
+            missing='header login information "Authorised access only."'),
+    unshut("VRP-IF-001", "huawei", "GigabitEthernet0/0/4", "GigabitEthernet0/0/4"),
     # Huawei VRP8 (CloudEngine): Telnet is on unless `telnet server disable` says otherwise
     Case("VRP-MGMT-004", "huawei_vrpv8", (("telnet server disable\n", ""),),
          offending=(("", f"undo telnet server disable {IMPLIED}"),)),
     Case("VRP-MGMT-004", "huawei_vrpv8", (("telnet server disable\n", "undo telnet server disable\n"),),
          offending=(("", "undo telnet server disable"),)),
-    Case("VRP-NTP-001", "huawei_vrpv8", (("ntp unicast-server 192.0.2.123\n", ""),),
-         missing=(("", "ntp unicast-server 192.0.2.123"),)),
+    removed("VRP-NTP-001", "huawei_vrpv8", "ntp unicast-server 192.0.2.123"),
     Case("VRP-IF-001", "huawei_vrpv8", ((" eth-trunk 1\n", ""),),
          missing=(("interface 10GE1/0/3", "shutdown"),)),
     # H3C Comware
@@ -230,14 +231,9 @@ FAILING = [
          offending=(("", "snmp-agent sys-info version v2c v3"),
                     ("", "snmp-agent group v3 EGOV-RO authentication read-view EGOV-VIEW acl 2000")),
          missing=(("", "snmp-agent group v3 EGOV-RO privacy"),)),
-    Case("CMW-LOG-001", "hp_comware", ((" info-center loghost 192.0.2.51\n", ""),),
-         missing=(("", "info-center loghost 192.0.2.51"),)),
-    Case("CMW-NTP-001", "hp_comware", ((" ntp-service unicast-server 192.0.2.123\n", ""),),
-         missing=(("", "ntp-service unicast-server 192.0.2.123"),)),
-    Case("CMW-BANNER-001", "hp_comware", ((" header login %\nAuthorised access only. Activity is logged.\n%\n", ""),),
-         missing=(("", "header login ^CAuthorised access only.^C"),)),
-    Case("CMW-IF-001", "hp_comware", (("port link-mode bridge\n shutdown\n", "port link-mode bridge\n"),),
-         missing=(("interface GigabitEthernet1/0/3", "shutdown"),)),
+    removed("CMW-BANNER-001", "hp_comware", " header login %\nAuthorised access only. Activity is logged.\n%",
+            missing="header login ^CAuthorised access only.^C"),
+    unshut("CMW-IF-001", "hp_comware", "GigabitEthernet1/0/3", "port link-mode bridge"),
     # Linux: the drop-in that sshd reads first and the effective configuration (sshd -T) both say it
     # the effective `sshd -T` is what is judged, when the backup has it (see below without)
     Case("LNX-SSH-001", "linux", (("PermitRootLogin no", "PermitRootLogin yes"),

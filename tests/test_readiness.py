@@ -32,31 +32,37 @@ def host(name: str, address: str, checks: str, role: str = "vc_endpoint", platfo
     return f"{name}: {{ansible_host: {address}, egov_role: {role}{gear}, egov_checks: {{{checks}}}}}"
 
 
+def site(name: str, kind: str, *hosts: str) -> str:
+    """A site group of the province's inventory (`kind`: its egov_site_type, and any other vars) with its hosts."""
+    return (f"    {name}:\n      vars: {{egov_site_type: {kind}}}\n      hosts:\n"
+            + "".join(f"        {line}\n" for line in hosts))
+
+
+def province(path, *sites: str) -> str:
+    """Write the inventory of the province and its sites to `path`; returns the path."""
+    path.write_text("province:\n  vars: {egov_site_type: province}\n  children:\n" + "".join(sites))
+    return str(path)
+
+
+def agent_yml(tmp_path, *collectors: str) -> str:
+    (tmp_path / "agent.yml").write_text("collectors:\n" + "".join(f"  {name}: {FAST}\n" for name in collectors))
+    return str(tmp_path / "agent.yml")
+
+
 def write(tmp_path, kamailio, h323_port, icmp: bool = False) -> tuple[str, str]:  # noqa: F811
     sip = kamailio.ports
     (tmp_path / "inventory").mkdir()
-    (tmp_path / "inventory" / "hosts.yml").write_text(f"""\
-province:
-  vars: {{egov_site_type: province}}
-  children:
-    ubnd:
-      vars: {{egov_site_type: department}}
-      hosts:
-        {host("vc-ubnd", "127.50.60.1", f"sip: {{port: {sip['127.50.60.1']}}}, h323: {{port: {h323_port}}}"
-              + (", icmp: null" if icmp else ""))}
-        {host("portal", "127.50.60.9", f"sip: {{port: {free_port('127.50.60.9')}}}", role="web_server")}
-    xa_a:
-      vars: {{egov_site_type: commune}}
-      hosts:
-        {host("vc-xa-a", "127.50.60.2", f"sip: {{port: {sip['127.50.60.2']}}}, "
-                                       f"h323: {{port: {free_port('127.50.60.2')}}}")}
-    xa_b:
-      vars: {{egov_site_type: commune}}
-      hosts:
-        {host("vc-xa-b", "127.50.60.13", f"sip: {{transport: tcp, port: {sip['127.50.60.13']}}}")}
-""")
-    (tmp_path / "agent.yml").write_text(f"collectors:\n  sip: {FAST}\n  h323: {FAST}\n")
-    return str(tmp_path / "inventory"), str(tmp_path / "agent.yml")
+    province(tmp_path / "inventory" / "hosts.yml",
+             site("ubnd", "department",
+                  host("vc-ubnd", "127.50.60.1", f"sip: {{port: {sip['127.50.60.1']}}}, h323: {{port: {h323_port}}}"
+                       + (", icmp: null" if icmp else "")),
+                  host("portal", "127.50.60.9", f"sip: {{port: {free_port('127.50.60.9')}}}", role="web_server")),
+             site("xa_a", "commune",
+                  host("vc-xa-a", "127.50.60.2", f"sip: {{port: {sip['127.50.60.2']}}}, "
+                                                 f"h323: {{port: {free_port('127.50.60.2')}}}")),
+             site("xa_b", "commune",
+                  host("vc-xa-b", "127.50.60.13", f"sip: {{transport: tcp, port: {sip['127.50.60.13']}}}")))
+    return str(tmp_path / "inventory"), agent_yml(tmp_path, "sip", "h323")
 
 
 def rows(table: str) -> dict[str, list[str]]:
@@ -120,25 +126,17 @@ def test_endpoints_that_cannot_be_checked(tmp_path):
 
 def write_links(tmp_path, kamailio, h323_port, min_mos: str = "") -> tuple[str, str]:  # noqa: F811
     """vc-ubnd (a ready SIP endpoint) behind router r-ubnd; vc-so, pinged itself, behind two routers."""
-    (tmp_path / "hosts.yml").write_text(f"""\
-province:
-  vars: {{egov_site_type: province}}
-  children:
-    ubnd:
-      vars: {{egov_site_type: department}}
-      hosts:
-        {host("vc-ubnd", "127.50.60.1", f"sip: {{port: {kamailio.ports['127.50.60.1']}}}, h323: {{port: {h323_port}}}")}
-        {host("r-ubnd", "127.50.61.1", PINGS, role="router", platform="cisco_ios")}
-    so_tt:
-      vars: {{egov_site_type: department{min_mos}}}
-      hosts:
-        {host("vc-so", "127.50.61.20", PINGS)}
-        {host("r-so-1", "127.50.61.21", PINGS, role="router", platform="cisco_ios")}
-        {host("r-so-2", "127.50.61.22", PINGS, role="router", platform="cisco_ios")}
-        {host("sw-so", "127.50.61.23", PINGS, role="switch", platform="cisco_ios")}
-""")
-    (tmp_path / "agent.yml").write_text(f"collectors:\n  sip: {FAST}\n  h323: {FAST}\n  icmp: {FAST}\n")
-    return str(tmp_path / "hosts.yml"), str(tmp_path / "agent.yml")
+    inventory = province(
+        tmp_path / "hosts.yml",
+        site("ubnd", "department",
+             host("vc-ubnd", "127.50.60.1",
+                  f"sip: {{port: {kamailio.ports['127.50.60.1']}}}, h323: {{port: {h323_port}}}"),
+             host("r-ubnd", "127.50.61.1", PINGS, role="router", platform="cisco_ios")),
+        site("so_tt", f"department{min_mos}", host("vc-so", "127.50.61.20", PINGS),
+             *(host(name, address, PINGS, role=role, platform="cisco_ios") for name, address, role in (
+                 ("r-so-1", "127.50.61.21", "router"), ("r-so-2", "127.50.61.22", "router"),
+                 ("sw-so", "127.50.61.23", "switch")))))
+    return inventory, agent_yml(tmp_path, "sip", "h323", "icmp")
 
 
 def test_the_path_mos_under_induced_loss(kamailio, h323_port, tmp_path):  # noqa: F811

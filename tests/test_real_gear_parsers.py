@@ -45,53 +45,60 @@ def ios_uptime(record: dict) -> float:
     return float(sum(int(record[f"uptime_{unit}s"] or 0) * seconds for unit, seconds in _UNITS.items()))
 
 
-def number(field: str) -> Callable[[dict], Any]:
-    return lambda record: int(record[field]) if record.get(field, "") not in ("", None) else SILENT
+# Each of these reads one field of their record: (the field, as a Mapping names it; its value as ours)
+Theirs = tuple[str, Callable[[dict], Any]]
 
 
-def text(field: str) -> Callable[[dict], Any]:
-    return lambda record: record[field] if field in record else SILENT
+def number(field: str) -> Theirs:
+    return field, lambda record: int(record[field]) if record.get(field, "") not in ("", None) else SILENT
 
 
-def status_up(field: str) -> Callable[[dict], Any]:
+def text(field: str) -> Theirs:
+    return field, lambda record: record[field] if field in record else SILENT
+
+
+def status_up(field: str) -> Theirs:
     """'up', 'up (connected)', 'UP(spoofing)', 'UP ,' are up; '' says nothing."""
-    return lambda record: record[field].strip().lower().startswith("up") if record.get(field) else SILENT
+    return field, lambda record: record[field].strip().lower().startswith("up") if record.get(field) else SILENT
 
 
-def admin_up(field: str) -> Callable[[dict], Any]:
+def admin_up(field: str) -> Theirs:
     """Only 'administratively down' (IOS) / 'Administratively DOWN' (VRP, Comware) is shut down."""
-    return lambda record: not record[field].lower().startswith("administratively") if record.get(field) else SILENT
+    return field, lambda record: not record[field].lower().startswith("administratively") if record.get(field) else SILENT
 
 
-def first(field: str) -> Callable[[dict], Any]:
-    return lambda record: record[field][0] if record.get(field) else SILENT
+def first(field: str) -> Theirs:
+    return f"{field}[0]", lambda record: record[field][0] if record.get(field) else SILENT
+
+
+def interface_state(admin: str) -> dict[str, Theirs]:
+    """An interface's name and states, from a `display interface` / `show interfaces` record."""
+    return {"name": text("interface"), "admin_up": admin_up(admin), "oper_up": status_up("protocol_status")}
 
 
 @dataclasses.dataclass(frozen=True)
 class Mapping:
     parse: Callable[[str], Any]
     # our field -> (their field(s), as the published record names them; their value as ours)
-    fields: dict[str, tuple[str, Callable[[dict], Any]]]
+    fields: dict[str, Theirs]
 
 
-NEIGHBOR_DETAIL = {"interface": ("local_interface", text("local_interface")),
-                   "system_name": ("neighbor_name", text("neighbor_name")),
-                   "address": ("mgmt_address", text("mgmt_address"))}
+NEIGHBOR_DETAIL = {"interface": text("local_interface"),
+                   "system_name": text("neighbor_name"),
+                   "address": text("mgmt_address")}
 
 MAPPINGS: dict[str, Mapping] = {
     "cisco_ios/show_version": Mapping(ios.parse_version, {
-        "model": ("hardware[0]", first("hardware")),
-        "version": ("version", text("version")),
-        "serial": ("serial[0]", first("serial")),
+        "model": first("hardware"),
+        "version": text("version"),
+        "serial": first("serial"),
         "uptime_seconds": ("uptime_years..uptime_minutes", ios_uptime)}),
     "cisco_ios/show_interfaces": Mapping(ios.parse_interfaces, {
-        "name": ("interface", text("interface")),
-        "admin_up": ("link_status", admin_up("link_status")),
-        "oper_up": ("protocol_status", status_up("protocol_status")),
-        "receive_packets": ("input_packets", number("input_packets")),
-        "transmit_packets": ("output_packets", number("output_packets")),
-        "receive_errors": ("input_errors", number("input_errors")),
-        "transmit_errors": ("output_errors", number("output_errors"))}),
+        **interface_state("link_status"),
+        "receive_packets": number("input_packets"),
+        "transmit_packets": number("output_packets"),
+        "receive_errors": number("input_errors"),
+        "transmit_errors": number("output_errors")}),
     "cisco_ios/show_processes_cpu": Mapping(ios.parse_cpu, {
         "value": ("cpu_usage_1_min", lambda r: int(r["cpu_usage_1_min"]) / 100)}),
     "cisco_ios/show_processes_memory_sorted": Mapping(ios.parse_memory, {
@@ -102,33 +109,27 @@ MAPPINGS: dict[str, Mapping] = {
         "port": ("neighbor_port_id or neighbor_interface",
                  lambda r: r["neighbor_port_id"] or r["neighbor_interface"])}),
     "cisco_ios/show_lldp_neighbors": Mapping(ios.parse_lldp_table, {
-        "interface": ("local_interface", text("local_interface")),
-        "system_name": ("neighbor_name", text("neighbor_name")),
-        "port": ("neighbor_interface", text("neighbor_interface"))}),
+        "interface": text("local_interface"),
+        "system_name": text("neighbor_name"),
+        "port": text("neighbor_interface")}),
     "cisco_ios/show_cdp_neighbors_detail": Mapping(ios.parse_cdp, {
-        **NEIGHBOR_DETAIL, "port": ("neighbor_interface", text("neighbor_interface"))}),
+        **NEIGHBOR_DETAIL, "port": text("neighbor_interface")}),
     "huawei_vrp/display_version": Mapping(vrp.parse_version, {
-        "model": ("model", text("model")),
+        "model": text("model"),
         # the release Huawei's notices name: 'NE40E V800R011C00SPC200' -> 'V800R011C00SPC200'
         "version": ("product_version (its last word)", lambda r: r["product_version"].split()[-1]),
         "uptime_seconds": ("uptime", lambda r: their_uptime(r["uptime"]))}),
-    "huawei_vrp/display_interface": Mapping(vrp.parse_interfaces, {
-        "name": ("interface", text("interface")),
-        "admin_up": ("link_status", admin_up("link_status")),
-        "oper_up": ("protocol_status", status_up("protocol_status"))}),
+    "huawei_vrp/display_interface": Mapping(vrp.parse_interfaces, interface_state("link_status")),
     "huawei_vrp/display_lldp_neighbor": Mapping(vrp.parse_neighbors_detail, {
-        **NEIGHBOR_DETAIL, "port": ("neighbor_port_id", text("neighbor_port_id"))}),
-    "hp_comware/display_interface": Mapping(comware.parse_interfaces, {
-        "name": ("interface", text("interface")),
-        "admin_up": ("line_status", admin_up("line_status")),
-        "oper_up": ("protocol_status", status_up("protocol_status"))}),
+        **NEIGHBOR_DETAIL, "port": text("neighbor_port_id")}),
+    "hp_comware/display_interface": Mapping(comware.parse_interfaces, interface_state("line_status")),
     "hp_comware/display_lldp_neighbor-information_verbose": Mapping(comware.parse_lldp, {
-        **NEIGHBOR_DETAIL, "port": ("neighbor_interface", text("neighbor_interface"))}),
+        **NEIGHBOR_DETAIL, "port": text("neighbor_interface")}),
     "hp_comware/display_lldp_neighbor-information_list": Mapping(comware.parse_lldp_list, {
-        "interface": ("local_interface", text("local_interface")),
+        "interface": text("local_interface"),
         # '-' is how Comware prints a neighbour that advertises no system name; ours is ''
         "system_name": ("neighbor_name", lambda r: "" if r["neighbor_name"] == "-" else r["neighbor_name"]),
-        "port": ("neighbor_interface", text("neighbor_interface"))}),
+        "port": text("neighbor_interface")}),
 }
 
 # (capture, record index or None for the record count, our field): why theirs and ours differ

@@ -39,11 +39,8 @@ LOCKED_CE = Device("lockout-ce", "127.82.0.7", "huawei_vrpv8", password=PASSWORD
 def fleet(tmp_path_factory):
     devices = [Device(f"{platform}-sim", address, platform, password=PASSWORD)
                for platform, (address, _, _) in MISSPELT.items()] + [LOCKED, SAFE, LOCKED_CE]
-    fleet = start_fleet(devices, tmp_path_factory.mktemp("fidelity"))
-    try:
+    with start_fleet(devices, tmp_path_factory.mktemp("fidelity")) as fleet:
         yield fleet
-    finally:
-        fleet.stop()
 
 
 def connect(fleet, platform: str, address: str, username: str = "egov-netops"):

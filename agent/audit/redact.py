@@ -114,10 +114,19 @@ IOS = [
 # Network Management Command Reference, snmp-agent target-host)
 _TARGET_HOST_COMMUNITY = _rule(r"\bparams securityname (?:cipher )?(?P<s>\S+)(?=\s|$)(?!\s+v3\b)",
                                line=r"^\s*snmp-agent target-host ", keep=_DEFAULT_COMMUNITIES)
+# SNMP as VRP and Comware both write it: USM keys after `authentication-mode` and
+# `privacy-mode` (`snmp-agent usm-user v3 U G cipher authentication-mode sha X privacy-mode
+# aes128 Y` on Comware, `... authentication-mode sha cipher X ...` on VRP), communities after
+# `read|write` (`cipher` on both, `simple` on Comware; Comware: HPE/H3C command references for
+# snmp-agent usm-user), and the trap hosts' communities
+_SNMP_AGENT = [
+    _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?:cipher )?(?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
+    _rule(r"^\s*snmp-agent community (?:read|write) (?:(?:cipher|simple) )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
+    _TARGET_HOST_COMMUNITY,
+]
 
 VRP = [
-    _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?:cipher )?(?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
-    _rule(r"^\s*snmp-agent community (?:read|write) (?:cipher )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
+    *_SNMP_AGENT,
     _rule(r"\bauthentication-mode (?:md5|hmac-md5|hmac-sha256|simple)(?: key-id)?(?: \d+)? (?:cipher |plain )?"
           r"(?P<s>\S+)"),
     _rule(r"\b(?:password(?: level \d+)?|shared-key|pre-shared-key|key) (?:cipher|irreversible-cipher|simple) "
@@ -128,7 +137,6 @@ VRP = [
     # key-string)
     _rule(r"\bkey-string (?:plain |cipher )?(?P<s>\S+)"),
     _rule(r"\b(?:shared-key|pre-shared-key) (?P<s>\S+)"),
-    _TARGET_HOST_COMMUNITY,
     # VRP's ciphertext wherever it stands: after a bare `password` (`set save-configuration
     # backup-to-server ... user U password %^%#...`, idx_sw1pop15-esteio_s-series_v200r022), a PSK's
     # `pass-phrase` (`ppsk-user psk pass-phrase KEY ... ssid S`, WLAN AC V200R010C00 Command Reference)
@@ -136,14 +144,11 @@ VRP = [
 ]
 
 # H3C Comware 5 and 7 (corpus: ../shared/real-gear/configs/h3c; HPE/H3C command references
-# for snmp-agent usm-user and super password): `password cipher|hash|simple X` (local users,
-# `set authentication password`, PPP, BGP peers), `super password [level N|role R] ... X`,
-# RADIUS/HWTACACS `key [authentication|authorization|accounting] cipher|simple X`, SNMP
-# communities and USM keys (`snmp-agent usm-user v3 U G cipher authentication-mode sha X
-# privacy-mode aes128 Y`).
+# for super password): `password cipher|hash|simple X` (local users, `set authentication
+# password`, PPP, BGP peers), `super password [level N|role R] ... X`, RADIUS/HWTACACS
+# `key [authentication|authorization|accounting] cipher|simple X`, and SNMP as VRP writes it.
 COMWARE = [
-    _rule(r"\b(?:authentication-mode|privacy-mode) \S+ (?P<s>\S+)", line=r"^\s*snmp-agent usm-user "),
-    _rule(r"^\s*snmp-agent community (?:read|write) (?:(?:cipher|simple) )?(?P<s>\S+)", keep=_DEFAULT_COMMUNITIES),
+    *_SNMP_AGENT,
     # `preshared-key { pass-phrase | raw-key } { cipher | simple } KEY` of a WLAN service template
     _rule(r"\b(?:password|key)(?: (?:level \d+|role \S+|authentication|authorization|accounting|pass-phrase|"
           r"raw-key))? (?:cipher|hash|simple) (?P<s>\S+)"),
@@ -156,7 +161,6 @@ COMWARE = [
           r"(?:(?:cipher|plain) )?(?P<s>\S+)"),
     # a keychain's `key-string { cipher | plain } KEY` (H3C Security Command Reference, keychain commands)
     _rule(r"\bkey-string (?:cipher |plain )(?P<s>\S+)"),
-    _TARGET_HOST_COMMUNITY,
 ]
 
 # The agent's own YAML (/etc/egov-agent/*.yml): a value under a password- or secret-like

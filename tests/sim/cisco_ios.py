@@ -393,6 +393,9 @@ class IosShell(Shell):
             return [caret(self.prompt(), len(line) - len(line.lstrip())), INVALID, ""]
         return self.config_command(_join_interface(line))
 
+    def refusal(self, parsed: Parsed) -> list[str]:
+        return errors(parsed, self.prompt())
+
     # ---- EXEC
 
     def exec_command(self, command: str, pipe: str) -> list[str] | None:
@@ -401,10 +404,8 @@ class IosShell(Shell):
             (self.ios.rejected.add if words[1] == "reject" else self.ios.rejected.discard)(" ".join(words[2:]))
             return []
         parsed = parse(PRIVILEGED if self.level == 15 else USER_EXEC, _join_interface(command))
-        if parsed.kind == "empty":
-            return []
-        if parsed.kind != "ok":
-            return errors(parsed, self.prompt())
+        if (answer := self.unparsed(parsed)) is not None:
+            return answer
         words = parsed.words
         if words[0] in ("exit", "logout"):
             return None
@@ -451,25 +452,15 @@ class IosShell(Shell):
 
     def show(self, words: list[str]) -> list[str] | None:
         ios = self.ios
-        what = " ".join(words[:2])
-        if words[0] == "version":
-            return show_version(ios)
+        shown = SHOWN.get(words[0]) or SHOWN.get(" ".join(words[:2]))
+        if shown:
+            return shown(ios)
         if words[0] == "privilege":
             return [f"Current privilege level is {self.level}"]
         if words[0] == "interfaces":
             return show_interfaces(ios, words[1] if len(words) > 1 else "")
-        if what == "ip interface":
-            return show_ip_interface_brief(ios)
-        if what == "processes cpu":
-            return show_processes_cpu(ios)
-        if what == "processes memory":
-            return show_processes_memory(ios)
-        if words[0] == "lldp":
-            return show_lldp(ios, detail=len(words) > 2)
-        if words[0] == "cdp":
-            return show_cdp(ios, detail=len(words) > 2)
-        if words[0] in ("running-config", "startup-config"):
-            return ios.running_config()
+        if words[0] in ("lldp", "cdp"):
+            return (show_lldp if words[0] == "lldp" else show_cdp)(ios, detail=len(words) > 2)
         if words[0] == "clock":
             return [time.strftime("*%H:%M:%S.000 UTC %a %b %d %Y", time.gmtime())]
         if words[0] == "users":
@@ -483,10 +474,8 @@ class IosShell(Shell):
         ios = self.ios
         stripped = line.strip()
         parsed, negated = parse_config(MODES[self.mode], line, "no")
-        if parsed.kind == "empty":
-            return []
-        if parsed.kind != "ok":
-            return errors(parsed, self.prompt())
+        if (answer := self.unparsed(parsed)) is not None:
+            return answer
         words = parsed.words
         if words[0] == "end" or (words[0] == "exit" and self.mode == "config"):
             self.configured()
@@ -733,6 +722,12 @@ def show_cdp(ios: Ios, detail: bool) -> list[str]:
         lines += [f"  IP address: {n.address}"] if n.address else []
         lines.append("")
     return lines + ["", f"Total cdp entries displayed : {len(neighbors)}"]
+
+
+# `show WHAT ...` answered from the device's state alone, by its first word or two
+SHOWN = {"version": show_version, "ip interface": show_ip_interface_brief, "processes cpu": show_processes_cpu,
+         "processes memory": show_processes_memory, "running-config": Ios.running_config,
+         "startup-config": Ios.running_config}
 
 
 async def listen(device: Device, port: int, clock: Clock):

@@ -287,6 +287,16 @@ class Shell:
     def execute(self, line: str) -> list[str] | None:
         raise NotImplementedError
 
+    def refusal(self, parsed: Parsed) -> list[str]:
+        """The dialect's error for a line its grammar refuses (`parsed.kind`), caret and all."""
+        raise NotImplementedError
+
+    def unparsed(self, parsed: Parsed) -> list[str] | None:
+        """The answer to a blank line (none) or to one the grammar refuses; None for a command to run."""
+        if parsed.kind == "empty":
+            return []
+        return None if parsed.kind == "ok" else self.refusal(parsed)
+
     def interrupt(self) -> None:
         """Ctrl+Z: back to the top of the privileged / user view."""
 

@@ -41,8 +41,8 @@ import re
 import time
 
 from tests.sim import Clock, Device, Port
-from tests.sim.cli import (Lines, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config, secret_hash,
-                           send_log, serve)
+from tests.sim.cli import (Lines, Parsed, Shell, caret, compile_shapes, filtered, interleave, parse, parse_config,
+                           secret_hash, send_log, serve)
 
 _SHORT = (("XGigabitEthernet", "XGE"), ("GigabitEthernet", "GE"), ("Ethernet", "Eth"))
 
@@ -413,6 +413,11 @@ def display_lldp_neighbor_brief(vrp: Vrp) -> list[str]:
     return lines
 
 
+# `display WHAT` answered from the device's state alone
+DISPLAYED = {"version": display_version, "interface brief": display_interface_brief, "cpu-usage": display_cpu_usage,
+             "memory-usage": display_memory_usage, "lldp neighbor brief": display_lldp_neighbor_brief}
+
+
 class VrpShell(Shell):
     """One SSH shell on the device: the views and the commands."""
 
@@ -431,6 +436,9 @@ class VrpShell(Shell):
 
     def error(self, kind: str, prompt: str, column: int) -> list[str]:
         return [caret(prompt, column), self.messages[kind]]
+
+    def refusal(self, parsed: Parsed) -> list[str]:
+        return self.error(parsed.kind, self.prompt(), parsed.column)
 
     def prompt(self) -> str:
         name = self.vrp.hostname
@@ -502,10 +510,8 @@ class VrpShell(Shell):
 
     def user(self, command: str, pipe: str) -> list[str] | None:
         parsed = parse(self.user_shapes, command)
-        if parsed.kind == "empty":
-            return []
-        if parsed.kind != "ok":
-            return self.error(parsed.kind, self.prompt(), parsed.column)
+        if (answer := self.unparsed(parsed)) is not None:
+            return answer
         words = parsed.words
         if words[0] == "quit":
             return None if self.view == "user" else []
@@ -538,32 +544,22 @@ class VrpShell(Shell):
     def display(self, words: list[str], column: int) -> list[str]:
         vrp = self.vrp
         what = " ".join(words)
-        if what == "version":
-            return display_version(vrp)
-        if what == "interface brief":
-            return display_interface_brief(vrp)
+        if what in DISPLAYED:
+            return DISPLAYED[what](vrp)
         if words[0] == "interface":
             if len(words) == 1:
                 return display_interface(vrp)
             name = vrp.port(words[1])
             return display_interface(vrp, vrp.port_state(name)) if name in vrp.ports else \
                 self.error("wrong", self.prompt(), len("display interface "))
-        if what == "cpu-usage":
-            return display_cpu_usage(vrp)
-        if what == "memory-usage":
-            return display_memory_usage(vrp)
-        if what == "lldp neighbor brief":
-            return display_lldp_neighbor_brief(vrp)
         return vrp.render_config()
 
     def configure(self, line: str) -> list[str]:
         vrp = self.vrp
         view = self.view.split()[0]
         parsed, undo = parse_config(self.vrp.views[view], line, "undo")
-        if parsed.kind == "empty":
-            return []
-        if parsed.kind != "ok":
-            return self.error(parsed.kind, self.prompt(), parsed.column)
+        if (answer := self.unparsed(parsed)) is not None:
+            return answer
         words = parsed.words
         if words[0] == "return":
             self.view = "user"

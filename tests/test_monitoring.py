@@ -318,6 +318,8 @@ NEEDS_A_DEVICE = {
     "egov_audit_findings": "devices' configurations in the audit store (egov-agent audit backup)",
     "egov_audit_drift_lines": "devices' configurations in the audit store",
     "egov_audit_backup_age_seconds": "devices' configurations in the audit store",
+    "egov_http_duration_seconds": "an agency website (tests/test_many_sites.py probes the example's, site by site)",
+    "check:egov_cert_chain_expiry:days_left": "a server's certificate, read by an http, tcp, tls or mail check",
 }
 
 

@@ -27,7 +27,10 @@ class State(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Check:
-    """One evaluated check: `name` on `target` is in `state` because of `value`."""
+    """One evaluated check: `name` on `target` is in `state` because of `value`.
+
+    `name` is the check's own (the `check` label): the kind (http, icmp, filesystem ...) unless a host
+    lists several checks of the kind, each by its name (so-y-te); `kind` is then the kind."""
 
     name: str
     target: str
@@ -36,6 +39,16 @@ class Check:
     value: float | None = None
     thresholds: dict[str, float] = field(default_factory=dict)
     reason: str = ""  # why a probe could not measure the target (agent.collector.REASONS); "" if it did
+    kind: str = ""  # "" means the name
+
+    def __post_init__(self):
+        if not self.kind:
+            object.__setattr__(self, "kind", self.name)
+
+    @property
+    def label(self) -> str:
+        """How tables name the check: `http so-y-te` for one of several, else `http`."""
+        return self.name if self.name == self.kind else f"{self.kind} {self.name}"
 
 
 def above(value: float, warning: float | None, critical: float | None) -> State:

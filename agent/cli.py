@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     page_hash = commands.add_parser("page-hash", help="print the hash of the text of a host's http check page "
                                     "now, for the check's baseline_sha256")
     page_hash.add_argument("host")
+    page_hash.add_argument("--check", metavar="NAME", help="which of the host's http checks (by its name), "
+                           "when it has several")
     page_hash.add_argument("-i", "--inventory", metavar="PATH", required=True,
                            help="an Ansible YAML inventory (file or directory)")
     page_hash.set_defaults(func=_page_hash)
@@ -147,13 +149,13 @@ def _check(args) -> int:
     except ConfigError as err:  # Nagios shows 4 as UNKNOWN; a script tells it from a target's state
         print(f"UNKNOWN: {err}")
         return exitcodes.BAD_INPUT
-    checks = sorted(snapshot.checks(), key=lambda c: (-c.state, c.name, c.target))
+    checks = sorted(snapshot.checks(), key=lambda c: (-c.state, c.kind, c.target, c.name))
     state = worst(c.state for c in checks)
     counts = {s: sum(c.state == s for c in checks) for s in State}
     print(f"{state.name}: {len(checks)} checks, " + ", ".join(f"{n} {s.name}" for s, n in counts.items() if n))
-    width = max((len(c.name) + len(c.target) for c in checks), default=10) + 3
+    width = max((len(c.label) + len(c.target) for c in checks), default=10) + 3
     for c in checks:
-        print(f"{c.state.name:<11} {(c.name + ' ' + c.target):<{width}} {c.summary}")
+        print(f"{c.state.name:<11} {(c.label + ' ' + c.target):<{width}} {c.summary}")
     return state.exit_code
 
 
@@ -164,7 +166,7 @@ def _once(args) -> int:
     _, [result] = _run_collectors(args, only=args.collector)
     sys.stdout.write(result.text.decode())
     for check in result.checks:
-        print(f"# check {check.name} {check.target}: {check.state.name} - {check.summary}")
+        print(f"# check {check.label} {check.target}: {check.state.name} - {check.summary}")
     if not result.success:
         print(f"collector {result.collector} failed: {result.reason}: {result.detail}", file=sys.stderr)
         return exitcodes.UNKNOWN
@@ -217,7 +219,12 @@ def _page_hash(args) -> int:
     target = next((t for t in inventory.targets() if t.name == args.host and "http" in t.checks), None)
     if target is None:
         raise ConfigError(f"{args.inventory}: no host {args.host!r} with an http check")
-    check, probe = target.checks["http"], HttpProbe(context=Context(inventory=inventory))
+    named = target.checks["http"]
+    name = args.check or (next(iter(named)) if len(named) == 1 else None)
+    if name not in named:
+        raise ConfigError(f"{args.inventory}: host {args.host} has the http checks {', '.join(named)}: "
+                          f"name one with --check" + (f" (not {args.check!r})" if args.check else ""))
+    check, probe = named[name], HttpProbe(context=Context(inventory=inventory))
     try:  # the request the probe sends, so the hash is the one it will compute
         page = asyncio.run(asyncio.wait_for(probe.fetch(target, check, {}), probe.settings.probe_timeout))
     except (CollectorError, OSError, asyncio.TimeoutError) as err:

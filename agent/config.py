@@ -115,7 +115,9 @@ def _check_keys(kind: str, check: type) -> list[str]:
     defaults = {f.name: getattr(check(), f.name) for f in fields(check)}
     keys = ", ".join(f"{name} ({written(tp, defaults[name])})" if defaults[name] not in (None, (), [])
                      else name for name, tp in field_types(check).items())
-    text = f"What to check, and how, comes from the inventory: a host's egov_checks.{kind}, with the keys {keys}."
+    several = "" if getattr(check, "ONE_PER_HOST", False) else " (or a list of such checks, each with its name)"
+    text = (f"What to check, and how, comes from the inventory: a host's egov_checks.{kind}, with the keys "
+            f"{keys}{several}.")
     return [f"    # {line}" for line in textwrap.wrap(text, SAMPLE_WIDTH - 6)]
 
 

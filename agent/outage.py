@@ -37,7 +37,7 @@ def find(inventory, checks: list[Check]) -> Outages:
     silent: dict[str, list[bool]] = {}
     for check in checks:
         host = inventory.hosts.get(check.target)
-        if check.name == "icmp" and host is not None and host.role == "router":
+        if check.kind == "icmp" and host is not None and host.role == "router":
             silent.setdefault(host.site, []).append(_silent(check))
     outages = Outages(uplink_up={site: not all(states) for site, states in silent.items()})
     down = {site for site, up in outages.uplink_up.items() if not up}

@@ -10,10 +10,16 @@ metric families (`FAMILIES`) and implements one coroutine:
 
 which measures one target and returns its samples, or raises CollectorError(reason, detail)
 when the target cannot be measured. The caller, not the probe, records
-`egov_<kind>_up{target,site}`, `egov_<kind>_duration_seconds{target,site}` and
-`egov_<kind>_failures_total{target,site,reason}`, as blackbox_exporter's prober caller does;
+`egov_<kind>_up{target,site,check}`, `egov_<kind>_duration_seconds{target,site,check}` and
+`egov_<kind>_failures_total{target,site,check,reason}`, as blackbox_exporter's prober caller does;
 their HELP comes from the probe (`UP_HELP` ...), which knows what "up" means for it.
-Probe families carry `target` and `site` first, then their own labels.
+Probe families carry `target`, `site` and `check` first, then their own labels.
+
+A host may list several checks of one kind (a web server's agency sites), each by its name;
+`check` is that name, or the kind for the one check of the mapping form. The caller probes each
+check as a target of its own and names its series and its Check: a probe never sees the name.
+A kind a host can have once (icmp: the one address's loss) says so with `ONE_PER_HOST = True`
+on its CheckSettings.
 
 The inventory's check kinds are the registered probes' (`check_kinds()`): adding a probe
 adds its kind, with no list to edit elsewhere.
@@ -25,7 +31,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, NamedTuple
 
 from agent.checks import Check, State, above
@@ -33,7 +39,8 @@ from agent.collector import Collector, CollectorError, CollectorSettings, discov
 from agent.metrics import CounterMetricFamily, GaugeMetricFamily
 from agent.schema import Duration
 
-TARGET_LABELS = ["target", "site"]
+TARGET_LABELS = ["target", "site"]  # of every series about an inventory target
+PROBE_LABELS = [*TARGET_LABELS, "check"]  # of every probe family
 REQUIRED = {"required": True}  # metadata of a check field that must be set once the defaults are merged
 
 
@@ -76,6 +83,7 @@ class Outcome:
     samples: list[Sample]
     reason: str | None = None
     detail: str = ""
+    name: str = ""  # the check's name (the `check` label); "" means the kind
 
 
 class Probe(Collector):
@@ -90,15 +98,16 @@ class Probe(Collector):
 
     def __init__(self, settings=None, context=None):
         super().__init__(settings, context)
-        self._failures: Counter[tuple[str, str, str]] = Counter()  # (target, site, reason), across runs
+        self._failures: Counter[tuple[str, str, str, str]] = Counter()  # (target, site, check, reason), across runs
         self._outcomes: list[Outcome] = []
 
-    def targets(self) -> list[tuple[Any, Any]]:
-        """(target, check) for every inventory target that lists this kind in egov_checks."""
+    def targets(self) -> list[tuple[Any, str, Any]]:
+        """(target, check name, check) for every check of this kind that an inventory target lists."""
         inventory = self.context.inventory
         if inventory is None:
             return []
-        return [(target, target.checks[self.name]) for target in inventory.targets() if self.name in target.checks]
+        return [(target, name, check) for target in inventory.targets()
+                for name, check in target.checks.get(self.name, {}).items()]
 
     def has_work(self) -> bool:
         return bool(self.targets())
@@ -113,15 +122,15 @@ class Probe(Collector):
     async def collect(self):
         limit = asyncio.Semaphore(self.settings.concurrency)
         self._outcomes = []  # the last run's samples need not live on while this one collects
-        self._outcomes = list(await asyncio.gather(*(self._probe_one(limit, t, c) for t, c in self.targets())))
+        self._outcomes = list(await asyncio.gather(*(self._probe_one(limit, *found) for found in self.targets())))
         return self._families(self._outcomes)
 
-    async def _probe_one(self, limit: asyncio.Semaphore, target, check) -> Outcome:
+    async def _probe_one(self, limit: asyncio.Semaphore, target, name: str, check) -> Outcome:
         async with limit:
             started, measured = time.monotonic(), []  # measured: what a failing probe still found out
             try:
                 samples = list(await asyncio.wait_for(self.probe(target, check), self.settings.probe_timeout))
-                return Outcome(target, check, time.monotonic() - started, samples)
+                return Outcome(target, check, time.monotonic() - started, samples, name=name)
             except asyncio.TimeoutError:
                 reason, detail = "timeout", f"no answer within {self.settings.probe_timeout:g}s"
             except CollectorError as err:
@@ -131,28 +140,29 @@ class Probe(Collector):
             except Exception as err:  # a bug for one target must not lose the others
                 self.log.debug("probe raised", exc_info=True, extra={"target": target.name})
                 reason, detail = "error", f"{type(err).__name__}: {err}"
-            self._failures[(target.name, target.site, reason)] += 1
-            self.log.info("probe failed", extra={"target": target.name, "reason": reason, "detail": detail})
-            return Outcome(target, check, time.monotonic() - started, measured, reason, detail)
+            self._failures[(target.name, target.site, name, reason)] += 1
+            self.log.info("probe failed", extra={"target": target.name, "check": name, "reason": reason,
+                                                 "detail": detail})
+            return Outcome(target, check, time.monotonic() - started, measured, reason, detail, name)
 
     def _families(self, outcomes: list[Outcome]) -> list:
         kind = self.name
-        up = GaugeMetricFamily(f"egov_{kind}_up", self.UP_HELP.format(kind=kind), labels=TARGET_LABELS)
+        up = GaugeMetricFamily(f"egov_{kind}_up", self.UP_HELP.format(kind=kind), labels=PROBE_LABELS)
         duration = GaugeMetricFamily(f"egov_{kind}_duration_seconds", self.DURATION_HELP.format(kind=kind),
-                                     labels=TARGET_LABELS)
+                                     labels=PROBE_LABELS)
         failures = CounterMetricFamily(f"egov_{kind}_failures_total", self.FAILURES_HELP.format(kind=kind),
-                                       labels=[*TARGET_LABELS, "reason"])
+                                       labels=[*PROBE_LABELS, "reason"])
         own = {key: (GaugeMetricFamily if type_ == "gauge" else CounterMetricFamily)(
-            f"egov_{kind}_{key}", help_, labels=[*TARGET_LABELS, *labels])
+            f"egov_{kind}_{key}", help_, labels=[*PROBE_LABELS, *labels])
             for key, (type_, help_, labels) in self.FAMILIES.items()}
         for outcome in outcomes:
-            where = [outcome.target.name, outcome.target.site]
+            where = [outcome.target.name, outcome.target.site, outcome.name or kind]
             up.add_metric(where, 0.0 if outcome.reason or not self.answered(outcome) else 1.0)
             duration.add_metric(where, outcome.duration)
             for sample in outcome.samples:
                 own[sample.family].add_metric([*where, *sample.labels], sample.value)
-        for (target, site, reason), count in sorted(self._failures.items()):
-            failures.add_metric([target, site, reason], count)
+        for (target, site, name, reason), count in sorted(self._failures.items()):
+            failures.add_metric([target, site, name, reason], count)
         return [family for family in (up, duration, failures, *own.values()) if family.samples]
 
     def checks(self, metrics):
@@ -161,10 +171,11 @@ class Probe(Collector):
                 # the agent's own configuration (a secret's variable unset, a key file unreadable) says
                 # nothing about the target: UNKNOWN, and reported once for the agent (egov_check_config_error)
                 state = State.UNKNOWN if outcome.reason == "config" else State.CRITICAL
-                yield Check(self.name, outcome.target.name, state, f"{outcome.reason}: {outcome.detail}",
-                            reason=outcome.reason)
+                check = Check(self.name, outcome.target.name, state, f"{outcome.reason}: {outcome.detail}",
+                              reason=outcome.reason)
             else:
-                yield self.evaluate(outcome)
+                check = self.evaluate(outcome)
+            yield replace(check, name=outcome.name or self.name, kind=self.name)  # evaluate() names it by kind
 
     def evaluate(self, outcome: Outcome) -> Check:
         """The state of a target that answered, from its samples and its check's thresholds."""

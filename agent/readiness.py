@@ -170,9 +170,9 @@ def _judge_path(verdict: Verdict, host, routers: list, result: Result | None, li
 
 def _add(verdict: Verdict, check: Check) -> None:
     if check.state == State.WARNING:
-        verdict.notes.append(f"{check.name} warning: {check.summary}")
+        verdict.notes.append(f"{check.label} warning: {check.summary}")
     elif check.state != State.OK:
-        verdict.blocking.append(f"{check.name} {check.summary}")
+        verdict.blocking.append(f"{check.label} {check.summary}")
 
 
 def _table(verdicts: list[Verdict]) -> str:

@@ -106,6 +106,26 @@ def _shape(tp: Any) -> tuple[Any, tuple]:
     return shape[1:]
 
 
+def _fits(tp: Any, value: Any) -> bool:
+    """Whether a value has the shape of a type: a list for a list, a mapping for a mapping or a dataclass."""
+    origin = typing.get_origin(tp)
+    if isinstance(value, list):
+        return origin in (list, tuple)
+    if isinstance(value, dict):
+        return origin is dict or tp is dict or dataclasses.is_dataclass(tp)
+    return origin not in (list, tuple, dict) and not dataclasses.is_dataclass(tp)
+
+
+_NAME = re.compile(r"^[\w.-]{1,64}$")
+
+
+def _item_label(index: int, item: Any) -> str:
+    """How a key path names a list item: by its `name` when it has a short one (the path then names
+    the item as a reader of the file does: `egov_checks.http[so-y-te].url`), else by its index."""
+    name = item.get("name") if isinstance(item, dict) else None
+    return name if isinstance(name, str) and _NAME.match(name) else str(index)
+
+
 def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: Any = None) -> Any:
     """Convert `value` to type `tp`, or raise a ConfigError naming `path`."""
 
@@ -123,19 +143,19 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
         except ValueError as err:
             raise fail(str(err)) from None
     if origin in (Union, types.UnionType):
-        options = args
-        if value is None and type(None) in options:
+        if value is None and type(None) in args:
             return None
+        options = [option for option in args if option is not type(None)]
+        # a list is tried only as the list option, a mapping as the mapping's: its error is then the
+        # precise one (an unknown key of one item), not "expected a mapping or a list"
+        options = [option for option in options if _fits(option, value)] or options
         errors = []
         for option in options:
-            if option is type(None):
-                continue
             try:
                 return convert(option, value, path, parent, key)
             except ConfigError as err:
                 errors.append(err)
-        raise errors[0] if len(errors) == 1 else fail(
-            "expected " + " or ".join(_describe(o) for o in options if o is not type(None)))
+        raise errors[0] if len(errors) == 1 else fail("expected " + " or ".join(_describe(o) for o in options))
     if origin is Literal:
         if value not in args:
             raise fail(f"expected {_describe(tp)}, got {value!r}")
@@ -144,7 +164,8 @@ def convert(tp: Any, value: Any, path: str, parent: Located | None = None, key: 
         if not isinstance(value, list):
             raise fail(f"expected a list, got {type(value).__name__}")
         (item_type, *_) = args
-        items = [convert(item_type, item, f"{path}[{i}]", parent, key) for i, item in enumerate(value)]
+        items = [convert(item_type, item, f"{path}[{_item_label(i, item)}]", parent, key)
+                 for i, item in enumerate(value)]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):

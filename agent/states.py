@@ -16,7 +16,7 @@ from agent.inventory import NETWORK_TEAM_ROLES
 from agent.inventory.service_levels import Schedule
 from agent.metrics import sample_line
 
-CHECK_LABELS = ["check", "target", "site", "team"]
+CHECK_LABELS = ["check", "kind", "target", "site", "team"]
 
 
 def team_of(role: str | None) -> str:
@@ -38,7 +38,7 @@ class CheckStates:
         self.hold, self.inventory, self.host = hold, inventory, host
         self.schedule = Schedule(inventory) if inventory is not None else None
         self.maintenance: tuple[dict[str, str], dict[str, str]] = ({}, {})  # (site, host) -> reason, as of the last result
-        self._shown: dict[tuple[str, str], Shown] = {}
+        self._shown: dict[tuple[str, str, str], Shown] = {}  # (kind, name, target)
         self._lines = _Lines()
         self.version = 0  # moves whenever the exposition would: most results change no state
 
@@ -49,11 +49,11 @@ class CheckStates:
 
     def observe(self, collector_checks: list[Check], previous: list[Check], now: float) -> None:
         """One collector's new checks; `previous` are its last ones (gone checks are forgotten)."""
-        for gone in {(c.name, c.target) for c in previous} - {(c.name, c.target) for c in collector_checks}:
+        for gone in {_key(c) for c in previous} - {_key(c) for c in collector_checks}:
             if self._shown.pop(gone, None) is not None:
                 self.version += 1
         for check in collector_checks:
-            key = (check.name, check.target)
+            key = _key(check)
             shown = self._shown.get(key)
             if shown is None:
                 self._shown[key] = Shown(check, check.state, now)
@@ -88,7 +88,7 @@ class CheckStates:
         Outages are found on the states as measured, so a PoP in maintenance still marks the
         communes behind it UNREACHABLE rather than CRITICAL."""
         outages = outage.find(self.inventory, [replace(s.check, state=s.state) for s in self._shown.values()
-                                               if s.check.name == "icmp"])  # outages come from pings only
+                                               if s.check.kind == "icmp"])  # outages come from pings only
         rows = []
         for shown in self._shown.values():
             site, team = self._site_and_team(shown.check.target)
@@ -118,7 +118,7 @@ class CheckStates:
         rows, outages = self.current()
         kept, lines = self._lines.rows, {}
         for check, state, began, site, team in rows:
-            row = (check.name, check.target, site, team, int(state), began, check.reason == "config",
+            row = (check.name, check.kind, check.target, site, team, int(state), began, check.reason == "config",
                    tuple(check.thresholds.items()))
             lines[row] = kept.get(row) or _check_lines(*row)
         self._lines.rows = lines
@@ -155,7 +155,11 @@ class _Lines:
 def _exported(check: Check) -> tuple:
     """What of a check, besides its held state, the exposition shows: its thresholds, a config
     error, and for a ping its loss (outage.find reads it to find the uplinks that are down)."""
-    return check.thresholds, check.reason == "config", check.value if check.name == "icmp" else None
+    return check.thresholds, check.reason == "config", check.value if check.kind == "icmp" else None
+
+
+def _key(check: Check) -> tuple[str, str, str]:
+    return check.kind, check.name, check.target
 
 
 _CHECK_FAMILIES = [
@@ -172,8 +176,9 @@ def _family(name: str, help_text: str, samples) -> str:
     return f"# HELP {name} {help_text}\n# TYPE {name} gauge\n" + "".join(samples)
 
 
-def _check_lines(name, target, site, team, state, began, config_error, thresholds) -> tuple[str, str, str, str]:
-    labels = tuple(zip(CHECK_LABELS, (name, target, site, team)))
+def _check_lines(name, kind, target, site, team, state, began, config_error,
+                 thresholds) -> tuple[str, str, str, str]:
+    labels = tuple(zip(CHECK_LABELS, (name, kind, target, site, team)))
     return (sample_line("egov_check_status", labels, state),
             sample_line("egov_check_status_since_timestamp_seconds", labels, began),
             "".join(sample_line("egov_check_threshold", (*labels, ("level", level)), value)

@@ -217,7 +217,7 @@ class _Page:
         cells = [_cell(_badge(state))]
         if with_target:
             cells.append(_cell(_target_link(check.target)))
-        cells += [_cell(escape(check.name)), _cell(_since(since, self.now), label="Từ lúc / Since")]
+        cells += [_cell(escape(check.label)), _cell(_since(since, self.now), label="Từ lúc / Since")]
         measured = []
         if check.value is not None:
             measured.append(f"{both('giá trị', 'value')} {_number(check.value)}")

@@ -30,6 +30,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from agent.collector import CollectorError
 from agent.probe import Probe, Sample
@@ -72,6 +73,18 @@ class MailServer:
         if not self.allow_plaintext_auth:
             yield key, (f"the {leg} login would send the password in clear without TLS: use TLS, "
                         "or say allow_plaintext_auth: true")
+
+
+@dataclass
+class MailCheck(_tls.TlsCheck, MailServer):
+    """The check of one mail server (smtp, imap), whose own class adds port, tls and starttls."""
+
+    PLAINTEXT: ClassVar[tuple[str, str]]  # the key that would turn TLS on, and the protocol, for the refusal
+
+    def problems(self):
+        yield from super().problems()
+        if self.username and not (self.tls or self.starttls):
+            yield from self._plaintext_login(*self.PLAINTEXT)
 
 
 @dataclass(frozen=True)
@@ -214,10 +227,32 @@ class MailProbe(Probe):
         self._environ = environ
         self._tls = _tls.Contexts()
 
+    # the protocol's session (smtp, imap): start() connects, greets, upgrades and logs in as asked; the
+    # method and the phase of the command that ends it
+    Session: ClassVar[type]
+    GOODBYE: ClassVar[str]
+
     def session(self, target, check, phases: Phases) -> dict:
         """The keywords of a session to the server that `check` (smtp or imap) names: TLS, login, logging."""
         return {"tls": self._tls.get(check) if check.tls or check.starttls else None, "server_name": check.server_name,
                 "credentials": login(check, self._environ), "phases": phases, "log": self.log, "target": target.name}
+
+    def session_options(self) -> dict:
+        """What the protocol's session takes besides session()'s (SMTP's EHLO name)."""
+        return {}
+
+    async def probe(self, target, check):
+        phases = Phases()
+        session = await self.Session.start(target.address, check.port, implicit_tls=check.tls,
+                                           starttls=check.starttls and not check.tls,
+                                           **self.session(target, check, phases), **self.session_options())
+        try:
+            tls = session.dialogue.tls_samples()
+            with phases(self.GOODBYE):
+                await getattr(session, self.GOODBYE)()
+        finally:
+            session.close()
+        return phases.samples + tls
 
     def evaluate(self, outcome):
         return _tls.evaluate(self.name, outcome, "answered")

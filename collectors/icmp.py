@@ -42,7 +42,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from agent.checks import Check, State, above, below, worst
 from agent.collector import CollectorError, register
@@ -81,6 +81,7 @@ class IcmpSettings(ProbeSettings):
 
 @dataclass
 class IcmpCheck:
+    ONE_PER_HOST: ClassVar[bool] = True  # one address, one loss: outages and meeting-check read it per router
     count: int = 3  # echoes per run
     spacing: Duration = 1.0  # between two echoes to the target
     timeout: Duration = 1.0  # an echo not answered within this is lost
@@ -408,12 +409,12 @@ class IcmpProbe(Probe):
         targets = self.targets()
         if not targets:
             return []
-        current = {(target.name, target.site) for target, _ in targets}
+        current = {(target.name, target.site) for target, _, _ in targets}
         self._totals = {key: value for key, value in self._totals.items() if key in current}
         self._run = _Run(self.settings)
         try:
             # the sockets the inventory's addresses need, now: refused, the whole run fails once
-            for version in sorted({_literal_version(target.address) for target, _ in targets} - {None}):
+            for version in sorted({_literal_version(target.address) for target, _, _ in targets} - {None}):
                 self._run.socket(version)
             return await super().collect()
         finally:

@@ -14,8 +14,7 @@ from typing import NamedTuple
 from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
 from agent.schema import Port
-from collectors import _tls
-from collectors._mail import Dialogue, Login, MailProbe, MailServer, Phases
+from collectors._mail import Dialogue, Login, MailCheck, MailProbe, Phases
 
 # untagged lines answering one command. None of the commands sent here (CAPABILITY,
 # AUTHENTICATE, SELECT, UID SEARCH/STORE/EXPUNGE, NOOP, LOGOUT) is answered with literals.
@@ -180,17 +179,16 @@ class ImapSession:
 
 
 @dataclass
-class ImapCheck(_tls.TlsCheck, MailServer):
+class ImapCheck(MailCheck):
+    PLAINTEXT = ("tls", "IMAP")
     port: Port = 993
     tls: bool = True  # implicit TLS (IMAPS)
     starttls: bool = False  # plain IMAP upgraded with STARTTLS (usually port 143)
 
     def problems(self):
-        yield from super().problems()
         if self.tls and self.starttls:
             yield "starttls", "set tls: false for STARTTLS (tls means implicit TLS, IMAPS)"
-        if self.username and not (self.tls or self.starttls):
-            yield from self._plaintext_login("tls", "IMAP")
+        yield from super().problems()
 
 
 @register
@@ -199,15 +197,4 @@ class ImapProbe(MailProbe):
     help = "IMAP servers of the inventory: greeting, TLS or STARTTLS, certificate expiry, login (egov_imap_*)"
     Settings = ProbeSettings
     CheckSettings = ImapCheck
-
-    async def probe(self, target, check):
-        phases = Phases()
-        session = await ImapSession.start(target.address, check.port, implicit_tls=check.tls, starttls=check.starttls,
-                                          **self.session(target, check, phases))
-        try:
-            tls = session.dialogue.tls_samples()
-            with phases("logout"):
-                await session.logout()
-        finally:
-            session.close()
-        return phases.samples + tls
+    Session, GOODBYE = ImapSession, "logout"

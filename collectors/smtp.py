@@ -12,8 +12,7 @@ from typing import NamedTuple
 from agent.collector import CollectorError, register
 from agent.probe import ProbeSettings
 from agent.schema import Port
-from collectors import _tls
-from collectors._mail import Dialogue, Login, MailProbe, MailServer, Phases
+from collectors._mail import Dialogue, Login, MailCheck, MailProbe, Phases
 
 MAX_REPLY_LINES = 100  # EHLO lists a dozen extensions; a server sending hundreds is broken
 REPLY_LINE = re.compile(r"(\d{3})(?:([ -])(.*))?$")
@@ -175,15 +174,11 @@ class SmtpSettings(ProbeSettings):
 
 
 @dataclass
-class SmtpCheck(_tls.TlsCheck, MailServer):
+class SmtpCheck(MailCheck):
+    PLAINTEXT = ("starttls", "SMTP")
     port: Port = 25
     tls: bool = False  # implicit TLS (SMTPS, usually port 465); starttls is then not used
     starttls: bool = True
-
-    def problems(self):
-        yield from super().problems()
-        if self.username and not (self.tls or self.starttls):
-            yield from self._plaintext_login("starttls", "SMTP")
 
 
 @register
@@ -192,16 +187,7 @@ class SmtpProbe(MailProbe):
     help = "SMTP servers of the inventory: banner, EHLO, STARTTLS or SMTPS, certificate expiry, AUTH (egov_smtp_*)"
     Settings = SmtpSettings
     CheckSettings = SmtpCheck
+    Session, GOODBYE = SmtpSession, "quit"
 
-    async def probe(self, target, check):
-        phases = Phases()
-        session = await SmtpSession.start(
-            target.address, check.port, implicit_tls=check.tls, starttls=check.starttls and not check.tls,
-            ehlo_name=self.settings.ehlo_name or self.context.host, **self.session(target, check, phases))
-        try:
-            tls = session.dialogue.tls_samples()
-            with phases("quit"):
-                await session.quit()
-        finally:
-            session.close()
-        return phases.samples + tls
+    def session_options(self) -> dict:
+        return {"ehlo_name": self.settings.ehlo_name or self.context.host}

@@ -23,7 +23,7 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 from agent.checks import Check, State, above, worst
 from agent.collector import CollectorError, register
@@ -64,6 +64,7 @@ class SnmpSettings(ProbeSettings):
 
 @dataclass
 class SnmpCheck:
+    ONE_PER_HOST: ClassVar[bool] = True  # one agent per device; its interfaces are labels
     version: Literal["2c", "3"] = "2c"
     port: Port = 161
     community_env: str = "EGOV_SNMP_COMMUNITY"  # the secret comes from the agent's environment
@@ -124,7 +125,7 @@ class SnmpCollector(Probe):
         self._checks: list[Check] = []
 
     async def collect(self):
-        names = {target.name for target, _ in self.targets()}
+        names = {target.name for target, _, _ in self.targets()}
         for gone in set(self._readings) - names:  # devices gone from the inventory
             del self._readings[gone]
         families = await super().collect()

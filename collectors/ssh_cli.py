@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Literal
+from typing import ClassVar, Literal
 
 from agent import platforms
 from agent.checks import Check, State, above, worst
@@ -66,6 +66,7 @@ class SshSettings(ProbeSettings):
 
 @dataclass
 class SshCheck:
+    ONE_PER_HOST: ClassVar[bool] = True  # the device's one login; the audit fetches its config through it
     """A router or switch read over its SSH command line."""
 
     port: Port = 22

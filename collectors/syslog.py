@@ -37,7 +37,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
-from typing import Any
+from typing import Any, ClassVar
 
 from agent import platforms
 from agent.checks import Check, above
@@ -95,6 +95,7 @@ class SyslogCheck:
     """A host's egov_checks.syslog: how long it may be silent, how far its clock may be off. A
     threshold set to null is not judged (both silence ones null: a device that does not log)."""
 
+    ONE_PER_HOST: ClassVar[bool] = True  # one device, one log stream
     silence_warning: Duration | None = None  # no message from the device for this long
     silence_critical: Duration | None = 3600.0
     clock_offset_warning: Duration | None = 10.0  # the device's clock, as its timestamps show it
@@ -215,7 +216,7 @@ class SyslogCollector(Collector):
     def _check(self, inventory, target) -> SyslogCheck | None:
         """The target's own syslog check; for network gear that lists none, the inventory's defaults."""
         if self.name in target.checks:
-            return target.checks[self.name]
+            return target.check(self.name)
         if target.role not in NETWORK_ROLES:
             return None
         if self._defaults[0] is not inventory:  # egov_check_defaults is group all's: one for every host

@@ -11,6 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.snapshot import render
@@ -57,6 +58,17 @@ def samples(families) -> dict:
     text = render(families)[0].decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+# --- tables of cases -----------------------------------------------------------------------
+
+def cases(names: str, table: str):
+    """pytest's parametrize of a table written one case a line, its columns (`names`) apart by two
+    spaces or more, each case named by its first column: a probe's failures, an input's errors."""
+    rows = [tuple(re.split(r" {2,}", line.strip())) for line in table.strip().splitlines()]
+    width = len(names.split(","))
+    assert all(len(row) == width for row in rows), [row for row in rows if len(row) != width]
+    return pytest.mark.parametrize(names, rows, ids=[row[0] for row in rows])
 
 
 # --- inputs -------------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 - `web`: the standard library's http.server over TLS, with a chain made here (root CA,
   intermediate, leaf) whose certificates expire on different days, and a second leaf,
-  already expired, chosen by SNI (`expired.example`); the same handler over plain HTTP;
+  already expired, chosen by SNI (`expired.example`); the example province's agency
+  websites as virtual hosts, each its own leaf (chosen by SNI) and page (by Host); the same
+  handler over plain HTTP;
   and the liars a real server will not play: a listener that accepts and never answers,
   one that sends an SSH banner whatever it is asked, one that cuts an HTTP answer short,
   and a UDP port that swallows DNS queries. All run in one process, started once per
@@ -32,6 +34,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agent.checks import State
 from agent.collector import metric_index
 from agent.context import Context
 from agent.inventory import load_inventory
@@ -54,6 +57,9 @@ SOA_SERIAL = 2025112201
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
 PAGE_TITLE = "Cổng Dịch vụ công tỉnh"
 LEGACY_PAGE = "<html><p>Sở Thông tin và Truyền thông</p></html>\n".encode() * 20
+# inventory/example's web-sites-01 hosts these agencies' websites: name -> (agency, days its leaf has left)
+AGENCY_SITES = {"sotuphap.tinhmau.example": ("Sở Tư pháp", 40), "soyte.tinhmau.example": ("Sở Y tế", 10),
+                "sogiaoduc.tinhmau.example": ("Sở Giáo dục và Đào tạo", 3)}
 
 # An agency's home page as such portals are written: a CDN stylesheet and an analytics script
 # (foreign, but not links), links to its own domain and to national gov.vn services, and words
@@ -93,7 +99,8 @@ class Pki:
 
 
 def make_pki(directory: Path) -> Pki:
-    """root (10 years) -> intermediate (20 days) -> leaf portal.example (40 days), and an expired leaf."""
+    """root (10 years) -> intermediate (20 days) -> leaf portal.example (40 days), an expired leaf, and
+    one leaf per agency site."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -123,7 +130,8 @@ def make_pki(directory: Path) -> Pki:
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
 
-    keys = {name: ec.generate_private_key(ec.SECP256R1()) for name in ("root", "intermediate", "leaf", "expired")}
+    keys = {name: ec.generate_private_key(ec.SECP256R1())
+            for name in ("root", "intermediate", "leaf", "expired", *AGENCY_SITES)}
     root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Egov Test Root CA")])
     root = issue("Egov Test Root CA", keys["root"], root_name, keys["root"], now - 60 * day, now + 3650 * day, 1)
     intermediate = issue("Egov Test Intermediate CA", keys["intermediate"], root.subject, keys["root"],
@@ -132,13 +140,15 @@ def make_pki(directory: Path) -> Pki:
                  now - day, now + 40 * day, dns_names=["portal.example", "www.portal.example"])
     expired = issue("expired.example", keys["expired"], intermediate.subject, keys["intermediate"],
                     now - 30 * day, now - 2 * day, dns_names=["expired.example"])
+    sites = {site: issue(site, keys[site], intermediate.subject, keys["intermediate"], now - day, now + days * day,
+                         dns_names=[site]) for site, (_, days) in AGENCY_SITES.items()}
     (directory / "root.pem").write_bytes(pem(root))
-    for name, cert in (("leaf", leaf), ("expired", expired)):
+    for name, cert in (("leaf", leaf), ("expired", expired), *sites.items()):
         (directory / f"{name}.pem").write_bytes(pem(cert, intermediate))  # what a server sends: leaf first
         (directory / f"{name}.key").write_bytes(key_pem(keys[name]))
     return Pki(directory / "root.pem", {name: int(cert.not_valid_after_utc.timestamp()) for name, cert in
                                         (("root", root), ("intermediate", intermediate), ("leaf", leaf),
-                                         ("expired", expired))})
+                                         ("expired", expired), *sites.items())})
 
 
 # ---- the server process -----------------------------------------------------------------------
@@ -151,7 +161,10 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
-        if self.path == "/":
+        agency = AGENCY_SITES.get(self.headers.get("Host", "").rsplit(":", 1)[0])
+        if self.path == "/" and agency:  # a virtual host: its own page
+            self.answer(200, f"<!doctype html><title>Cổng thông tin điện tử {agency[0]}</title>\n".encode())
+        elif self.path == "/":
             sni = getattr(self.connection, "sni", None)
             self.answer(200, f"<!doctype html><title>{PAGE_TITLE}</title>\nhost={self.headers['Host']}\n"
                              f"sni={sni}\n".encode())
@@ -199,7 +212,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def _tls_context(directory: Path) -> ssl.SSLContext:
     contexts = {}
-    for name in ("leaf", "expired"):
+    for name in ("leaf", "expired", *AGENCY_SITES):
         contexts[name] = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         contexts[name].load_cert_chain(directory / f"{name}.pem", directory / f"{name}.key")
 
@@ -207,6 +220,8 @@ def _tls_context(directory: Path) -> ssl.SSLContext:
         sock.sni = server_name  # echoed in the page, so a test sees what the probe sent
         if server_name == "expired.example":
             sock.context = contexts["expired"]
+        elif server_name in AGENCY_SITES:
+            sock.context = contexts[server_name]
 
     contexts["leaf"].sni_callback = by_sni
     return contexts["leaf"]
@@ -300,6 +315,7 @@ class Web:
     page_title = PAGE_TITLE
     legacy_page = LEGACY_PAGE
     agency_page = AGENCY_PAGE
+    agency_sites = AGENCY_SITES
 
     def at(self, kind: str, index: int = 0) -> tuple[str, int]:
         """(address, port) of the kind's listener number `index`."""
@@ -376,8 +392,9 @@ def dnsmasq(tmp_path_factory):
 
 @dataclass
 class Run:
+    kind: str  # the probe's: the check label of a host's one check of the kind
     metrics: dict  # (name, sorted labels) -> value, as a scrape shows them
-    checks: dict  # target -> Check
+    checks: dict  # target -> Check (the target's one check), and (target, check name) -> Check
     text: bytes  # the exposition
 
     def lint(self) -> list[str]:
@@ -386,16 +403,18 @@ class Run:
         return (result.stdout + result.stderr).decode().splitlines()
 
     def get(self, name: str, target: str, **labels: str) -> float | None:
-        return self.metrics.get((name, tuple(sorted({"target": target, "site": "dc", **labels}.items()))))
+        labels = {"target": target, "site": "dc", "check": self.kind, **labels}
+        return self.metrics.get((name, tuple(sorted(labels.items()))))
 
-    def failure(self, kind: str, target: str, reason: str, summary: str):
-        """The check of a target the `kind` probe failed on once for `reason`, with `summary`
-        in the check's own summary after the reason; asserted, then returned for its state."""
-        assert self.get(f"egov_{kind}_up", target) == 0
-        assert self.get(f"egov_{kind}_failures_total", target, reason=reason) == 1
+    def assert_failed(self, target: str, reason: str, summary: str) -> None:
+        """The probe failed on the target once, for `reason`, with `summary` in the check's own summary
+        after the reason; the check is CRITICAL, or UNKNOWN when the agent's own configuration is the
+        reason (it says nothing of the target)."""
+        assert self.get(f"egov_{self.kind}_up", target) == 0
+        assert self.get(f"egov_{self.kind}_failures_total", target, reason=reason) == 1
         check = self.checks[target]
         assert check.summary.startswith(f"{reason}: ") and summary in check.summary, check.summary
-        return check
+        assert check.state == (State.UNKNOWN if reason == "config" else State.CRITICAL)
 
 
 def _run_probe(cls, directory: Path, hosts: dict[str, dict], probe_timeout: float = 2.0, **settings) -> Run:
@@ -407,7 +426,9 @@ def _run_probe(cls, directory: Path, hosts: dict[str, dict], probe_timeout: floa
     probe = cls(cls.Settings(probe_timeout=probe_timeout, timeout=20, interval=30, **settings),
                 Context(inventory=load_inventory(directory)))
     families = asyncio.run(probe.collect())
-    return Run(samples(families), {c.target: c for c in probe.checks(metric_index(families))}, render(families)[0])
+    checks = list(probe.checks(metric_index(families)))
+    return Run(cls.name, samples(families), {**{(c.target, c.name): c for c in checks},
+                                             **{c.target: c for c in checks if c.name == c.kind}}, render(families)[0])
 
 
 @pytest.fixture(scope="session")

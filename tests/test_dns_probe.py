@@ -10,6 +10,7 @@ from agent.checks import State
 from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.dns import DnsCheck, DnsProbe
+from tests.helpers import cases
 
 pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
 
@@ -55,19 +56,17 @@ def test_the_zone_serial(run, dnsmasq):
     assert run.checks["soa"].state == State.WARNING  # any time is at or above a 0 s warning
 
 
-@pytest.mark.parametrize("target, reason, summary", [
-    ("no-such-name", "protocol", "NXDOMAIN for missing.example A, expected NOERROR"),
-    ("wrong-answer", "protocol", r"no answer record matches '10\.0\.0\.1', got 127.0.0.5"),
-    ("refused-name", "protocol", "REFUSED for portal.test A, expected NOERROR"),
-    ("silent", "timeout", "no answer within 2s"),
-    ("tcp-refused", "connect", "connection refused"),
-    ("named-server", "config", "ansible_host ns.portal.example is not an IP address"),
-    ("bad-name", "config", "query_name portal..example: A DNS label is empty."),
-])
+@cases("target, reason, summary", r"""
+    no-such-name        protocol  NXDOMAIN for missing.example A, expected NOERROR
+    wrong-answer        protocol  no answer record matches '10\.0\.0\.1', got 127.0.0.5
+    refused-name        protocol  REFUSED for portal.test A, expected NOERROR
+    silent              timeout   no answer within 2s
+    tcp-refused         connect   connection refused
+    named-server        config    ansible_host ns.portal.example is not an IP address
+    bad-name            config    query_name portal..example: A DNS label is empty.
+""")
 def test_failures(run, target, reason, summary):
-    # the target's failures are CRITICAL; the agent's own configuration says nothing of the target
-    state = State.UNKNOWN if reason == "config" else State.CRITICAL
-    assert run.failure("dns", target, reason, summary).state == state
+    run.assert_failed(target, reason, summary)
 
 
 def test_the_exposition_passes_promtool(run):

@@ -84,7 +84,7 @@ def test_every_probe_family_is_documented():
         families = probe_families(name, cls)
         assert {n for n, row in docs.items() if row[2] == name} == set(families), name
         for family, (kind, labels, _help) in families.items():
-            assert docs[family][:2] == (kind, {"target", "site", *labels}), family
+            assert docs[family][:2] == (kind, {"target", "site", "check", *labels}), family
 
 
 def test_a_probe_serves_the_help_that_readme_gives():

@@ -571,11 +571,12 @@ def test_services_has_work_only_with_services_configured():
     assert ServicesCollector(ServicesSettings(services=[Service("sleeper", "sleep")])).has_work()
 
 
-@pytest.mark.parametrize("services, key", [
-    ([{"name": "a", "match": "(x"}], "services.services[0].match"),
-    ([{"name": "a", "match": "x", "min_processes": 0}], "services.services[0].min_processes"),
+@pytest.mark.parametrize("services, key", [  # a service is named in the key path by its name (agent.schema)
+    ([{"name": "a", "match": "(x"}], "services.services[a].match"),
+    ([{"name": "a", "match": "x", "min_processes": 0}], "services.services[a].min_processes"),
     ([{"name": "a", "match": "x"}, {"name": "a", "match": "y"}], "services.services"),
-    ([{"name": "a", "match": "x", "user": "root"}], "services.services[0].user"),
+    ([{"name": "a", "match": "x", "user": "root"}], "services.services[a].user"),
+    ([{"match": "x"}], "services.services[0].name"),
 ])
 def test_services_settings_are_strict(services, key):
     with pytest.raises(ConfigError) as err:

@@ -11,6 +11,7 @@ from agent.checks import State
 from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.http import HttpCheck, HttpProbe, body_framing, parse_chunk_size, parse_headers, parse_status_line
+from tests.helpers import cases
 
 pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
 
@@ -115,23 +116,21 @@ def test_an_expired_certificate(run, web):
     assert check.state == State.CRITICAL and check.summary.endswith(", certificate expired 2 days ago")
 
 
-@pytest.mark.parametrize("target, reason, summary", [
-    ("wrong-name", "tls", "Hostname mismatch, certificate is not valid for 'other.example'"),
-    ("untrusted", "tls", "unable to get local issuer certificate"),
-    ("tls-to-plain", "tls", "TLS handshake failed: "),
-    ("ssh-over-tls", "tls", "TLS handshake failed: "),
-    ("no-ca-file", "config", "ca_file /nonexistent/ca.pem: no such file or directory"),
-    ("missing", "protocol", "status 404, expected 200"),
-    ("wrong-body", "protocol", "the body does not match 'Sở Y tế'"),
-    ("ssh", "protocol", "not an HTTP answer: b'SSH-2.0-OpenSSH_9.2p1 Debian"),
-    ("truncated", "protocol", "the connection closed before the answer was complete"),
-    ("refused", "connect", "connection refused"),
-    ("silent", "timeout", "no answer within 2s"),
-])
+@cases("target, reason, summary", """
+    wrong-name          tls       Hostname mismatch, certificate is not valid for 'other.example'
+    untrusted           tls       unable to get local issuer certificate
+    tls-to-plain        tls       TLS handshake failed:
+    ssh-over-tls        tls       TLS handshake failed:
+    no-ca-file          config    ca_file /nonexistent/ca.pem: no such file or directory
+    missing             protocol  status 404, expected 200
+    wrong-body          protocol  the body does not match 'Sở Y tế'
+    ssh                 protocol  not an HTTP answer: b'SSH-2.0-OpenSSH_9.2p1 Debian
+    truncated           protocol  the connection closed before the answer was complete
+    refused             connect   connection refused
+    silent              timeout   no answer within 2s
+""")
 def test_failures_have_a_reason_and_a_clear_summary(run, target, reason, summary):
-    # the target's failures are CRITICAL; the agent's own configuration says nothing of the target
-    state = State.UNKNOWN if reason == "config" else State.CRITICAL
-    assert run.failure("http", target, reason, summary).state == state
+    run.assert_failed(target, reason, summary)
 
 
 def test_the_exposition_passes_promtool(run):

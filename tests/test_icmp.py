@@ -210,8 +210,8 @@ def test_an_unprivileged_agent_uses_datagram_sockets(tmp_path):
     finally:
         shutil.rmtree(readable)
     assert allowed.returncode == 0, allowed.stderr
-    assert 'egov_icmp_up{site="province",target="v4"} 1.0' in allowed.stdout
-    assert 'egov_icmp_echoes_received_total{site="province",target="v6"} 3.0' in allowed.stdout
+    assert 'egov_icmp_up{check="icmp",site="province",target="v4"} 1.0' in allowed.stdout
+    assert 'egov_icmp_echoes_received_total{check="icmp",site="province",target="v6"} 3.0' in allowed.stdout
     assert refused.returncode == exitcodes.UNKNOWN
     assert "no raw socket (needs root or CAP_NET_RAW)" in refused.stderr
     assert "group 65534 is outside net.ipv4.ping_group_range (1 0)" in refused.stderr

@@ -98,12 +98,12 @@ def test_targets_carry_their_site_and_merged_checks(example):
     assert (router.address, router.role, router.platform, router.site) == ("127.10.28.1", "router", "huawei",
                                                                            "xa_lien_son")
     # its own rtt thresholds, the fleet's loss thresholds from egov_check_defaults
-    assert router.checks["icmp"] == IcmpCheck(count=3, loss_warning=0.05, loss_critical=0.2,
+    assert router.check("icmp") == IcmpCheck(count=3, loss_warning=0.05, loss_critical=0.2,
                                               rtt_warning=0.4, rtt_critical=1.0)
     assert set(router.checks) == {"icmp", "snmp"}
-    assert targets["qlvb-app-01"].checks["http"] == HttpCheck(
+    assert targets["qlvb-app-01"].checks["http"] == {"http": HttpCheck(
         url="http://127.10.2.21:8080/qlvb/", status=200, time_warning=3.0, time_critical=5.0,
-        cert_days_warning=21, cert_days_critical=7)
+        cert_days_warning=21, cert_days_critical=7)}  # the one check of the mapping form: named after its kind
     assert set(targets["mail-01"].checks) == {"icmp", "smtp", "imap"}
 
 
@@ -309,3 +309,46 @@ def test_a_null_uplink_does_not_make_a_second_root(tmp_path):
 def test_an_unclosed_ipv6_url_is_a_located_error(tmp_path):
     error = only_error(one_site(tmp_path, {"ansible_host": "127.0.0.1", "egov_checks": {"http": {"url": "http://[::1"}}}))
     assert "egov_checks.http.url" in error and "Invalid IPv6 URL" in error  # a ValueError traceback before
+
+
+# --- several checks of a kind on one host --------------------------------------------
+
+def sites(*checks) -> dict:
+    return {"ansible_host": "127.0.0.1", "egov_role": "web_server", "egov_checks": {"http": list(checks)}}
+
+
+def test_a_host_lists_several_checks_of_a_kind_by_name_with_the_defaults_merged(tmp_path):
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "all.yml").write_text("egov_check_defaults: {http: {time_warning: 3, time_critical: 5}}")
+    inventory = load_inventory(one_site(tmp_path, sites(
+        {"name": "so-y-te", "url": "https://soyte.example/"},
+        {"name": "so-tu-phap", "url": "https://sotuphap.example/", "time_warning": 2})))
+    [target] = inventory.targets()
+    assert target.checks == {"http": {"so-y-te": HttpCheck(url="https://soyte.example/", time_warning=3,
+                                                           time_critical=5),
+                                      "so-tu-phap": HttpCheck(url="https://sotuphap.example/", time_warning=2,
+                                                              time_critical=5)}}
+    assert target.check("http") is None  # several: none is "the" http check
+
+
+@pytest.mark.parametrize("checks, key, fragment", [
+    ([{"name": "so-y-te", "url": "https://soyte.example/", "tme_warning": 2}], "egov_checks.http[so-y-te].tme_warning",
+     "host h: unknown key"),
+    ([{"name": "so-y-te", "url": "https://soyte.example/", "time_warning": "slow"}],
+     "egov_checks.http[so-y-te].time_warning", "host h: expected a duration"),
+    ([{"url": "https://soyte.example/"}], "egov_checks.http[0].name", "host h: required key is missing"),
+    ([{"name": "Sở Y tế", "url": "https://soyte.example/"}], "egov_checks.http[0].name",
+     "host h: expected a short name"),
+    ([{"name": "so-y-te", "url": "https://a.example/"}, {"name": "so-y-te", "url": "https://b.example/"}],
+     "egov_checks.http", "host h: two http checks named so-y-te: a name is unique per host and kind"),
+    ([{"name": "so-y-te"}], "egov_checks.http[so-y-te].url", "host h: the http check so-y-te needs url"),
+])
+def test_every_error_of_one_of_several_checks_names_the_host_and_the_check(tmp_path, checks, key, fragment):
+    [error] = validate(one_site(tmp_path, sites(*checks)))
+    assert (Path(error.file), error.key) == (tmp_path / "hosts.yml", key) and error.line
+    assert error.message.startswith(fragment), error.message
+
+
+def test_a_kind_a_host_has_once_takes_no_list(tmp_path):
+    error = only_error(one_site(tmp_path, {"ansible_host": "127.0.0.1", "egov_checks": {"icmp": [{"name": "a"}]}}))
+    assert "egov_checks.icmp: host h: expected a mapping, got list" in error

@@ -122,13 +122,15 @@ def inventory(tmp_path: Path, hosts: dict[str, tuple[str, dict]]):
 
 def run(probe_class, tmp_path, hosts, environ=None, **settings):
     """Run one collection of the probe on hosts: name -> (address, its check of the probe's kind).
-    Returns (samples by (name, own labels, target), checks by target, the exposition text)."""
+    Returns (samples by (name, own labels, target), checks by target, the exposition text); each host's
+    one check is labelled check=<kind>, left out of the own labels."""
     hosts = {name: (address, {probe_class.name: check}) for name, (address, check) in hosts.items()}
     probe = probe_class(probe_class.Settings(**settings), Context(inventory(tmp_path, hosts), host=AGENT_HOST),
                         environ=environ or {})
     text = render(asyncio.run(probe.collect()))[0].decode()
-    samples = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if k not in ("site", "target"))),
-                s.labels["target"]): s.value
+    one = {"check": probe_class.name}
+    samples = {(s.name, tuple(sorted((k, v) for k, v in s.labels.items() if k not in ("site", "target")
+                                     and one.get(k) != v)), s.labels["target"]): s.value
                for family in text_string_to_metric_families(text) for s in family.samples}
     return samples, {check.target: check for check in probe.checks({})}, text
 
@@ -356,7 +358,8 @@ def test_broken_servers_fail_with_their_reason_and_do_not_hang(tmp_path, probe_c
     kind = probe_class.name
     for target, reason in (("closes", "protocol"), ("lies", "protocol"), ("silent", "timeout"),
                            ("endless", "protocol"), ("refused", "connect")):
-        assert f'egov_{kind}_failures_total{{reason="{reason}",site="province",target="{target}"}} 1.0' in text, target
+        assert (f'egov_{kind}_failures_total{{check="{kind}",reason="{reason}",site="province",target="{target}"}} 1.0'
+                in text), target
     assert "closed the connection" in states["closes"].summary
     assert "a line longer than" in states["endless"].summary
     assert took < 10  # the silent one is cut at probe_timeout, the others fail at once

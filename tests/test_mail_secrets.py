@@ -233,7 +233,7 @@ def test_echoed_credentials_reach_no_output(start_agent, tmp_path):
     for host, summary in EXPECTED.items():
         assert summary in html.unescape(page), host
         assert f"{host} {summary}" in " ".join(check.stdout.split()), (host, check.stdout)
-    assert 'egov_smtp_failures_total{reason="auth",site="province",target="smtp-echo"}' in metrics
+    assert 'egov_smtp_failures_total{check="smtp",reason="auth",site="province",target="smtp-echo"}' in metrics
     assert "received" in log and "(credentials)" in log  # the dialogue was logged, and masked
     for name, text in (("status page", page), ("metrics", metrics), ("check", check.stdout + check.stderr),
                        ("log", log)):

@@ -13,6 +13,7 @@ from agent.checks import Check, State, worst
 from agent.inventory import load_inventory, validate
 from agent.inventory.service_levels import Schedule
 from agent.states import CheckStates
+from tests.helpers import cases
 
 PROVINCE = """\
 all:
@@ -78,18 +79,17 @@ def test_the_windows_are_in_the_provinces_time_zone(tmp_path):
     assert set(schedule.now(at("2026-11-14 20:30"))[0]) == {"pop_old", "pop_old_room"}  # 22:30 in Tokyo
 
 
-@pytest.mark.parametrize("windows, key, message", [
-    ("[{weekly: Saturday 22:00-02:00}]", "egov_maintenance[0].reason", "required key is missing"),
-    ("[{reason: ' ', weekly: Saturday 22:00-02:00}]", "egov_maintenance[0].reason", "say why"),
-    ("[{reason: x, weekly: Caturday 22:00-02:00}]", "egov_maintenance[0].weekly", "expected a day and two times"),
-    ("[{reason: x, weekly: Sunday 25:00-02:00}]", "egov_maintenance[0].weekly", "expected a day and two times"),
-    ("[{reason: x, start: 2026-11-20 09:00}]", "egov_maintenance[0].end", "needs start and end, or weekly"),
-    ("[{reason: x, start: 2026-11-20 09:00, end: 2026-11-20 08:00}]", "egov_maintenance[0].end", "ends before"),
-    ("[{reason: x, start: tomorrow, end: 2026-11-20 08:00}]", "egov_maintenance[0].start", "2026-11-14 22:00"),
-    ("[{reason: x, start: 2026-11-20 09:00, end: 2026-11-20 10:00, weekly: Sunday 01:00-02:00}]",
-     "egov_maintenance[0].weekly", "not both"),
-    ("[{reason: x, every: sunday}]", "egov_maintenance[0].every", "unknown key"),
-])
+@cases("windows, key, message", """
+    [{weekly: Saturday 22:00-02:00}]  egov_maintenance[0].reason  required key is missing
+    [{reason: ' ', weekly: Saturday 22:00-02:00}]  egov_maintenance[0].reason  say why
+    [{reason: x, weekly: Caturday 22:00-02:00}]  egov_maintenance[0].weekly  expected a day and two times
+    [{reason: x, weekly: Sunday 25:00-02:00}]  egov_maintenance[0].weekly  expected a day and two times
+    [{reason: x, start: 2026-11-20 09:00}]  egov_maintenance[0].end  needs start and end, or weekly
+    [{reason: x, start: 2026-11-20 09:00, end: 2026-11-20 08:00}]  egov_maintenance[0].end  ends before
+    [{reason: x, start: tomorrow, end: 2026-11-20 08:00}]  egov_maintenance[0].start  2026-11-14 22:00
+    [{reason: x, start: 2026-11-20 09:00, end: 2026-11-20 10:00, weekly: Sunday 01:00-02:00}]  egov_maintenance[0].weekly  not both
+    [{reason: x, every: sunday}]  egov_maintenance[0].every  unknown key
+""")
 def test_a_bad_window_is_an_error_naming_file_line_and_key(tmp_path, windows, key, message):
     path = province(tmp_path, host_windows=windows)
     line = path.read_text().splitlines().index(f"              egov_maintenance: {windows}") + 1
@@ -130,8 +130,8 @@ def test_inside_a_window_the_checks_show_maintenance_and_the_site_is_exported(tm
     exported = {(s.name, tuple(sorted(s.labels.items()))): s.value
                 for f in text_string_to_metric_families(states.exposition().decode()) for s in f.samples}
     assert exported[("egov_site_maintenance", (("site", "pop_old"),))] == 1
-    assert exported[("egov_check_status", (("check", "icmp"), ("site", "pop_old"), ("target", "pop-rtr"),
-                                           ("team", "network")))] == 5
+    assert exported[("egov_check_status", (("check", "icmp"), ("kind", "icmp"), ("site", "pop_old"),
+                                           ("target", "pop-rtr"), ("team", "network")))] == 5
 
     states.observe(checks, checks, now=at("2026-11-15 02:00"))  # the window closes: the same cut shows
     rows, _ = states.current()

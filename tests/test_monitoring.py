@@ -299,6 +299,10 @@ def test_the_dashboard_is_valid_grafana_json():
                    "egov_postfix_queue_messages", "egov_sip_up", "egov_sip_response_code", "node_"):
         assert metric in queries
     assert 'uplink="true"' in queries
+    # every per-check series is told apart, and named, by its check: a web server's agency sites each by theirs
+    legends = {t["expr"]: t.get("legendFormat", "") for p in panels for t in p.get("targets", [])}
+    per_check = [e for e in legends if re.search(r"egov_http_\w+\{|days_left|by \(site, target, kind, check\)", e)]
+    assert len(per_check) == 3 and all("{{check}}" in legends[e] for e in per_check), legends
 
 
 # What panels show that an agent on loopback cannot have: each says why it is empty in the
@@ -314,6 +318,8 @@ NEEDS_A_DEVICE = {
     "egov_audit_findings": "devices' configurations in the audit store (egov-agent audit backup)",
     "egov_audit_drift_lines": "devices' configurations in the audit store",
     "egov_audit_backup_age_seconds": "devices' configurations in the audit store",
+    "egov_http_duration_seconds": "an agency website (tests/test_many_sites.py probes the example's, site by site)",
+    "check:egov_cert_chain_expiry:days_left": "a server's certificate, read by an http, tcp, tls or mail check",
 }
 
 
@@ -373,6 +379,7 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
     url = peer.url
     datacenter = {"team": "datacenter"}
     portal = {"instance": "127.10.3.50:9469", "target": "dvc-portal-01", "site": "dc_chinh_rack_a1"}
+    sites = {**portal, "target": "web-sites-01"}
     disk = {"instance": "127.10.3.50:9469", "site": "dc_chinh_rack_a2", "check": "filesystem", "target": "/",
             "mountpoint": "/", "device": "/dev/sda1", **datacenter}
     alerts = [
@@ -384,11 +391,15 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
         _alert("EgovCheckCritical", check="http", target="tanlap-motcua-01", site="xa_tan_lap", team="network",
                severity="critical", cause="pop_bac_son", instance="127.10.5.50:9469"),
         # the portal's certificate: security gets it, not the check warning it causes
-        _alert("EgovCertificateExpiring", check="http", team="security", severity="warning", **portal),
-        _alert("EgovCheckWarning", check="http", severity="warning", **portal, **datacenter),
+        _alert("EgovCertificateExpiring", check="http", kind="http", team="security", severity="warning", **portal),
+        _alert("EgovCheckWarning", check="http", kind="http", severity="warning", **portal, **datacenter),
+        # one agency site's certificate on a web server of several: its own check's warning only is held
+        _alert("EgovCertificateExpiring", check="so-y-te", kind="http", team="security", severity="warning", **sites),
+        _alert("EgovCheckWarning", check="so-y-te", kind="http", severity="warning", **sites, **datacenter),
+        _alert("EgovCheckWarning", check="so-tu-phap", kind="http", severity="warning", **sites, **datacenter),
         # the same portal's TLS accepts TLS 1.0: security again, not the tls check's critical
-        _alert("EgovTlsWeak", check="tls", team="security", severity="critical", **portal),
-        _alert("EgovCheckCritical", check="tls", severity="critical", **portal, **datacenter),
+        _alert("EgovTlsWeak", check="tls", kind="tls", team="security", severity="critical", **portal),
+        _alert("EgovCheckCritical", check="tls", kind="tls", severity="critical", **portal, **datacenter),
         # a disk: critical hides warning; the agent's own check speaks for node-mixin's
         _alert("NodeFilesystemAlmostOutOfSpace", severity="critical", **disk),
         _alert("NodeFilesystemAlmostOutOfSpace", severity="warning", **disk),
@@ -405,20 +416,24 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
         def states():
             _, _, body = http_get(url + "/api/v2/alerts")
             return {(a["labels"]["alertname"], a["labels"].get("target") or a["labels"]["site"],
-                     a["labels"]["severity"]): a["status"]["state"] for a in json.loads(body)}
+                     a["labels"].get("check", ""), a["labels"]["severity"]): a["status"]["state"]
+                    for a in json.loads(body)}
 
         expected = {
-            ("EgovSiteUplinkDown", "pop_bac_son", "critical"): "active",
-            ("EgovCheckCritical", "pop-bacson-rtr", "critical"): "suppressed",
-            ("EgovCheckCritical", "tanlap-motcua-01", "critical"): "suppressed",
-            ("EgovCertificateExpiring", "dvc-portal-01", "warning"): "active",
-            ("EgovCheckWarning", "dvc-portal-01", "warning"): "suppressed",
-            ("EgovTlsWeak", "dvc-portal-01", "critical"): "active",
-            ("EgovCheckCritical", "dvc-portal-01", "critical"): "suppressed",
-            ("NodeFilesystemAlmostOutOfSpace", "/", "critical"): "suppressed",
-            ("NodeFilesystemAlmostOutOfSpace", "/", "warning"): "suppressed",
-            ("EgovCheckCritical", "/", "critical"): "active",
-            ("EgovCheckCritical", "mail-01", "critical"): "active",
+            ("EgovSiteUplinkDown", "pop_bac_son", "", "critical"): "active",
+            ("EgovCheckCritical", "pop-bacson-rtr", "icmp", "critical"): "suppressed",
+            ("EgovCheckCritical", "tanlap-motcua-01", "http", "critical"): "suppressed",
+            ("EgovCertificateExpiring", "dvc-portal-01", "http", "warning"): "active",
+            ("EgovCheckWarning", "dvc-portal-01", "http", "warning"): "suppressed",
+            ("EgovCertificateExpiring", "web-sites-01", "so-y-te", "warning"): "active",
+            ("EgovCheckWarning", "web-sites-01", "so-y-te", "warning"): "suppressed",
+            ("EgovCheckWarning", "web-sites-01", "so-tu-phap", "warning"): "active",
+            ("EgovTlsWeak", "dvc-portal-01", "tls", "critical"): "active",
+            ("EgovCheckCritical", "dvc-portal-01", "tls", "critical"): "suppressed",
+            ("NodeFilesystemAlmostOutOfSpace", "/", "filesystem", "critical"): "suppressed",
+            ("NodeFilesystemAlmostOutOfSpace", "/", "filesystem", "warning"): "suppressed",
+            ("EgovCheckCritical", "/", "filesystem", "critical"): "active",
+            ("EgovCheckCritical", "mail-01", "smtp", "critical"): "active",
         }
         wait_until(states, expected, "each alert active or inhibited")
 
@@ -427,8 +442,10 @@ def test_alertmanager_pages_each_team_once_and_inhibits_the_rest(tmp_path):
                           for path, message in Webhook.received for alert in message["alerts"])
 
         pages = [("datacenter", "EgovCheckCritical", "/"), ("datacenter", "EgovCheckCritical", "mail-01"),
-                 ("network", "EgovSiteUplinkDown", "pop_bac_son"), ("security", "EgovCertificateExpiring",
-                                                                    "dvc-portal-01"),
+                 ("datacenter", "EgovCheckWarning", "web-sites-01"),
+                 ("network", "EgovSiteUplinkDown", "pop_bac_son"),
+                 ("security", "EgovCertificateExpiring", "dvc-portal-01"),
+                 ("security", "EgovCertificateExpiring", "web-sites-01"),
                  ("security", "EgovTlsWeak", "dvc-portal-01")]
         wait_until(delivered, pages, "one page per team, the inhibited alerts held back")
     finally:

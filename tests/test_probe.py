@@ -61,7 +61,7 @@ def test_probe_failures_are_data_and_concurrency_is_bounded(tmp_path):
     got_again = samples(asyncio.run(probe.collect()))
 
     def key(name, target, **extra):
-        return (name, tuple(sorted({"target": target, "site": "xa_a", **extra}.items())))
+        return (name, tuple(sorted({"target": target, "site": "xa_a", "check": "tcp", **extra}.items())))
 
     for target in ("ok-1", "ok-2", "ok-3"):
         assert got[key("egov_tcp_up", target)] == 1
@@ -77,6 +77,34 @@ def test_probe_failures_are_data_and_concurrency_is_bounded(tmp_path):
     assert states["ok-1"][0] == "OK"
     assert states["refused"] == ("CRITICAL", "connect: connection refused")
     assert states["silent"][0] == "CRITICAL" and "timeout" in states["silent"][1]
+
+
+def test_several_checks_of_a_kind_on_one_host_are_probed_and_named_each(tmp_path):
+    (tmp_path / "hosts.yml").write_text("""\
+province:
+  vars: {egov_site_type: province}
+  hosts:
+    web:
+      ansible_host: 127.30.0.1
+      egov_role: web_server
+      egov_checks:
+        tcp:
+          - {name: so-y-te, port: 80}
+          - {name: so-tu-phap, port: 1}
+""")
+    probe = FakeTcp(ProbeSettings(probe_timeout=0.3, timeout=5, interval=10),
+                    Context(inventory=load_inventory(tmp_path)))
+    got = samples(asyncio.run(probe.collect()))
+
+    def key(name, check, **extra):
+        return (name, tuple(sorted({"target": "web", "site": "province", "check": check, **extra}.items())))
+
+    assert got[key("egov_tcp_up", "so-y-te")] == 1 and got[key("egov_tcp_up", "so-tu-phap")] == 0
+    assert got[key("egov_tcp_failures_total", "so-tu-phap", reason="connect")] == 1
+    assert key("egov_tcp_failures_total", "so-y-te", reason="connect") not in got  # counted per check
+    checks = {(c.kind, c.name, c.target): (c.state.name, c.label) for c in probe.checks({})}
+    assert checks == {("tcp", "so-y-te", "web"): ("OK", "tcp so-y-te"),
+                      ("tcp", "so-tu-phap", "web"): ("CRITICAL", "tcp so-tu-phap")}
 
 
 def test_without_an_inventory_a_probe_has_no_targets():

@@ -142,6 +142,7 @@ def run(probe) -> tuple[dict, dict]:
             labels = dict(s.labels)
             target = labels.pop("target")
             labels.pop("site")
+            assert labels.pop("check") == "sip"
             samples[(s.name, target, tuple(sorted(labels.items())))] = s.value
     return samples, {c.target: c for c in probe.checks({})}
 

@@ -247,7 +247,7 @@ def pollers():
 
 
 def on(target: str, **labels) -> tuple:
-    return tuple(sorted({"target": target, **labels}.items()))
+    return tuple(sorted({"target": target, "check": "snmp", **labels}.items()))
 
 
 def interface(target, name, uplink=False, **extra):

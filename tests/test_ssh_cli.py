@@ -106,7 +106,7 @@ def poller(network_sim, tmp_path):  # noqa: F811
 
 
 def on(target: str, **labels) -> tuple:
-    return tuple(sorted({"target": target, **labels}.items()))
+    return tuple(sorted({"target": target, "check": "ssh", **labels}.items()))
 
 
 def port(target: str, name: str, uplink: bool = False) -> tuple:

@@ -47,8 +47,8 @@ def test_an_uplink_down_makes_everything_behind_it_unreachable_with_one_root_cau
     assert got[("egov_outage_sites_cut_off", (("site", "pop_old"),))] == 3
     assert got[("egov_site_uplink_up", (("site", "pop_old"), ("site_type", "pop")))] == 0
     assert got[("egov_site_cut_off", (("cause", "xa_a"), ("site", "xa_b")))] == 1
-    assert got[("egov_check_status", (("check", "icmp"), ("site", "pop_old"), ("target", "pop-rtr"),
-                                      ("team", "network")))] == 4
+    assert got[("egov_check_status", (("check", "icmp"), ("kind", "icmp"), ("site", "pop_old"),
+                                      ("target", "pop-rtr"), ("team", "network")))] == 4
 
     states.observe(healthy, cut, now=20)  # the uplink is back: everything re-evaluated, nothing left over
     assert {state for state, _, _ in shown(states).values()} == {State.OK}

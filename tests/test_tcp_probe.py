@@ -10,6 +10,7 @@ from agent.checks import State
 from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.tcp import TcpCheck, TcpProbe
+from tests.helpers import cases
 
 pytest_plugins = ("tests.peer_web",)  # the real peers this module's tests use
 
@@ -72,15 +73,15 @@ def test_an_expired_certificate(run, web):
     assert run.checks["expired-unverified"].state == State.CRITICAL
 
 
-@pytest.mark.parametrize("target, reason, summary", [
-    ("ssh-over-tls", "tls", "TLS handshake failed: "),
-    ("not-smtp", "protocol", "closed without a match for '^220 ': 'HTTP/1.1 200 OK"),
-    ("not-smtp-open", "timeout", "no answer within 2s"),
-    ("silent-expect", "timeout", "no answer within 2s"),
-    ("refused", "connect", "connection refused"),
-])
+@cases("target, reason, summary", """
+    ssh-over-tls        tls       TLS handshake failed:
+    not-smtp            protocol  closed without a match for '^220 ': 'HTTP/1.1 200 OK
+    not-smtp-open       timeout   no answer within 2s
+    silent-expect       timeout   no answer within 2s
+    refused             connect   connection refused
+""")
 def test_failures(run, target, reason, summary):
-    assert run.failure("tcp", target, reason, summary).state == State.CRITICAL
+    run.assert_failed(target, reason, summary)
 
 
 def test_the_exposition_passes_promtool(run):

@@ -14,6 +14,7 @@ from agent.checks import State
 from agent.schema import build
 from agent.yamlfile import ConfigError
 from collectors.tls import INSECURE_SUITES, LEGACY_SUITES, TlsInspectCheck, TlsProbe, covers
+from tests.helpers import cases
 from tests.peer_tls import gnutls_once
 
 pytest_plugins = ("tests.peer_web", "tests.peer_tls")  # run_probe and servers that are not TLS; the TLS ones
@@ -132,14 +133,15 @@ def test_the_certificate_names_must_cover_the_site(run):
             in check.summary), check.summary
 
 
-@pytest.mark.parametrize("target, reason, summary", [
-    ("refused", "connect", "connection refused"),
-    # http.server takes the hello for an HTTP/0.9 request it cannot read: its error page, without a status line
-    ("plain-http", "protocol", "not TLS: the answer to a ClientHello began b'<!DOC'"),
-    ("ssh", "protocol", "not TLS: the answer to a ClientHello began b'SSH-2'"),
-])
+# plain-http: http.server takes the hello for an HTTP/0.9 request it cannot read, and answers its error
+# page without a status line
+@cases("target, reason, summary", """
+    refused             connect   connection refused
+    plain-http          protocol  not TLS: the answer to a ClientHello began b'<!DOC'
+    ssh                 protocol  not TLS: the answer to a ClientHello began b'SSH-2'
+""")
 def test_failures(run, target, reason, summary):
-    assert run.failure("tls", target, reason, summary).state == State.CRITICAL
+    run.assert_failed(target, reason, summary)
 
 
 # GnuTLS priority strings, ECDHE-ECDSA only. old-web: TLS 1.0 and 1.2, AES-128-GCM (1.2 only), RC4
@@ -161,7 +163,7 @@ def gnutls(tls_servers, tmp_path_factory):
     series: dict[str, dict] = {name: {} for name in GNUTLS}
     for family in text_string_to_metric_families(printed):
         for sample in family.samples:
-            labels = {k: v for k, v in sample.labels.items() if k not in ("site", "target")}
+            labels = {k: v for k, v in sample.labels.items() if k not in ("site", "target", "check")}
             series[sample.labels["target"]][(sample.name, tuple(sorted(labels.items())))] = sample.value
     return series, printed
 

@@ -189,7 +189,7 @@ class Fetcher:
             raise CollectorError("parse", str(err)) from None
 
     def _network(self, host: Host, deadline: float) -> str:
-        check, show = host.checks["ssh"], platforms.get(host.platform).show_config
+        check, show = host.check("ssh"), platforms.get(host.platform).show_config
         known_hosts = Path(check.known_hosts or self.known_hosts)
         connection = login(host.name, host.platform, host.address, check.port, credentials(check, self.environ),
                            known_hosts, self.connect_timeout, log)

@@ -18,7 +18,11 @@ file and line, even in a group with no hosts).
   address); hosts with an address are the monitoring targets.
 - `egov_checks` lists a host's checks (kind -> settings, or null for the defaults; the kinds
   and their settings are the registered collectors', agent.probe.check_kinds) and,
-  like every Ansible variable, is replaced whole by a deeper group or the host.
+  like every Ansible variable, is replaced whole by a deeper group or the host. A kind may
+  instead hold a list of checks, each with its `name` (a web server's agency sites), as Ansible
+  roles list what a host has several of (users, virtual hosts): a list cannot be mistaken for
+  one check's settings, keeps the order written, and a name cannot clash with a settings key.
+  The one check of the mapping form is named after its kind.
   `egov_check_defaults` (group `all` only) holds the fleet-wide thresholds per kind; the
   model fills each listed check's unset fields from it. Merging egov_checks itself
   across groups would make egov-agent and Ansible (playbooks, templates) see different
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, make_dataclass
@@ -61,6 +66,8 @@ NETWORK_PLATFORMS = ("cisco_ios", "cisco_xe", "cisco_nxos", "cisco_asa", "huawei
 PLATFORMS = NETWORK_PLATFORMS + ("cisco_tp", "linux", "windows")
 
 ON_SITE, ON_ALL = {"on": "site"}, {"on": "all"}
+# a check's name is the `check` label of its series: short, and the same in every tool that quotes it
+CHECK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 @dataclass
@@ -92,13 +99,38 @@ def egov_vars() -> type:
     """Every egov_* variable: _EgovVars and the checks, one field per kind the registered probes
     serve (each probe's CheckSettings). Built at the first load, not at import: importing the
     collectors costs a command that reads no inventory, and each of them imports agent.probe."""
-    checks = make_dataclass("Checks", [(kind, cls | None, field(default=None)) for kind, cls in check_kinds().items()])
-    targets = service_levels.availability_targets_class(ROLES + tuple(check_kinds()))  # % per role or check kind
+    kinds = check_kinds()
+    checks = make_dataclass("Checks", [(kind, (cls if getattr(cls, "ONE_PER_HOST", False) else cls | list[_named(cls)])
+                                        | None, field(default=None)) for kind, cls in kinds.items()],
+                            namespace={"problems": _duplicate_names})
+    defaults = make_dataclass("CheckDefaults", [(kind, cls | None, field(default=None)) for kind, cls in kinds.items()])
+    targets = service_levels.availability_targets_class(ROLES + tuple(kinds))  # % per role or check kind
     return make_dataclass("EgovVars", [("egov_checks", checks | None, field(default=None)),
-                                       ("egov_check_defaults", checks | None, field(default=None, metadata=ON_ALL)),
+                                       ("egov_check_defaults", defaults | None, field(default=None, metadata=ON_ALL)),
                                        ("egov_availability_targets", targets | None,
                                         field(default=None, metadata=ON_ALL))],
                           bases=(_EgovVars,))
+
+
+def _named(cls: type) -> type:
+    """One of several checks of a kind: its settings and its name."""
+    def problems(self):
+        if not CHECK_NAME.match(self.name):
+            yield "name", (f"expected a short name ({CHECK_NAME.pattern}: lower-case letters, digits, - and _, "
+                           f"at most 32), got {shown(self.name)}")
+        yield from super(named, self).problems() if hasattr(super(named, self), "problems") else ()
+
+    named = make_dataclass(f"Named{cls.__name__}", [("name", str)], bases=(cls,), kw_only=True,
+                           namespace={"problems": problems})
+    return named
+
+
+def _duplicate_names(checks) -> Iterator[tuple[str, str]]:
+    for var in fields(checks):
+        listed = getattr(checks, var.name)
+        names = [check.name for check in listed] if isinstance(listed, list) else []
+        for twice in sorted({name for name in names if names.count(name) > 1}):
+            yield var.name, f"two {var.name} checks named {twice}: a name is unique per host and kind"
 
 
 @dataclass(frozen=True)
@@ -119,8 +151,13 @@ class Host:
     role: str
     platform: str | None
     address: str | None  # ansible_host, or the name when it is an IP address
-    checks: Mapping[str, Any]  # kind -> its probe's CheckSettings (IcmpCheck ...), the defaults merged in
+    # kind -> check name -> its probe's CheckSettings (IcmpCheck ...), the defaults merged in
+    checks: Mapping[str, Mapping[str, Any]]
     vars: Vars  # every variable as Ansible sees it (VaultValues stay opaque)
+
+    def check(self, kind: str) -> Any:
+        """The settings of the host's one check of a kind it has once (icmp, ssh), or None."""
+        return _only(self.checks, kind)
 
 
 @dataclass(frozen=True)
@@ -130,7 +167,16 @@ class Target:
     role: str
     platform: str | None
     site: str
-    checks: Mapping[str, Any]
+    checks: Mapping[str, Mapping[str, Any]]  # as Host.checks
+
+    def check(self, kind: str) -> Any:
+        """As Host.check."""
+        return _only(self.checks, kind)
+
+
+def _only(checks: Mapping[str, Mapping[str, Any]], kind: str) -> Any:
+    named = checks.get(kind) or {}
+    return named.get(kind) if len(named) == 1 else None
 
 
 class InventoryError(ConfigError):
@@ -388,7 +434,7 @@ class _Builder:
         except ValueError:
             return None
 
-    def checks(self, name: str, hostvars: Vars, address: str | None) -> dict[str, Any]:
+    def checks(self, name: str, hostvars: Vars, address: str | None) -> dict[str, dict[str, Any]]:
         listed = hostvars.get("egov_checks") or {}
         if listed and address is None:
             self.errors.append(hostvars.error("egov_checks", f"host {name}: checks but no address; "
@@ -396,12 +442,20 @@ class _Builder:
         defaults = hostvars.get("egov_check_defaults") or {}
         checks = {}
         for kind, settings in listed.items():
-            check = build(self.check_kinds[kind], {**(defaults.get(kind) or {}), **(settings or {})})
-            for var in fields(check):
-                if var.metadata.get("required") and getattr(check, var.name) is None:
-                    self.errors.append(hostvars.error("egov_checks", f"host {name}: the {kind} check needs "
-                                                      f"{var.name}", f"egov_checks.{kind}.{var.name}"))
-            checks[kind] = check
+            several = isinstance(settings, list)
+            checks[kind] = {}
+            for item in settings if several else [settings or {}]:
+                check_name = item["name"] if several else kind
+                own = {key: value for key, value in item.items() if not several or key != "name"}
+                check = build(self.check_kinds[kind], {**(defaults.get(kind) or {}), **own})
+                for var in fields(check):
+                    if var.metadata.get("required") and getattr(check, var.name) is None:
+                        what, path = ((f"the {kind} check {check_name}", f"egov_checks.{kind}[{check_name}]")
+                                      if several else (f"the {kind} check", f"egov_checks.{kind}"))
+                        where = item if several and isinstance(item, Located) else hostvars
+                        self.errors.append(where.error("name" if where is item else "egov_checks",
+                                                       f"host {name}: {what} needs {var.name}", f"{path}.{var.name}"))
+                checks[kind][check_name] = check
         return checks
 
     def check_addresses(self, hosts: Iterable[Host]) -> None:

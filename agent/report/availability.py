@@ -340,7 +340,7 @@ def build(inventory, prometheus: Prometheus, label: str, limit: str | None = Non
         warnings.append((f"Tháng {label} chưa kết thúc: số liệu tính đến thời điểm lập báo cáo.",
                          f"{label} is not over: the figures run to the time of the report."))
 
-    statuses = fetch(prometheus, "egov_check_status", "target, check, site", span)
+    statuses = fetch(prometheus, "egov_check_status", "target, check, kind, site", span)
     cuts = fetch(prometheus, "egov_site_cut_off", "site, cause", span)
     cut_off: dict[str, Timeline] = {}
     for (site, cause), events in cuts.items():
@@ -349,11 +349,11 @@ def build(inventory, prometheus: Prometheus, label: str, limit: str | None = Non
         cut_off[site] = worst([cut_off[site], runs], span.minutes) if site in cut_off else runs
     nothing: Timeline = [(0, span.minutes, NO_DATA, "")]
 
-    checks: dict[str, dict[str, Timeline]] = {name: {} for name in hosts}
-    for (target, check, _), events in statuses.items():
+    checks: dict[str, dict[tuple[str, str], Timeline]] = {name: {} for name in hosts}  # target -> (kind, check)
+    for (target, check, kind, _), events in statuses.items():
         if target in hosts:
-            site = hosts[target].site
-            checks[target][check] = classify(segments(events, span.minutes), cut_off.get(site, nothing))
+            line = classify(segments(events, span.minutes), cut_off.get(hosts[target].site, nothing))
+            checks[target][(kind or check, check)] = line  # an agent's series before `kind`: its check was the kind
     # a host the agents check (its egov_checks) without a series is all no data; one they do not check is left out
     hosts = {name: host for name, host in hosts.items() if host.checks or checks[name]}
     checks = {name: checks[name] for name in hosts}
@@ -363,7 +363,8 @@ def build(inventory, prometheus: Prometheus, label: str, limit: str | None = Non
     targets = []
     for name, host in hosts.items():
         figures = Figures().add(target_lines[name])
-        targets.append({"target": name, "site": host.site, "role": host.role, "checks": sorted(checks[name]),
+        targets.append({"target": name, "site": host.site, "role": host.role,
+                        "checks": sorted(kind if check == kind else f"{kind} {check}" for kind, check in checks[name]),
                         **figures.as_dict()})
     sites = []
     for site in inventory.sites.values():
@@ -381,10 +382,11 @@ def build(inventory, prometheus: Prometheus, label: str, limit: str | None = Non
     goals = province_vars(inventory).get("egov_availability_targets") or {}
     services = []
     roles = sorted({host.role for host in hosts.values()})
-    kinds = sorted({kind for by_kind in checks.values() for kind in by_kind})
+    kinds = sorted({kind for by_kind in checks.values() for kind, _ in by_kind})
     for kind, name, lines in ([("role", role, [target_lines[h] for h in hosts if hosts[h].role == role])
                                for role in roles] +
-                              [("check", kind_, [c[kind_] for c in checks.values() if kind_ in c]) for kind_ in kinds]):
+                              [("check", kind_, [line for c in checks.values() for (k, _), line in c.items()
+                                                  if k == kind_]) for kind_ in kinds]):
         figures = Figures()
         for line in lines:
             figures.add(line)

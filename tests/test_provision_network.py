@@ -157,7 +157,7 @@ def test_check_mode_on_fresh_devices_shows_the_diff_and_changes_nothing(office):
         assert run.hosts[name]["changed"] == 1, _explain(run)
         assert f"{name}: would change: Config | Apply the lines" in run.output
     assert "      +ntp server 127.10.1.123" in run.output  # the IOS diff
-    assert "      +info-center loghost 127.10.1.51" in run.output  # the VRP diff
+    assert "      +info-center loghost 127.10.1.51 utc" in run.output  # the VRP diff
     assert " + description UPLINK to pop-bacson" in run.output  # into the uplink's block
     assert "      +enable secret <env:EGOV_NET_ENABLE_SECRET>" in run.output  # a secret only by its name
     assert office["after_check"] == office["before"]
@@ -189,7 +189,7 @@ def test_the_golden_configs_hold_the_baseline(office):
         assert line in ios
     for line in ("sysname thu01-rtr", "stelnet server enable", "undo telnet server enable", "undo http server enable",
                  "snmp-agent sys-info version v3", "ntp-service unicast-server 127.10.1.123",
-                 "info-center loghost 127.10.1.51", " protocol inbound ssh", " idle-timeout 5 0",
+                 "info-center loghost 127.10.1.51 utc", " protocol inbound ssh", " idle-timeout 5 0",
                  " local-user egov-netops password irreversible-cipher <env:EGOV_TEST_NET_PASSWORD>",
                  " local-user egov-netops service-type terminal ssh",
                  'header login information "Authorised access only. Activity is logged."'):

@@ -1,7 +1,8 @@
 """Space and inodes of mounted filesystems, as node_exporter's filesystem collector exports them.
 
-statvfs() on a dead NFS server blocks for good, so each call runs in its own daemon thread
-and the collector waits at most `mount_timeout` for all of them. A mount point whose call
+statvfs() on a dead NFS server blocks for good, so the calls run in a daemon thread (another
+one for the mounts behind a call that does not return) and the collector waits at most
+`mount_timeout` for all of them. A mount point whose call
 has not returned is reported with node_filesystem_device_error 1 and is not statted again
 until that call returns (node_exporter's stuckMounts): one hung thread per mount at most.
 
@@ -14,6 +15,7 @@ same, when the agent started after the remount).
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import threading
@@ -33,6 +35,7 @@ MOUNT_POINTS_EXCLUDE = r"^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|va
 FS_TYPES_EXCLUDE = (r"^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660"
                     r"|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$")
 
+_PATIENCE = 0.1  # seconds without a statvfs returning before the mounts still waiting get a new thread
 _LABELS = ["device", "fstype", "mountpoint"]
 _HELP = {
     "device_error": "Whether an error occurred while getting statistics for the given device.",
@@ -118,35 +121,51 @@ class FilesystemCollector(Collector):
         return partitions
 
     def _statvfs_all(self, mountpoints: set[str]) -> dict[str, os.statvfs_result | None]:
-        """statvfs of each mount point, in parallel, within one mount_timeout; None if it failed or hangs."""
-        results: dict[str, os.statvfs_result | None] = {}
-        threads = []
-        for mountpoint in sorted(mountpoints):
-            with self._lock:
-                if mountpoint in self._in_flight:
-                    self.log.debug("statvfs(%s) still has not returned; not calling it again", mountpoint)
-                    continue
-                self._in_flight.add(mountpoint)
-            thread = threading.Thread(target=self._statvfs_one, args=(mountpoint, results),
-                                      name=f"statvfs {mountpoint}", daemon=True)
-            thread.start()
-            threads.append(thread)
-        deadline = time.monotonic() + self.settings.mount_timeout
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                self.log.warning("%s did not return within %gs; reporting device_error until it does",
-                                 thread.name, self.settings.mount_timeout)
-        return {mountpoint: results.get(mountpoint) for mountpoint in mountpoints}
+        """statvfs of each mount point within one mount_timeout; None if it failed or hangs.
 
-    def _statvfs_one(self, mountpoint: str, results: dict) -> None:
-        try:
-            results[mountpoint] = self._statvfs(mountpoint)
-        except OSError as err:
-            self.log.debug("statvfs(%s): %s", mountpoint, err)
-        finally:
-            with self._lock:
-                self._in_flight.discard(mountpoint)
+        One thread calls them in turn (a thread per mount cost 0.14 ms of CPU each, more than the
+        calls); while no call has returned for `_PATIENCE`, a new thread takes the mounts still
+        waiting, so a hung mount holds the others up by that much at most.
+        """
+        progress = threading.Condition(self._lock)
+        results: dict[str, os.statvfs_result | None] = {}
+        with progress:
+            waiting = collections.deque(sorted(mountpoints - self._in_flight))
+        for mountpoint in sorted(mountpoints - set(waiting)):
+            self.log.debug("statvfs(%s) still has not returned; not calling it again", mountpoint)
+
+        def walk():
+            while True:
+                with progress:
+                    if not waiting:
+                        return
+                    mountpoint = waiting.popleft()
+                    self._in_flight.add(mountpoint)
+                result = None
+                try:
+                    result = self._statvfs(mountpoint)
+                except OSError as err:
+                    self.log.debug("statvfs(%s): %s", mountpoint, err)
+                finally:
+                    with progress:
+                        self._in_flight.discard(mountpoint)
+                        results[mountpoint] = result
+                        progress.notify()
+
+        deadline = time.monotonic() + self.settings.mount_timeout
+        asked, stalled = set(waiting), True
+        with progress:
+            while len(results) < len(asked) and (remaining := deadline - time.monotonic()) > 0:
+                if stalled and waiting:
+                    threading.Thread(target=walk, name="statvfs", daemon=True).start()
+                done = len(results)
+                stalled = not progress.wait_for(lambda: len(results) > done, min(_PATIENCE, remaining))
+            waiting.clear()  # a walker whose call comes back after the deadline takes no more
+            answered = dict(results)
+        for mountpoint in sorted(asked - set(answered)):
+            self.log.warning("statvfs(%s) did not return within %gs; reporting device_error until it does",
+                             mountpoint, self.settings.mount_timeout)
+        return {mountpoint: answered.get(mountpoint) for mountpoint in mountpoints}
 
     def checks(self, metrics):
         s = self.settings

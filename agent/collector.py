@@ -81,6 +81,9 @@ class Collector:
     # commented lines `egov-agent sample-config` prints after the keys (which it writes from
     # Settings: each default, and the comment beside each field): only what the settings cannot say
     SAMPLE_NOTE: ClassVar[str] = ""
+    # an async collector's output is rendered in a worker thread, off the event loop; one with a
+    # handful of series is rendered on the loop, which costs less than the hand-off to that thread
+    few_series: ClassVar[bool] = False
 
     def __init__(self, settings: CollectorSettings | None = None, context: Context | None = None):
         from agent.context import Context

@@ -48,6 +48,8 @@ _RENDERER = ThreadPoolExecutor(1, thread_name_prefix="render")
 
 async def _collect_async(collector: Collector):
     families = await collector.collect()
+    if collector.few_series:
+        return _finish(collector, families)
     return await asyncio.get_running_loop().run_in_executor(_RENDERER, _finish, collector, families)
 
 

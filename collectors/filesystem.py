@@ -1,7 +1,7 @@
 """Space and inodes of mounted filesystems, as node_exporter's filesystem collector exports them.
 
-statvfs() on a dead NFS server blocks for good, so the calls run in a daemon thread (another
-one for the mounts behind a call that does not return) and the collector waits at most
+statvfs() on a dead NFS server blocks for good, so the calls run in a kept daemon thread (and
+another for the mounts behind a call that does not return) and the collector waits at most
 `mount_timeout` for all of them. A mount point whose call
 has not returned is reported with node_filesystem_device_error 1 and is not statted again
 until that call returns (node_exporter's stuckMounts): one hung thread per mount at most.
@@ -16,7 +16,9 @@ same, when the agent started after the remount).
 from __future__ import annotations
 
 import collections
+import functools
 import os
+import queue
 import re
 import threading
 import time
@@ -85,6 +87,9 @@ class FilesystemCollector(Collector):
         super().__init__(settings, context)
         self._disk_partitions, self._statvfs, self._fstab = disk_partitions, statvfs, fstab
         self._lock = threading.Lock()
+        self._walks: queue.SimpleQueue = queue.SimpleQueue()  # for the kept statvfs thread, started at the first run
+        self._walker: threading.Thread | None = None
+        self._walker_busy = False  # handed a run's walk it has not finished
         self._in_flight: set[str] = set()  # mount points whose statvfs call has not returned yet
         self._seen_writable: set[tuple[str, str, str]] = set()  # mounts seen read-write since the agent started
 
@@ -123,37 +128,25 @@ class FilesystemCollector(Collector):
     def _statvfs_all(self, mountpoints: set[str]) -> dict[str, os.statvfs_result | None]:
         """statvfs of each mount point within one mount_timeout; None if it failed or hangs.
 
-        One thread calls them in turn (a thread per mount cost 0.14 ms of CPU each, more than the
-        calls); while no call has returned for `_PATIENCE`, a new thread takes the mounts still
-        waiting, so a hung mount holds the others up by that much at most.
+        A kept thread calls them in turn (a thread started per mount cost 0.14 ms of CPU each, more
+        than the calls); while no call has returned for `_PATIENCE`, a new thread takes the mounts
+        still waiting, so a hung mount holds the others up by that much at most.
         """
         progress = threading.Condition(self._lock)
         results: dict[str, os.statvfs_result | None] = {}
         with progress:
             waiting = collections.deque(sorted(mountpoints - self._in_flight))
+            kept, self._walker_busy = not self._walker_busy, True  # the kept thread may be hung on a mount
         for mountpoint in sorted(mountpoints - set(waiting)):
             self.log.debug("statvfs(%s) still has not returned; not calling it again", mountpoint)
-
-        def walk():
-            while True:
-                with progress:
-                    if not waiting:
-                        return
-                    mountpoint = waiting.popleft()
-                    self._in_flight.add(mountpoint)
-                result = None
-                try:
-                    result = self._statvfs(mountpoint)
-                except OSError as err:
-                    self.log.debug("statvfs(%s): %s", mountpoint, err)
-                finally:
-                    with progress:
-                        self._in_flight.discard(mountpoint)
-                        results[mountpoint] = result
-                        progress.notify()
-
+        walk = functools.partial(self._walk, waiting, results, progress)
+        if self._walker is None:
+            self._walker = threading.Thread(target=self._serve_walks, name="statvfs", daemon=True)
+            self._walker.start()
+        if kept:
+            self._walks.put(walk)
         deadline = time.monotonic() + self.settings.mount_timeout
-        asked, stalled = set(waiting), True
+        asked, stalled = set(waiting), not kept
         with progress:
             while len(results) < len(asked) and (remaining := deadline - time.monotonic()) > 0:
                 if stalled and waiting:
@@ -166,6 +159,35 @@ class FilesystemCollector(Collector):
             self.log.warning("statvfs(%s) did not return within %gs; reporting device_error until it does",
                              mountpoint, self.settings.mount_timeout)
         return {mountpoint: answered.get(mountpoint) for mountpoint in mountpoints}
+
+    def _serve_walks(self) -> None:
+        """The kept thread: one run's walk after the other, until close()."""
+        for walk in iter(self._walks.get, None):
+            walk()
+            with self._lock:
+                self._walker_busy = False
+
+    def _walk(self, waiting: collections.deque, results: dict, progress: threading.Condition) -> None:
+        """statvfs of the mount points waiting, one by one, until none is left."""
+        while True:
+            with progress:
+                if not waiting:
+                    return
+                mountpoint = waiting.popleft()
+                self._in_flight.add(mountpoint)
+            result = None
+            try:
+                result = self._statvfs(mountpoint)
+            except OSError as err:
+                self.log.debug("statvfs(%s): %s", mountpoint, err)
+            finally:
+                with progress:
+                    self._in_flight.discard(mountpoint)
+                    results[mountpoint] = result
+                    progress.notify()
+
+    def close(self) -> None:
+        self._walks.put(None)  # the kept thread ends (once its call returns, if it is hung)
 
     def checks(self, metrics):
         s = self.settings

@@ -167,7 +167,22 @@ class InfoMetricFamily(Family):
         return "".join([sample_line(s.name, zip(s.names, s.values), s.value) for s in self.samples])
 
 
-def render(families: Iterable[Family]) -> tuple[bytes, bytes]:
+class Rendered:
+    """A family whose sample lines were rendered in parts, as they came (the SNMP collector's, a
+    device at a time as each poll ends), and are held as bytes: no samples live on."""
+
+    samples = ()
+
+    def __init__(self, family: Family, lines: Iterable[bytes]):
+        self.name, self.type = family.name, family.type
+        self._text_head, self._openmetrics_head, _ = family.render()
+        self._lines = b"".join(lines)
+
+    def render(self) -> tuple[bytes, bytes, bytes]:
+        return self._text_head, self._openmetrics_head, self._lines
+
+
+def render(families: Iterable[Family | Rendered]) -> tuple[bytes, bytes]:
     """Text format and OpenMetrics (without its `# EOF`, which a scrape adds once at the end)."""
     text, openmetrics = [], []
     for family in families:

@@ -152,30 +152,40 @@ class Probe(Collector):
                                      labels=PROBE_LABELS)
         failures = CounterMetricFamily(f"egov_{kind}_failures_total", self.FAILURES_HELP.format(kind=kind),
                                        labels=[*PROBE_LABELS, "reason"])
-        own = {key: (GaugeMetricFamily if type_ == "gauge" else CounterMetricFamily)(
-            f"egov_{kind}_{key}", help_, labels=[*PROBE_LABELS, *labels])
-            for key, (type_, help_, labels) in self.FAMILIES.items()}
+        own = self.own_families(outcomes)
         for outcome in outcomes:
             where = [outcome.target.name, outcome.target.site, outcome.name or kind]
             up.add_metric(where, 0.0 if outcome.reason or not self.answered(outcome) else 1.0)
             duration.add_metric(where, outcome.duration)
-            for sample in outcome.samples:
-                own[sample.family].add_metric([*where, *sample.labels], sample.value)
         for (target, site, name, reason), count in sorted(self._failures.items()):
             failures.add_metric([target, site, name, reason], count)
         return [family for family in (up, duration, failures, *own.values()) if family.samples]
 
+    def own_families(self, outcomes: Iterable[Outcome]) -> dict[str, Any]:
+        """The probe's FAMILIES (by key) with the outcomes' samples."""
+        own = {key: (GaugeMetricFamily if type_ == "gauge" else CounterMetricFamily)(
+            f"egov_{self.name}_{key}", help_, labels=[*PROBE_LABELS, *labels])
+            for key, (type_, help_, labels) in self.FAMILIES.items()}
+        for outcome in outcomes:
+            where = [outcome.target.name, outcome.target.site, outcome.name or self.name]
+            for sample in outcome.samples:
+                own[sample.family].add_metric([*where, *sample.labels], sample.value)
+        return own
+
     def checks(self, metrics):
-        for outcome in self._outcomes:
-            if outcome.reason:
-                # the agent's own configuration (a secret's variable unset, a key file unreadable) says
-                # nothing about the target: UNKNOWN, and reported once for the agent (egov_check_config_error)
-                state = State.UNKNOWN if outcome.reason == "config" else State.CRITICAL
-                check = Check(self.name, outcome.target.name, state, f"{outcome.reason}: {outcome.detail}",
-                              reason=outcome.reason)
-            else:
-                check = self.evaluate(outcome)
-            yield replace(check, name=outcome.name or self.name, kind=self.name)  # evaluate() names it by kind
+        return map(self.judge, self._outcomes)
+
+    def judge(self, outcome: Outcome) -> Check:
+        """A target's check: its failure, or what evaluate() makes of its samples."""
+        if outcome.reason:
+            # the agent's own configuration (a secret's variable unset, a key file unreadable) says
+            # nothing about the target: UNKNOWN, and reported once for the agent (egov_check_config_error)
+            state = State.UNKNOWN if outcome.reason == "config" else State.CRITICAL
+            check = Check(self.name, outcome.target.name, state, f"{outcome.reason}: {outcome.detail}",
+                          reason=outcome.reason)
+        else:
+            check = self.evaluate(outcome)
+        return replace(check, name=outcome.name or self.name, kind=self.name)  # evaluate() names it by kind
 
     def evaluate(self, outcome: Outcome) -> Check:
         """The state of a target that answered, from its samples and its check's thresholds."""

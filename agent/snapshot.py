@@ -30,7 +30,9 @@ _OM_EOF = b"# EOF\n"
 
 
 def gzip_member(data: bytes) -> bytes:
-    return gzip.compress(data, compresslevel=6, mtime=0)
+    # level 1: 40-60 % of level 6's CPU (0.41 against 0.70 ms a round of the host collectors,
+    # 29 against 74 ms for 5 MB of probe series) for 4-15 % more bytes, on a LAN
+    return gzip.compress(data, compresslevel=1, mtime=0)
 
 
 _OM_EOF_GZIP = gzip_member(_OM_EOF)

@@ -15,10 +15,8 @@ No anchor runs this: the goals (≤ 1 s, ≤ 2 s) are the issue's. Asserts nothi
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
-import json
 import os
 import pstats
 import statistics
@@ -28,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.common import arguments, write_json
 from benchmarks.node_exporter import agent_argv
 from benchmarks.province import write_province
 from tests.peers import Peer, free_port, http_get
@@ -79,10 +78,7 @@ def first_200(inventory: Path, log: Path, timeout: float = 120.0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--communes", type=int, default=500)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--json", metavar="OUT")
+    parser = arguments(__doc__, communes=500, runs=3)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="egov-bench-inventory-") as tmp:
         inventory = write_province(Path(tmp) / "province", args.communes)
@@ -105,9 +101,8 @@ def main(argv: list[str] | None = None) -> int:
           f"<= {GOALS['first_200']:g} s")
     print(f"{'run: first 200 on /-/ready (info)':<36} {'':>8}  {runs(ready):<18}")
     print("\nprofile of one load (top functions by own time):\n" + top)
-    if args.json:
-        Path(args.json).write_text(json.dumps({"communes": args.communes, "validate": validates, "first_200": starts,
-                                               "python": sys.version}, indent=1))
+    write_json(args.json, {"communes": args.communes, "validate": validates, "first_200": starts,
+                           "python": sys.version})
     return 0
 
 

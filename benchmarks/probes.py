@@ -43,6 +43,7 @@ import threading
 import time
 from pathlib import Path
 
+from benchmarks.common import arguments, finish
 from benchmarks.node_exporter import agent_argv, cpu_seconds, memory
 from tests.peers import Peer, free_port, require
 
@@ -339,10 +340,7 @@ def run(args) -> int:
     except (RuntimeError, TimeoutError, OSError) as err:
         print(f"failed: {err}", file=sys.stderr)
         return 1
-    report(results)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
+    return finish(report, results, args.json)
 
 
 def report(results: dict) -> None:
@@ -395,9 +393,8 @@ def report(results: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = arguments(__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer targets and probes, a 10 s scale cycle")
-    parser.add_argument("--json", metavar="OUT", help="also write every figure to OUT")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--inventory", help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, help=argparse.SUPPRESS)

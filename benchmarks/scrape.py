@@ -39,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.common import arguments, finish
 from benchmarks.node_exporter import NODE_EXPORTER, PROMETHEUS_HEADERS, Target, percentile
 from benchmarks.province import write_province
 from tests.peers import Peer, free_port, http_get
@@ -231,13 +232,7 @@ def report(out: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--communes", type=int, default=500)
-    parser.add_argument("--scrapes", type=int, default=8)
-    parser.add_argument("--interval", type=float, default=15.0)
-    parser.add_argument("--back-to-back", type=int, default=200)
-    parser.add_argument("--ready-timeout", type=float, default=180.0)
-    parser.add_argument("--json", metavar="OUT")
+    parser = arguments(__doc__, communes=500, scrapes=8, interval=15.0, back_to_back=200, ready_timeout=180.0)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--inventory", help=argparse.SUPPRESS)
     parser.add_argument("--listen", help=argparse.SUPPRESS)
@@ -252,10 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         except (RuntimeError, TimeoutError) as err:
             print(f"benchmark failed: {err}", file=sys.stderr)
             return 1
-    report(out)
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
-    return 0
+    return finish(report, out, args.json)
 
 
 if __name__ == "__main__":

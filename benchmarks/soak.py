@@ -18,7 +18,6 @@ that climb. There is no anchor to compare with: the reference is the run's own s
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks.common import arguments, write_json
 from benchmarks.node_exporter import PROMETHEUS_HEADERS, agent_argv, memory
 from tests.peers import Peer, free_port, http_get
 
@@ -72,14 +72,10 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=3600)
-    parser.add_argument("--scrape-interval", type=float, default=15)
-    parser.add_argument("--reload-interval", type=float, default=60)
-    parser.add_argument("--sample-interval", type=float, default=60)
-    parser.add_argument("--warmup", type=float, default=60, help="scrapes only, no samples, before the run")
+    # warmup: scrapes only, no samples, before the run
+    parser = arguments(__doc__, duration=3600.0, scrape_interval=15.0, reload_interval=60.0, sample_interval=60.0,
+                       warmup=60.0)
     parser.add_argument("--quick", action="store_true", help="2 minutes, a reload every 10 s, a sample every 15 s")
-    parser.add_argument("--json", help="write the samples and the summary to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.duration, args.reload_interval, args.sample_interval, args.warmup = 120, 10, 15, 20
@@ -144,10 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"| {r['figure']:14} | {r['first']:8.1f} | {r['last']:8.1f} | {r['slope_per_hour']:+9.2f} "
               f"| {r['second_half_slope_per_hour']:+11.2f} |")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"settings": vars(args), "samples": samples, "summary": rows,
-                                               "scrapes": scrapes, "scrape_failures": scrape_failures,
-                                               "reloads": reloads, "reload_failures": reload_failures}, indent=1))
+    write_json(args.json, {"settings": vars(args), "samples": samples, "summary": rows, "scrapes": scrapes,
+                           "scrape_failures": scrape_failures, "reloads": reloads, "reload_failures": reload_failures})
     return 0 if samples else 1
 
 

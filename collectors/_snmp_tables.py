@@ -30,21 +30,14 @@ SYSTEM: dict[str, Oid] = {
     "sysName": _MIB2 + (1, 5),
 }
 
+# the columns of ifTable, then of ifXTable (ifHighSpeed in Mbit/s), by their column numbers
 INTERFACE_COLUMNS: dict[str, Oid] = {
-    "ifDescr": _IF_ENTRY + (2,),
-    "ifAdminStatus": _IF_ENTRY + (7,),
-    "ifOperStatus": _IF_ENTRY + (8,),
-    "ifInDiscards": _IF_ENTRY + (13,),
-    "ifInErrors": _IF_ENTRY + (14,),
-    "ifOutDiscards": _IF_ENTRY + (19,),
-    "ifOutErrors": _IF_ENTRY + (20,),
-    "ifName": _IFX_ENTRY + (1,),
-    "ifHCInOctets": _IFX_ENTRY + (6,),
-    "ifHCInUcastPkts": _IFX_ENTRY + (7,),
-    "ifHCOutOctets": _IFX_ENTRY + (10,),
-    "ifHCOutUcastPkts": _IFX_ENTRY + (11,),
-    "ifHighSpeed": _IFX_ENTRY + (15,),  # Mbit/s
-    "ifAlias": _IFX_ENTRY + (18,),
+    **{name: _IF_ENTRY + (column,) for name, column in (
+        ("ifDescr", 2), ("ifAdminStatus", 7), ("ifOperStatus", 8), ("ifInDiscards", 13), ("ifInErrors", 14),
+        ("ifOutDiscards", 19), ("ifOutErrors", 20))},
+    **{name: _IFX_ENTRY + (column,) for name, column in (
+        ("ifName", 1), ("ifHCInOctets", 6), ("ifHCInUcastPkts", 7), ("ifHCOutOctets", 10), ("ifHCOutUcastPkts", 11),
+        ("ifHighSpeed", 15), ("ifAlias", 18))},
 }
 
 # interface counter column -> the name of its metric, egov_snmp_interface_<name>_total

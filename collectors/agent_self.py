@@ -19,6 +19,7 @@ _PAGE = resource.getpagesize()
 class AgentSelfCollector(Collector):
     name = "agent"
     help = "the agent's own CPU, memory, open files (process_*), threads and asyncio tasks"
+    few_series = True  # eight: rendered on the loop (agent/scheduler.py)
 
     def __init__(self, settings=None, context=None, proc_root="/proc"):
         super().__init__(settings, context)

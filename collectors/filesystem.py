@@ -1,7 +1,8 @@
 """Space and inodes of mounted filesystems, as node_exporter's filesystem collector exports them.
 
-statvfs() on a dead NFS server blocks for good, so each call runs in its own daemon thread
-and the collector waits at most `mount_timeout` for all of them. A mount point whose call
+statvfs() on a dead NFS server blocks for good, so the calls run in a kept daemon thread (and
+another for the mounts behind a call that does not return) and the collector waits at most
+`mount_timeout` for all of them. A mount point whose call
 has not returned is reported with node_filesystem_device_error 1 and is not statted again
 until that call returns (node_exporter's stuckMounts): one hung thread per mount at most.
 
@@ -14,7 +15,10 @@ same, when the agent started after the remount).
 
 from __future__ import annotations
 
+import collections
+import functools
 import os
+import queue
 import re
 import threading
 import time
@@ -33,6 +37,7 @@ MOUNT_POINTS_EXCLUDE = r"^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|va
 FS_TYPES_EXCLUDE = (r"^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660"
                     r"|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tracefs)$")
 
+_PATIENCE = 0.1  # seconds without a statvfs returning before the mounts still waiting get a new thread
 _LABELS = ["device", "fstype", "mountpoint"]
 _HELP = {
     "device_error": "Whether an error occurred while getting statistics for the given device.",
@@ -82,6 +87,9 @@ class FilesystemCollector(Collector):
         super().__init__(settings, context)
         self._disk_partitions, self._statvfs, self._fstab = disk_partitions, statvfs, fstab
         self._lock = threading.Lock()
+        self._walks: queue.SimpleQueue = queue.SimpleQueue()  # for the kept statvfs thread, started at the first run
+        self._walker: threading.Thread | None = None
+        self._walker_busy = False  # handed a run's walk it has not finished
         self._in_flight: set[str] = set()  # mount points whose statvfs call has not returned yet
         self._seen_writable: set[tuple[str, str, str]] = set()  # mounts seen read-write since the agent started
 
@@ -118,35 +126,68 @@ class FilesystemCollector(Collector):
         return partitions
 
     def _statvfs_all(self, mountpoints: set[str]) -> dict[str, os.statvfs_result | None]:
-        """statvfs of each mount point, in parallel, within one mount_timeout; None if it failed or hangs."""
-        results: dict[str, os.statvfs_result | None] = {}
-        threads = []
-        for mountpoint in sorted(mountpoints):
-            with self._lock:
-                if mountpoint in self._in_flight:
-                    self.log.debug("statvfs(%s) still has not returned; not calling it again", mountpoint)
-                    continue
-                self._in_flight.add(mountpoint)
-            thread = threading.Thread(target=self._statvfs_one, args=(mountpoint, results),
-                                      name=f"statvfs {mountpoint}", daemon=True)
-            thread.start()
-            threads.append(thread)
-        deadline = time.monotonic() + self.settings.mount_timeout
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-            if thread.is_alive():
-                self.log.warning("%s did not return within %gs; reporting device_error until it does",
-                                 thread.name, self.settings.mount_timeout)
-        return {mountpoint: results.get(mountpoint) for mountpoint in mountpoints}
+        """statvfs of each mount point within one mount_timeout; None if it failed or hangs.
 
-    def _statvfs_one(self, mountpoint: str, results: dict) -> None:
-        try:
-            results[mountpoint] = self._statvfs(mountpoint)
-        except OSError as err:
-            self.log.debug("statvfs(%s): %s", mountpoint, err)
-        finally:
+        A kept thread calls them in turn (a thread started per mount cost 0.14 ms of CPU each, more
+        than the calls); while no call has returned for `_PATIENCE`, a new thread takes the mounts
+        still waiting, so a hung mount holds the others up by that much at most.
+        """
+        progress = threading.Condition(self._lock)
+        results: dict[str, os.statvfs_result | None] = {}
+        with progress:
+            waiting = collections.deque(sorted(mountpoints - self._in_flight))
+            kept, self._walker_busy = not self._walker_busy, True  # the kept thread may be hung on a mount
+        for mountpoint in sorted(mountpoints - set(waiting)):
+            self.log.debug("statvfs(%s) still has not returned; not calling it again", mountpoint)
+        walk = functools.partial(self._walk, waiting, results, progress)
+        if self._walker is None:
+            self._walker = threading.Thread(target=self._serve_walks, name="statvfs", daemon=True)
+            self._walker.start()
+        if kept:
+            self._walks.put(walk)
+        deadline = time.monotonic() + self.settings.mount_timeout
+        asked, stalled = set(waiting), not kept
+        with progress:
+            while len(results) < len(asked) and (remaining := deadline - time.monotonic()) > 0:
+                if stalled and waiting:
+                    threading.Thread(target=walk, name="statvfs", daemon=True).start()
+                done = len(results)
+                stalled = not progress.wait_for(lambda: len(results) > done, min(_PATIENCE, remaining))
+            waiting.clear()  # a walker whose call comes back after the deadline takes no more
+            answered = dict(results)
+        for mountpoint in sorted(asked - set(answered)):
+            self.log.warning("statvfs(%s) did not return within %gs; reporting device_error until it does",
+                             mountpoint, self.settings.mount_timeout)
+        return {mountpoint: answered.get(mountpoint) for mountpoint in mountpoints}
+
+    def _serve_walks(self) -> None:
+        """The kept thread: one run's walk after the other, until close()."""
+        for walk in iter(self._walks.get, None):
+            walk()
             with self._lock:
-                self._in_flight.discard(mountpoint)
+                self._walker_busy = False
+
+    def _walk(self, waiting: collections.deque, results: dict, progress: threading.Condition) -> None:
+        """statvfs of the mount points waiting, one by one, until none is left."""
+        while True:
+            with progress:
+                if not waiting:
+                    return
+                mountpoint = waiting.popleft()
+                self._in_flight.add(mountpoint)
+            result = None
+            try:
+                result = self._statvfs(mountpoint)
+            except OSError as err:
+                self.log.debug("statvfs(%s): %s", mountpoint, err)
+            finally:
+                with progress:
+                    self._in_flight.discard(mountpoint)
+                    results[mountpoint] = result
+                    progress.notify()
+
+    def close(self) -> None:
+        self._walks.put(None)  # the kept thread ends (once its call returns, if it is hung)
 
     def checks(self, metrics):
         s = self.settings

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from agent.checks import Check, State, below, judged, levels
 from agent.collector import CollectorSettings, register
 from agent.metrics import GaugeMetricFamily
+from agent.schema import Ratio
 from collectors._proc import ProcCollector, field_families, parser, read_text
 
 _PARENTHESES = re.compile(r"\((.*)\)")
@@ -33,8 +34,8 @@ def parse_meminfo(text: str) -> dict[str, float]:
 @dataclass
 class MeminfoSettings(CollectorSettings):
     # MemAvailable / MemTotal at or below which the memory check warns / goes critical
-    available_warning: float | None = 0.10
-    available_critical: float | None = 0.05
+    available_warning: Ratio | None = 0.10
+    available_critical: Ratio | None = 0.05
 
 
 @register

@@ -57,6 +57,9 @@ def test_a_valid_file_overrides_defaults(tmp_path):
     ("collectors:\n  loadavg:\n    interval: 5s\n    timeout: 10s\n", 4, "collectors.loadavg.timeout",
      "less than the interval"),
     ("collectors:\n  loadavg:\n    per_cpu_warning: high\n", 3, "collectors.loadavg.per_cpu_warning", "number"),
+    # a percentage where a share is meant (10 for 10 %) would never warn
+    ("collectors:\n  meminfo:\n    available_warning: 10\n", 3, "collectors.meminfo.available_warning",
+     "a ratio from 0 to 1"),
     ("collectors:\n  loadavg:\n    enabled: 'yes'\n", 3, "collectors.loadavg.enabled", "true or false"),
     ("log_level: loud\n", 1, "log_level", "one of"),
     ("listen: 9469\n", 1, "listen", "HOST:PORT"),
